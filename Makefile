@@ -1,0 +1,129 @@
+# Builds luabpf: the C runtime, the Lua module bpf.so, the luabpf host, the
+# clang driver library and the test fixtures, all under build/.
+CC ?= cc
+CXX ?= c++
+LLVM_CONFIG ?= llvm-config-19
+PREFIX ?= /usr/local
+B := build
+
+# Debian 12 packages the build, the tests and the benchmarks need.
+DEB_PACKAGES := gcc g++ make pkg-config libc6-dev libbpf-dev liblua5.4-dev lua5.4 \
+	llvm-19-dev libclang-cpp19-dev libclang-19-dev libclang-common-19-dev \
+	libelf-dev zlib1g-dev libedit-dev lua-busted util-linux
+
+# Lazily expanded, so `make deps` runs before anything asks llvm-config.
+LLVM_PREFIX = $(shell $(LLVM_CONFIG) --prefix)
+LLVM_MAJOR = $(shell $(LLVM_CONFIG) --version | cut -d. -f1)
+CLANG_RESOURCE = $(LLVM_PREFIX)/lib/clang/$(LLVM_MAJOR)/include
+LUA_CFLAGS = $(shell pkg-config --cflags lua5.4)
+
+WARN := -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
+CFLAGS ?= -O2 -g
+ALL_CFLAGS = $(CFLAGS) $(WARN) -std=gnu11 -fPIC -D_GNU_SOURCE -Iruntime -Itools -Iclang_driver \
+	-Ilua -I$(B)/gen $(LUA_CFLAGS) -DLBPF_LIBDIR='"$(PREFIX)/lib/luabpf"'
+RUNTIME_LIBS := -lbpf -lelf -lz -ldl
+
+RUNTIME_SRCS := $(wildcard runtime/*.c)
+BINDING_SRCS := $(filter-out lua/host.c,$(wildcard lua/*.c))
+RUNTIME_OBJS := $(RUNTIME_SRCS:%.c=$(B)/obj/%.o) $(B)/obj/gen/runtime_files.o
+BINDING_OBJS := $(BINDING_SRCS:%.c=$(B)/obj/%.o)
+
+# The BPF-side headers a compile may include, embedded into the driver.
+LIBBPF_HEADERS := bpf_helpers.h bpf_helper_defs.h bpf_tracing.h bpf_core_read.h bpf_endian.h usdt.bpf.h
+CLANG_HEADERS := stddef.h stdint.h stdbool.h stdarg.h limits.h float.h stdalign.h stdnoreturn.h \
+	iso646.h stdatomic.h
+
+FIXTURES := $(B)/tests/uprobe_target $(B)/tests/opener $(B)/tests/ptydrive
+
+.PHONY: all deps test bench demo install clean fixtures
+all: $(B)/luabpf $(B)/bpf.so $(B)/libluabpf-clang.so
+
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root to install:" $$missing; exit 1; fi; \
+		echo "make deps: installing" $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	fi
+
+$(B)/obj/%.o: %.c $(wildcard runtime/*.h lua/*.h clang_driver/*.h tools/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(B)/obj/gen/%.o: $(B)/gen/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(B)/embed: tools/embed.c
+	@mkdir -p $(B)
+	$(CC) -O2 -Wall -o $@ $<
+
+$(B)/gen/runtime_files.c: $(B)/embed runtime/prelude.bpf.h
+	@mkdir -p $(dir $@)
+	$(B)/embed lbpf_runtime_files $@ luabpf/prelude.h=runtime/prelude.bpf.h
+
+$(B)/gen/host_lua.c: $(B)/embed lua/host.lua
+	@mkdir -p $(dir $@)
+	$(B)/embed lbpf_host_lua $@ host.lua=lua/host.lua
+
+$(B)/gen/clang_headers.c: $(B)/embed clang_driver/include/linux/errno.h
+	@mkdir -p $(dir $@)
+	$(B)/embed lbpf_clang_headers $@ \
+		$(foreach h,$(LIBBPF_HEADERS),bpf/$(h)=/usr/include/bpf/$(h)) \
+		$(foreach h,$(CLANG_HEADERS) $(notdir $(wildcard $(CLANG_RESOURCE)/__stddef_*.h $(CLANG_RESOURCE)/__stdarg_*.h)),$(h)=$(CLANG_RESOURCE)/$(h)) \
+		linux/errno.h=clang_driver/include/linux/errno.h
+
+$(B)/bpf.so: $(RUNTIME_OBJS) $(BINDING_OBJS)
+	$(CC) -shared -o $@ $^ $(RUNTIME_LIBS) -lm
+
+$(B)/luabpf: $(B)/obj/lua/host.o $(B)/obj/gen/host_lua.o $(RUNTIME_OBJS) $(BINDING_OBJS)
+	$(CC) -o $@ $^ -llua5.4 -ledit $(RUNTIME_LIBS) -lm
+
+$(B)/libluabpf-clang.so: clang_driver/clang_driver.cc clang_driver/clang_driver.h $(B)/gen/clang_headers.c
+	@mkdir -p $(B)/obj/clang_driver
+	$(CC) $(ALL_CFLAGS) -c $(B)/gen/clang_headers.c -o $(B)/obj/clang_driver/headers.o
+	$(CXX) -O2 -g -fPIC -Wall -Iclang_driver -Itools $(shell $(LLVM_CONFIG) --cxxflags) -fexceptions \
+		-shared -o $@ clang_driver/clang_driver.cc $(B)/obj/clang_driver/headers.o \
+		-L$(LLVM_PREFIX)/lib -Wl,-rpath,$(LLVM_PREFIX)/lib -lclang-cpp -lLLVM-$(LLVM_MAJOR) \
+		-Wl,--no-undefined -Wl,--exclude-libs,ALL
+
+fixtures: $(FIXTURES)
+
+$(B)/tests/uprobe_target: tests/fixtures/uprobe_target.c
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -g -o $@ $<
+
+# Static, so the only openat calls it makes are the ones the test counts.
+$(B)/tests/opener: tests/fixtures/opener.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -static -o $@ $<
+
+$(B)/tests/ptydrive: tests/fixtures/ptydrive.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -Wall -o $@ $< -lutil
+
+test:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory all fixtures
+	@tests/run
+
+bench:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory all fixtures
+	@bench/run
+
+demo:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory all
+	$(B)/luabpf scripts/syscount.lua 3
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/luabpf $(DESTDIR)$(PREFIX)/lib/lua/5.4
+	install -m 755 $(B)/luabpf $(DESTDIR)$(PREFIX)/bin/luabpf
+	install -m 644 $(B)/libluabpf-clang.so $(DESTDIR)$(PREFIX)/lib/luabpf/
+	install -m 644 $(B)/bpf.so $(DESTDIR)$(PREFIX)/lib/lua/5.4/bpf.so
+
+clean:
+	rm -rf $(B)

@@ -1,0 +1,161 @@
+// Compiles BPF C to a BPF ELF object entirely in memory with the clang/LLVM
+// libraries: the source and every header live in an in-memory file system.
+#include "clang_driver.h"
+
+#include <clang/Basic/DiagnosticOptions.h>
+#include <clang/CodeGen/CodeGenAction.h>
+#include <clang/Frontend/CompilerInstance.h>
+#include <clang/Frontend/CompilerInvocation.h>
+#include <clang/Frontend/TextDiagnosticPrinter.h>
+#include <clang/Frontend/Utils.h>
+#include <llvm/ADT/SmallVector.h>
+#include <llvm/Config/llvm-config.h>
+#include <llvm/Support/CrashRecoveryContext.h>
+#include <llvm/Support/MemoryBuffer.h>
+#include <llvm/Support/TargetSelect.h>
+#include <llvm/Support/VirtualFileSystem.h>
+#include <llvm/Support/raw_ostream.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <vector>
+
+extern "C" {
+#include "embedded.h"
+extern const struct lbpf_embedded lbpf_clang_headers[];
+}
+
+namespace {
+
+const char kRoot[] = "/luabpf";
+const char kIncludeDir[] = "/luabpf/include";
+const char kMainFile[] = "/luabpf/input.c";
+
+#if defined(__x86_64__)
+const char kTargetArch[] = "-D__TARGET_ARCH_x86";
+#elif defined(__aarch64__)
+const char kTargetArch[] = "-D__TARGET_ARCH_arm64";
+#elif defined(__s390x__)
+const char kTargetArch[] = "-D__TARGET_ARCH_s390";
+#elif defined(__riscv)
+const char kTargetArch[] = "-D__TARGET_ARCH_riscv";
+#elif defined(__powerpc64__)
+const char kTargetArch[] = "-D__TARGET_ARCH_powerpc";
+#else
+#error "unknown host architecture for bpf_tracing.h"
+#endif
+
+// Flags every compile gets: BTF and CO-RE need -g; no host headers are reachable.
+const char *const kBaseFlags[] = {
+	"clang", "-target", "bpf", "-O2", "-g", "-c", "-nostdinc", "-ffreestanding",
+	"-fno-color-diagnostics", "-fmessage-length=0", "-isystem", kIncludeDir, kTargetArch,
+	"-Wno-unused-value", "-Wno-pointer-sign", "-Wno-compare-distinct-pointer-types",
+	"-Wno-gnu-variable-sized-type-not-at-end", "-Wno-address-of-packed-member",
+	"-Wno-tautological-compare", "-Wno-unknown-warning-option",
+};
+
+void init_bpf_target()
+{
+	static std::once_flag once;
+	std::call_once(once, [] {
+		LLVMInitializeBPFTargetInfo();
+		LLVMInitializeBPFTarget();
+		LLVMInitializeBPFTargetMC();
+		LLVMInitializeBPFAsmPrinter();
+	});
+}
+
+void add_file(llvm::vfs::InMemoryFileSystem &fs, const std::string &path, const char *data, size_t size)
+{
+	fs.addFile(path, 0, llvm::MemoryBuffer::getMemBuffer(llvm::StringRef(data, size), path, false));
+}
+
+char *dup_string(const std::string &s)
+{
+	char *p = static_cast<char *>(malloc(s.size() + 1));
+	if (p)
+		memcpy(p, s.c_str(), s.size() + 1);
+	return p;
+}
+
+} // namespace
+
+#define LBPF_STR2(x) #x
+#define LBPF_STR(x) LBPF_STR2(x)
+
+extern "C" const char *lbpf_clang__version(void)
+{
+	return "abi" LBPF_STR(LBPF_CLANG_ABI) "/llvm" LLVM_VERSION_STRING;
+}
+
+extern "C" int lbpf_clang__compile(const struct lbpf_clang_input *in, struct lbpf_clang_output *out)
+{
+	out->elf = nullptr;
+	out->elf_size = 0;
+	out->diagnostics = nullptr;
+	init_bpf_target();
+
+	auto fs = llvm::makeIntrusiveRefCnt<llvm::vfs::InMemoryFileSystem>();
+	fs->setCurrentWorkingDirectory(kRoot);
+	for (const struct lbpf_embedded *e = lbpf_clang_headers; e->name; e++)
+		add_file(*fs, std::string(kIncludeDir) + "/" + e->name, e->data, e->size);
+	for (size_t i = 0; i < in->nfiles; i++)
+		add_file(*fs, std::string(kIncludeDir) + "/" + in->files[i].name, in->files[i].data,
+			 in->files[i].size);
+	add_file(*fs, kMainFile, in->main_text, in->main_size);
+
+	std::vector<const char *> args(std::begin(kBaseFlags), std::end(kBaseFlags));
+	for (size_t i = 0; i < in->ncflags; i++)
+		args.push_back(in->cflags[i]);
+	args.insert(args.end(), {"-x", "c", kMainFile, "-o", "/luabpf/output.o"});
+
+	std::string diag_text;
+	llvm::raw_string_ostream diag_os(diag_text);
+	auto diag_opts = llvm::makeIntrusiveRefCnt<clang::DiagnosticOptions>();
+	diag_opts->ShowColumn = false;
+	auto early_diags = clang::CompilerInstance::createDiagnostics(
+		diag_opts.get(), new clang::TextDiagnosticPrinter(diag_os, diag_opts.get()), true);
+
+	clang::CreateInvocationOptions cio;
+	cio.Diags = early_diags;
+	cio.VFS = fs;
+	std::shared_ptr<clang::CompilerInvocation> inv = clang::createInvocation(args, cio);
+	if (!inv) {
+		diag_os.flush();
+		out->diagnostics = dup_string(diag_text.empty() ? "invalid compiler flags" : diag_text);
+		return -1;
+	}
+
+	clang::CompilerInstance ci;
+	ci.setInvocation(inv);
+	ci.getDiagnosticOpts().ShowColumn = false;
+	ci.createDiagnostics(new clang::TextDiagnosticPrinter(diag_os, &ci.getDiagnosticOpts()), true);
+	ci.createFileManager(fs);
+	ci.setVerboseOutputStream(std::make_unique<llvm::raw_null_ostream>());
+
+	llvm::SmallVector<char, 0> obj;
+	ci.setOutputStream(std::make_unique<llvm::raw_svector_ostream>(obj));
+
+	bool ok = false;
+	llvm::CrashRecoveryContext crc;
+	bool survived = crc.RunSafely([&] {
+		clang::EmitObjAction act;
+		ok = ci.ExecuteAction(act);
+	});
+	diag_os.flush();
+	if (!survived) {
+		diag_text += "error: clang crashed while compiling this program\n";
+		ok = false;
+	}
+	out->diagnostics = dup_string(diag_text);
+	if (!ok || obj.empty())
+		return -1;
+	out->elf = static_cast<char *>(malloc(obj.size()));
+	if (!out->elf)
+		return -1;
+	memcpy(out->elf, obj.data(), obj.size());
+	out->elf_size = obj.size();
+	return 0;
+}

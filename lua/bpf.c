@@ -1,0 +1,77 @@
+/* luaopen_bpf: the module table of `require "bpf"`, its metatables, and where
+ * the clang driver is found (beside this module or the host binary). */
+#include <dlfcn.h>
+#include <limits.h>
+#include <math.h>
+#include <time.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "binding.h"
+
+#define LUABPF_VERSION "0.1.0"
+
+/* The directory of the file this code was loaded from: bpf.so, or the host. */
+static void find_own_dir(char *dir, size_t size)
+{
+	Dl_info info;
+	char path[PATH_MAX];
+
+	dir[0] = '\0';
+	if (dladdr((void *)find_own_dir, &info) && info.dli_fname && strchr(info.dli_fname, '/') &&
+	    realpath(info.dli_fname, path)) {
+		/* In the main program dli_fname may be argv[0]; /proc/self/exe is exact. */
+		if (info.dli_fbase == dlopen(NULL, RTLD_LAZY | RTLD_NOLOAD) ||
+		    strstr(path, ".so") == NULL) {
+			ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+			if (n <= 0)
+				return;
+			path[n] = '\0';
+		}
+	} else {
+		ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+		if (n <= 0)
+			return;
+		path[n] = '\0';
+	}
+	char *slash = strrchr(path, '/');
+	if (slash) {
+		*slash = '\0';
+		snprintf(dir, size, "%s", path);
+	}
+}
+
+/* bpf.sleep(seconds): true when the time passed, false when a signal cut it short. */
+static int bpf_sleep(lua_State *L)
+{
+	lua_Number s = luaL_checknumber(L, 1);
+	luaL_argcheck(L, s >= 0 && s < 1e9, 1, "seconds must be between 0 and 1e9");
+	struct timespec ts = {(time_t)s, (long)((s - floor(s)) * 1e9)};
+	lua_pushboolean(L, nanosleep(&ts, NULL) == 0);
+	return 1;
+}
+
+int luaopen_bpf(lua_State *L)
+{
+	static const luaL_Reg funcs[] = {
+		{"new", lbpf_lua_new},
+		{"compile", lbpf_lua_compile},
+		{"sleep", bpf_sleep},
+		{NULL, NULL},
+	};
+	char dir[PATH_MAX];
+
+	find_own_dir(dir, sizeof(dir));
+	lbpf_compile__set_driver_dir(dir);
+	lbpf_log__init();
+	lbpf_lua_open_error(L);
+	lbpf_lua_open_object(L);
+	lbpf_lua_open_map(L);
+	lbpf_lua_open_prog(L);
+	lbpf_lua_open_link(L);
+	luaL_newlib(L, funcs);
+	lua_pushliteral(L, LUABPF_VERSION);
+	lua_setfield(L, -2, "version");
+	return 1;
+}

@@ -1,0 +1,147 @@
+/* bpf.compile, and the compile step of bpf.new: finds where in the calling
+ * script the C text stands, so clang's diagnostics name the script's own lines. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "binding.h"
+
+#define MAX_CFLAGS 64
+#define MAX_SCRIPT_SIZE (16 << 20)
+
+struct location {
+	char name[256];
+	int line;
+};
+
+static char *read_file(const char *path, size_t *size)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+
+	if (!f)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0) {
+		long n = ftell(f);
+		if (n > 0 && n <= MAX_SCRIPT_SIZE && fseek(f, 0, SEEK_SET) == 0 && (buf = malloc(n))) {
+			*size = fread(buf, 1, n, f);
+		}
+	}
+	fclose(f);
+	return buf;
+}
+
+/* The line where src starts inside text, choosing the occurrence nearest the
+ * calling line; 0 when src does not appear verbatim (built or escaped text). */
+static int line_in_text(const char *text, size_t size, const char *src, size_t len, int near)
+{
+	int best = 0, line = 1;
+	const char *scanned = text, *p = text, *end = text + size;
+
+	while (len > 0 && (p = memmem(p, end - p, src, len))) {
+		for (; scanned < p; scanned++)
+			line += *scanned == '\n';
+		if (!best || abs(line - near) < abs(best - near))
+			best = line;
+		p++;
+	}
+	return best;
+}
+
+static void locate_caller(lua_State *L, const char *src, size_t len, struct location *loc)
+{
+	lua_Debug ar;
+
+	snprintf(loc->name, sizeof(loc->name), "bpf.c");
+	loc->line = 1;
+	/* The nearest Lua caller: pcall(bpf.new, src) puts a C frame in between. */
+	for (int level = 1;; level++) {
+		if (!lua_getstack(L, level, &ar))
+			return;
+		if (lua_getinfo(L, "Sl", &ar) && ar.currentline > 0)
+			break;
+	}
+	snprintf(loc->name, sizeof(loc->name), "%s", ar.short_src);
+	/* Most scripts write bpf.new([[ with the C text starting on the next line. */
+	loc->line = ar.currentline + 1;
+	if (ar.source[0] == '@') {
+		size_t size = 0;
+		char *text = read_file(ar.source + 1, &size);
+		int line = text ? line_in_text(text, size, src, len, ar.currentline) : 0;
+		free(text);
+		if (line) {
+			snprintf(loc->name, sizeof(loc->name), "%s", ar.source + 1);
+			loc->line = line;
+		}
+	} else if (ar.source[0] != '=') {
+		int line = line_in_text(ar.source, strlen(ar.source), src, len, ar.currentline);
+		if (line)
+			loc->line = line;
+	}
+}
+
+static size_t collect_cflags(lua_State *L, int opts_idx, const char **cflags)
+{
+	size_t n = 0;
+
+	if (opts_idx == 0 || lua_getfield(L, opts_idx, "cflags") == LUA_TNIL) {
+		if (opts_idx)
+			lua_pop(L, 1);
+		return 0;
+	}
+	if (!lua_istable(L, -1))
+		luaL_error(L, "opts.cflags must be a table of strings, e.g. {\"-DDEBUG\"}");
+	int t = lua_gettop(L);
+	for (lua_Integer i = 1; lua_geti(L, t, i) != LUA_TNIL; i++) {
+		if (lua_type(L, -1) != LUA_TSTRING)
+			luaL_error(L, "opts.cflags[%d] must be a string, got %s", (int)i, luaL_typename(L, -1));
+		if (n == MAX_CFLAGS)
+			luaL_error(L, "opts.cflags: at most %d flags", MAX_CFLAGS);
+		cflags[n++] = lua_tostring(L, -1); /* kept alive by the cflags table */
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
+	/* The table stays referenced from opts, which the caller keeps on the stack. */
+	lua_pop(L, 1);
+	return n;
+}
+
+void lbpf_lua_compile_to_string(lua_State *L, int src_idx, int opts_idx)
+{
+	size_t len;
+	const char *src = luaL_checklstring(L, src_idx, &len);
+	const char *cflags[MAX_CFLAGS];
+	struct lbpf_compile_opts copts = {0};
+	struct location loc;
+	struct lbpf_elf elf;
+	struct lbpf_err err = {0};
+
+	locate_caller(L, src, len, &loc);
+	if (opts_idx) {
+		if (lua_getfield(L, opts_idx, "name") != LUA_TNIL)
+			snprintf(loc.name, sizeof(loc.name), "%s", luaL_checkstring(L, -1));
+		if (lua_getfield(L, opts_idx, "line") != LUA_TNIL)
+			loc.line = (int)luaL_checkinteger(L, -1);
+		copts.no_prelude = lua_getfield(L, opts_idx, "prelude") != LUA_TNIL && !lua_toboolean(L, -1);
+		lua_pop(L, 3);
+	}
+	copts.name = loc.name;
+	copts.line = loc.line;
+	copts.cflags = cflags;
+	copts.ncflags = collect_cflags(L, opts_idx, cflags);
+	if (lbpf_compile(src, len, &copts, &elf, &err))
+		lbpf_lua_raise(L, &err);
+	if (elf.warnings)
+		fputs(elf.warnings, stderr);
+	lua_pushlstring(L, elf.data, elf.size);
+	lbpf_elf__free(&elf);
+}
+
+int lbpf_lua_compile(lua_State *L)
+{
+	luaL_checkstring(L, 1);
+	if (!lua_isnoneornil(L, 2))
+		luaL_checktype(L, 2, LUA_TTABLE);
+	lbpf_lua_compile_to_string(L, 1, lua_istable(L, 2) ? 2 : 0);
+	return 1;
+}

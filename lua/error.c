@@ -1,0 +1,76 @@
+/* Lua errors from runtime errors. A verifier rejection becomes a bpf.Error
+ * object carrying the whole log; it prints and matches like a string. */
+#include <string.h>
+
+#include "binding.h"
+
+static int error_tostring(lua_State *L)
+{
+	lua_getfield(L, 1, "message");
+	return 1;
+}
+
+/* err:match(...), err:find(...): string methods apply to the message. */
+static int call_on_message(lua_State *L)
+{
+	int n = lua_gettop(L);
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_getfield(L, 1, "message");
+	for (int i = 2; i <= n; i++)
+		lua_pushvalue(L, i);
+	lua_call(L, n, LUA_MULTRET);
+	return lua_gettop(L) - n;
+}
+
+static int error_index(lua_State *L)
+{
+	const char *key = luaL_checkstring(L, 2);
+	lua_getglobal(L, "string");
+	if (!lua_istable(L, -1) || lua_getfield(L, -1, key) != LUA_TFUNCTION)
+		return 0;
+	lua_pushcclosure(L, call_on_message, 1);
+	return 1;
+}
+
+static int error_concat(lua_State *L)
+{
+	luaL_tolstring(L, 1, NULL);
+	luaL_tolstring(L, 2, NULL);
+	lua_concat(L, 2);
+	return 1;
+}
+
+void lbpf_lua_open_error(lua_State *L)
+{
+	static const luaL_Reg meta[] = {
+		{"__tostring", error_tostring},
+		{"__index", error_index},
+		{"__concat", error_concat},
+		{NULL, NULL},
+	};
+	luaL_newmetatable(L, LBPF_ERROR_MT);
+	luaL_setfuncs(L, meta, 0);
+	lua_pop(L, 1);
+}
+
+int lbpf_lua_raise(lua_State *L, struct lbpf_err *err)
+{
+	if (!err->log) {
+		luaL_where(L, 1);
+		lua_pushstring(L, err->msg);
+		lua_concat(L, 2);
+		return lua_error(L);
+	}
+	lua_createtable(L, 0, 3);
+	luaL_where(L, 1);
+	lua_pushstring(L, err->msg);
+	lua_concat(L, 2);
+	lua_setfield(L, -2, "message");
+	lua_pushstring(L, err->log);
+	lua_setfield(L, -2, "log");
+	lua_pushstring(L, err->prog);
+	lua_setfield(L, -2, "program");
+	luaL_setmetatable(L, LBPF_ERROR_MT);
+	lbpf_err__free(err);
+	return lua_error(L);
+}

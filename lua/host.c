@@ -1,0 +1,164 @@
+/* The luabpf program: a Lua 5.4 state with bpf preloaded, running the
+ * embedded host.lua (options, scripts, REPL). C supplies what Lua cannot:
+ * line editing with history and Ctrl-C that interrupts the running statement. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <editline/readline.h>
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+
+#include "embedded.h"
+
+int luaopen_bpf(lua_State *L);
+extern const struct lbpf_embedded lbpf_host_lua[];
+
+/* The state a SIGINT handler interrupts; signal handlers can reach nothing else. */
+static lua_State *running_state;
+static volatile sig_atomic_t prompt_interrupted;
+
+static void stop_hook(lua_State *L, lua_Debug *ar)
+{
+	lua_sethook(L, NULL, 0, 0);
+	luaL_error(L, "interrupted!");
+}
+
+/* As in lua.c: the hook fires at the next Lua instruction, and a blocking
+ * system call returns EINTR, so the statement stops either way. */
+static void on_sigint_running(int sig)
+{
+	int mask = LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT;
+	signal(sig, SIG_DFL); /* a second Ctrl-C kills, if the hook never runs */
+	lua_sethook(running_state, stop_hook, mask, 1);
+}
+
+static void on_sigint_prompt(int sig)
+{
+	prompt_interrupted = 1;
+}
+
+static void set_sigint(void (*handler)(int))
+{
+	struct sigaction sa = {0};
+	sa.sa_handler = handler;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL); /* no SA_RESTART: blocking calls must see EINTR */
+}
+
+static int msghandler(lua_State *L)
+{
+	const char *msg = lua_tostring(L, 1);
+	if (msg == NULL) {
+		if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
+			return 1;
+		msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+	}
+	luaL_traceback(L, L, msg, 1);
+	return 1;
+}
+
+/* host.call(f, ...): like pcall with a traceback, interruptible by Ctrl-C. */
+static int host_call(lua_State *L)
+{
+	int n = lua_gettop(L) - 1;
+	lua_pushcfunction(L, msghandler);
+	lua_insert(L, 1);
+	running_state = L;
+	set_sigint(on_sigint_running);
+	int status = lua_pcall(L, n, LUA_MULTRET, 1);
+	set_sigint(SIG_DFL);
+	lua_sethook(L, NULL, 0, 0);
+	lua_pushboolean(L, status == LUA_OK);
+	lua_replace(L, 1);
+	return lua_gettop(L);
+}
+
+/* host.readline(prompt): the line, nil at end of input, false on Ctrl-C. */
+static int host_readline(lua_State *L)
+{
+	const char *prompt = luaL_checkstring(L, 1);
+	prompt_interrupted = 0;
+	set_sigint(on_sigint_prompt);
+	char *line = readline(prompt);
+	set_sigint(SIG_DFL);
+	if (line) {
+		lua_pushstring(L, line);
+		free(line);
+	} else if (prompt_interrupted) {
+		lua_pushboolean(L, 0);
+	} else {
+		lua_pushnil(L);
+	}
+	return 1;
+}
+
+static int host_add_history(lua_State *L)
+{
+	add_history(luaL_checkstring(L, 1));
+	return 0;
+}
+
+static int host_read_history(lua_State *L)
+{
+	stifle_history(1000);
+	read_history(luaL_checkstring(L, 1));
+	return 0;
+}
+
+static int host_write_history(lua_State *L)
+{
+	lua_pushboolean(L, write_history(luaL_checkstring(L, 1)) == 0);
+	return 1;
+}
+
+static int host_isatty(lua_State *L)
+{
+	lua_pushboolean(L, isatty((int)luaL_checkinteger(L, 1)));
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	static const luaL_Reg host[] = {
+		{"call", host_call},
+		{"readline", host_readline},
+		{"add_history", host_add_history},
+		{"read_history", host_read_history},
+		{"write_history", host_write_history},
+		{"isatty", host_isatty},
+		{NULL, NULL},
+	};
+	lua_State *L = luaL_newstate();
+	if (!L) {
+		fprintf(stderr, "luabpf: cannot create a Lua state: not enough memory\n");
+		return 1;
+	}
+	luaL_openlibs(L);
+	luaL_requiref(L, "bpf", luaopen_bpf, 1); /* also the global `bpf`, handy in the REPL */
+	lua_pop(L, 1);
+
+	const struct lbpf_embedded *src = &lbpf_host_lua[0];
+	int status = luaL_loadbuffer(L, src->data, src->size, "=luabpf");
+	if (status == LUA_OK) {
+		luaL_newlib(L, host);
+		lua_createtable(L, argc, 0);
+		for (int i = 0; i < argc; i++) {
+			lua_pushstring(L, argv[i]);
+			lua_rawseti(L, -2, i);
+		}
+		status = lua_pcall(L, 2, 1, 0);
+	}
+	int code = 1;
+	if (status != LUA_OK)
+		fprintf(stderr, "luabpf: %s\n", lua_tostring(L, -1));
+	else
+		code = (int)luaL_optinteger(L, -1, 0);
+	/* Closing the state runs every __gc: objects detach and free their maps. */
+	lua_close(L);
+	return code;
+}

@@ -1,0 +1,159 @@
+-- The luabpf host's logic: command-line options as lua5.4 takes them, running
+-- a script or -e chunks, and the REPL. host.c embeds this file and passes `host`.
+local host, argv = ...
+
+local usage = [=[
+usage: luabpf [options] [script [args]]
+Available options are:
+  -e stat   execute string 'stat'
+  -i        enter the REPL after running script or -e
+  -v        show version information
+  -h        show this help
+  --        stop handling options
+  -         run standard input as a script
+With no script and no -e, luabpf opens the REPL on a terminal and otherwise
+runs standard input.]=]
+
+local function report(msg)
+  io.stderr:write("luabpf: ", tostring(msg), "\n")
+  io.stderr:flush()
+end
+
+-- A traceback without the host's own frames, which say nothing about the script.
+local function script_traceback(msg)
+  msg = tostring(msg)
+  local cut = msg:find("\n\t%[C%]: in field 'call'")
+  if cut then msg = msg:sub(1, cut - 1) end
+  return (msg:gsub("\nstack traceback:$", ""))
+end
+
+-- Runs f through host.call (interruptible by Ctrl-C); reports errors.
+local function run(f, ...)
+  local results = table.pack(host.call(f, ...))
+  if not results[1] then
+    report(script_traceback(results[2]))
+    return false
+  end
+  return true, table.unpack(results, 2, results.n)
+end
+
+local function chunk_or_report(f, err)
+  if not f then report(err) end
+  return f
+end
+
+-- A short, readable form of a REPL result: tables one level deep.
+local function show(v)
+  if type(v) ~= "table" or getmetatable(v) then return tostring(v) end
+  local parts, n = {}, 0
+  for k, x in pairs(v) do
+    n = n + 1
+    if n > 20 then parts[#parts + 1] = "..."; break end
+    local key = (type(k) == "string" and k:match("^[%a_][%w_]*$")) and k or "[" .. tostring(k) .. "]"
+    parts[#parts + 1] = key .. " = " .. (type(x) == "string" and string.format("%q", x) or tostring(x))
+  end
+  return "{" .. table.concat(parts, ", ") .. "}"
+end
+
+local function print_results(...)
+  local n = select("#", ...)
+  if n == 0 then return end
+  local out = {}
+  for i = 1, n do out[i] = show((select(i, ...))) end
+  print(table.concat(out, "\t"))
+end
+
+local function incomplete(err)
+  return err and err:sub(-5) == "<eof>"
+end
+
+-- Reads one statement, asking for more lines while the chunk is incomplete.
+-- Returns the function, or nil and an error; nil, nil at end of input.
+local function read_statement()
+  local line = host.readline("> ")
+  while line == false do
+    io.write("\n")
+    line = host.readline("> ")
+  end
+  if line == nil then return nil, nil end
+  local text = line
+  local f = load("return " .. text, "=stdin")
+  local err
+  if not f then
+    f, err = load(text, "=stdin")
+    while not f and incomplete(err) do
+      local more = host.readline(">> ")
+      if more == nil or more == false then
+        if more == false then io.write("\n") end
+        err = nil
+        break
+      end
+      text = text .. "\n" .. more
+      f, err = load(text, "=stdin")
+    end
+  end
+  if text:find("%S") then host.add_history(text) end
+  return f or false, err
+end
+
+local function repl()
+  local history = os.getenv("HOME") and (os.getenv("HOME") .. "/.luabpf_history")
+  if history then host.read_history(history) end
+  print("luabpf " .. bpf.version .. " (" .. _VERSION .. "); Ctrl-D exits, Ctrl-C interrupts")
+  while true do
+    local f, err = read_statement()
+    if f == nil and err == nil then break end
+    if f then
+      local res = table.pack(run(f))
+      if res[1] then print_results(table.unpack(res, 2, res.n)) end
+    elseif err then
+      report(err)
+    end
+  end
+  io.write("\n")
+  if history then host.write_history(history) end
+end
+
+-- Options, then the script and its arguments, as lua5.4 reads them.
+local i, chunks, interactive, script = 1, {}, false, nil
+while argv[i] do
+  local a = argv[i]
+  if a == "--" then i = i + 1; break
+  elseif a == "-" then break
+  elseif a == "-e" then
+    if not argv[i + 1] then report("'-e' needs an argument\n" .. usage); return 1 end
+    chunks[#chunks + 1] = argv[i + 1]
+    i = i + 2
+  elseif a:sub(1, 2) == "-e" then chunks[#chunks + 1] = a:sub(3); i = i + 1
+  elseif a == "-i" then interactive = true; i = i + 1
+  elseif a == "-v" then print("luabpf " .. bpf.version .. " (" .. _VERSION .. ")"); i = i + 1
+    if not argv[i] and #chunks == 0 then return 0 end
+  elseif a == "-h" or a == "--help" then print(usage); return 0
+  elseif a:sub(1, 1) == "-" then report("unrecognized option '" .. a .. "'\n" .. usage); return 1
+  else break end
+end
+script = argv[i]
+
+local args = {}
+for k = 0, #argv do args[k - i] = argv[k] end
+arg = args
+
+for _, c in ipairs(chunks) do
+  local f = chunk_or_report(load(c, "=(command line)"))
+  if not f or not run(f) then return 1 end
+end
+
+if script then
+  local f = chunk_or_report(loadfile(script ~= "-" and script or nil))
+  if not f or not run(f, table.unpack(args, 1, #args)) then return 1 end
+elseif #chunks == 0 and not interactive then
+  if host.isatty(0) then
+    interactive = true
+  else
+    local f = chunk_or_report(loadfile(nil))
+    if not f or not run(f) then return 1 end
+  end
+end
+
+if interactive then repl() end
+return 0

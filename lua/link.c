@@ -1,0 +1,77 @@
+/* bpf.Link: one attachment. It lives as long as its object unless detached;
+ * dropping the Lua handle does not detach (a script need not keep it). */
+#include <string.h>
+
+#include "binding.h"
+
+struct lua_link {
+	int id;
+};
+
+struct lbpf_object *lbpf_lua_owner(lua_State *L, int idx, const char *what)
+{
+	lua_getiuservalue(L, idx, 1);
+	struct lua_object *o = luaL_testudata(L, -1, LBPF_OBJECT_MT);
+	lua_pop(L, 1);
+	if (!o || !o->obj)
+		luaL_error(L, "this %s belongs to a closed bpf object", what);
+	return o->obj;
+}
+
+/* Detaching a link of a closed object, or twice, returns false. */
+static int link_detach(lua_State *L)
+{
+	struct lua_link *l = luaL_checkudata(L, 1, LBPF_LINK_MT);
+	lua_getiuservalue(L, 1, 1);
+	struct lua_object *o = luaL_testudata(L, -1, LBPF_OBJECT_MT);
+	lua_pushboolean(L, o && o->obj && lbpf_link__detach(o->obj, l->id));
+	return 1;
+}
+
+static int link_index(lua_State *L)
+{
+	struct lua_link *l = luaL_checkudata(L, 1, LBPF_LINK_MT);
+	const char *key = luaL_checkstring(L, 2);
+
+	if (strcmp(key, "detach") == 0) {
+		lua_pushcfunction(L, link_detach);
+		return 1;
+	}
+	if (strcmp(key, "attached") == 0) {
+		lua_getiuservalue(L, 1, 1);
+		struct lua_object *o = luaL_testudata(L, -1, LBPF_OBJECT_MT);
+		lua_pushboolean(L, o && o->obj && lbpf_link__attached(o->obj, l->id));
+		return 1;
+	}
+	return luaL_error(L, "bpf.Link has no field '%s' (it has: detach, attached)", key);
+}
+
+static int link_tostring(lua_State *L)
+{
+	struct lua_link *l = luaL_checkudata(L, 1, LBPF_LINK_MT);
+	lua_pushfstring(L, "bpf.Link #%d: %p", l->id, (void *)l);
+	return 1;
+}
+
+void lbpf_lua_push_link(lua_State *L, int objidx, int id)
+{
+	objidx = lua_absindex(L, objidx);
+	struct lua_link *l = lua_newuserdatauv(L, sizeof(*l), 1);
+	l->id = id;
+	lua_pushvalue(L, objidx);
+	lua_setiuservalue(L, -2, 1);
+	luaL_setmetatable(L, LBPF_LINK_MT);
+}
+
+void lbpf_lua_open_link(lua_State *L)
+{
+	static const luaL_Reg meta[] = {
+		{"__index", link_index},
+		{"__close", link_detach},
+		{"__tostring", link_tostring},
+		{NULL, NULL},
+	};
+	luaL_newmetatable(L, LBPF_LINK_MT);
+	luaL_setfuncs(L, meta, 0);
+	lua_pop(L, 1);
+}

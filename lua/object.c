@@ -1,0 +1,452 @@
+/* bpf.Object: bpf.new, the object's attach methods, its maps and progs
+ * views, and close by b:close(), <close> or garbage collection. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <bpf/libbpf.h>
+
+#include "binding.h"
+
+#define VIEW_MAPS "bpf.Maps"
+#define VIEW_PROGS "bpf.Programs"
+
+struct lbpf_object *lbpf_lua_check_object(lua_State *L, int idx)
+{
+	struct lua_object *o = luaL_checkudata(L, idx, LBPF_OBJECT_MT);
+	if (!o->obj)
+		luaL_error(L, "this bpf object is closed");
+	return o->obj;
+}
+
+/* The object name libbpf uses as a prefix for internal map names. */
+static void object_name(const char *script, char *out, size_t size)
+{
+	const char *base = strrchr(script, '/');
+	size_t n = 0;
+
+	for (base = base ? base + 1 : script; *base && *base != '.' && n + 1 < size && n < 15; base++)
+		out[n++] = isalnum((unsigned char)*base) ? *base : '_';
+	out[n] = '\0';
+	if (!n)
+		snprintf(out, size, "luabpf");
+}
+
+static void apply_max_entries(lua_State *L, struct lua_object *o, int opts)
+{
+	struct lbpf_err err = {0};
+
+	if (lua_getfield(L, opts, "max_entries") == LUA_TNIL) {
+		lua_pop(L, 1);
+		return;
+	}
+	luaL_argexpected(L, lua_istable(L, -1), 2, "opts.max_entries to be a table {map_name = n}");
+	for (lua_pushnil(L); lua_next(L, -2); lua_pop(L, 1)) {
+		const char *name = lua_tostring(L, -2);
+		lua_Integer n = lua_tointeger(L, -1);
+		if (lua_type(L, -2) != LUA_TSTRING || !lua_isinteger(L, -1) || n < 1 || n > UINT32_MAX)
+			luaL_error(L, "opts.max_entries: each entry must be map_name = positive integer");
+		if (lbpf_object__set_max_entries(o->obj, name, (uint32_t)n, &err))
+			lbpf_lua_raise(L, &err);
+	}
+	lua_pop(L, 1);
+}
+
+/* Writes a Lua value into a const volatile global's bytes: integers, booleans,
+ * and strings into char arrays. */
+static void encode_rodata(lua_State *L, const char *name, void *data, size_t size)
+{
+	if (lua_isinteger(L, -1) || lua_isboolean(L, -1)) {
+		lua_Integer v = lua_isboolean(L, -1) ? lua_toboolean(L, -1) : lua_tointeger(L, -1);
+		if (size != 1 && size != 2 && size != 4 && size != 8)
+			luaL_error(L, "opts.rodata.%s: the variable is %d bytes, not an integer", name, (int)size);
+		if (size < 8 && (v < -((lua_Integer)1 << (size * 8 - 1)) || v >= ((lua_Integer)1 << (size * 8))))
+			luaL_error(L, "opts.rodata.%s: %I does not fit in %d bytes", name, v, (int)size);
+		memcpy(data, &v, size); /* little-endian, like the BPF target */
+	} else if (lua_type(L, -1) == LUA_TSTRING) {
+		size_t len;
+		const char *s = lua_tolstring(L, -1, &len);
+		if (len >= size)
+			luaL_error(L, "opts.rodata.%s: string of %d bytes does not fit in %d bytes with its NUL",
+				   name, (int)len, (int)size);
+		memset(data, 0, size);
+		memcpy(data, s, len);
+	} else {
+		luaL_error(L, "opts.rodata.%s: expected an integer, boolean or string, got %s", name,
+			   luaL_typename(L, -1));
+	}
+}
+
+static void apply_rodata(lua_State *L, struct lua_object *o, int opts)
+{
+	struct lbpf_err err = {0};
+
+	if (lua_getfield(L, opts, "rodata") == LUA_TNIL) {
+		lua_pop(L, 1);
+		return;
+	}
+	luaL_argexpected(L, lua_istable(L, -1), 2, "opts.rodata to be a table {name = value}");
+	for (lua_pushnil(L); lua_next(L, -2); lua_pop(L, 1)) {
+		void *data;
+		size_t size;
+		if (lua_type(L, -2) != LUA_TSTRING)
+			luaL_error(L, "opts.rodata: keys must be variable names");
+		const char *name = lua_tostring(L, -2);
+		if (lbpf_object__rodata_var(o->obj, name, &data, &size, &err))
+			lbpf_lua_raise(L, &err);
+		encode_rodata(L, name, data, size);
+	}
+	lua_pop(L, 1);
+}
+
+/* bpf.new(src_or_elf [, opts]) */
+int lbpf_lua_new(lua_State *L)
+{
+	struct lbpf_err err = {0};
+	size_t size;
+	int opts = lua_istable(L, 2) ? 2 : 0;
+	char name[32];
+
+	luaL_checkstring(L, 1);
+	if (!opts && !lua_isnoneornil(L, 2))
+		luaL_typeerror(L, 2, "table of options");
+	const char *src = lua_tostring(L, 1);
+	if (lua_rawlen(L, 1) >= 4 && memcmp(src, "\177ELF", 4) == 0)
+		lua_pushvalue(L, 1);
+	else
+		lbpf_lua_compile_to_string(L, 1, opts);
+	const char *elf = lua_tolstring(L, -1, &size);
+	int elf_idx = lua_gettop(L);
+
+	object_name(opts && lua_getfield(L, opts, "name") == LUA_TSTRING ? lua_tostring(L, -1) : "luabpf", name,
+		    sizeof(name));
+	if (opts)
+		lua_pop(L, 1);
+
+	/* The userdata exists before the object, so an error anywhere below leaves
+	 * the object to __gc instead of leaking it. */
+	struct lua_object *o = lua_newuserdatauv(L, sizeof(*o), 2);
+	o->obj = NULL;
+	lua_newtable(L);
+	lua_setiuservalue(L, -2, LBPF_UV_MAPS);
+	lua_newtable(L);
+	lua_setiuservalue(L, -2, LBPF_UV_PROGS);
+	luaL_setmetatable(L, LBPF_OBJECT_MT);
+
+	o->obj = lbpf_object__open_mem(elf, size, name, &err);
+	if (!o->obj)
+		return lbpf_lua_raise(L, &err);
+	if (opts) {
+		apply_max_entries(L, o, opts);
+		apply_rodata(L, o, opts);
+	}
+	int ret = lbpf_object__load(o->obj, &err);
+	lua_remove(L, elf_idx); /* libbpf is done with the ELF bytes once loaded */
+	if (!ret && !(opts && lua_getfield(L, opts, "autoattach") != LUA_TNIL && !lua_toboolean(L, -1)))
+		ret = lbpf_object__attach_auto(o->obj, &err);
+	if (ret) {
+		lbpf_object__close(o->obj);
+		o->obj = NULL;
+		return lbpf_lua_raise(L, &err);
+	}
+	lua_settop(L, elf_idx);
+	return 1;
+}
+
+static int object_close(lua_State *L)
+{
+	struct lua_object *o = luaL_checkudata(L, 1, LBPF_OBJECT_MT);
+	if (!o->obj)
+		return luaL_error(L, "this bpf object is already closed");
+	lbpf_object__close(o->obj);
+	o->obj = NULL;
+	return 0;
+}
+
+/* __gc and __close: closing twice is not an error here. */
+static int object_gc(lua_State *L)
+{
+	struct lua_object *o = luaL_checkudata(L, 1, LBPF_OBJECT_MT);
+	lbpf_object__close(o->obj);
+	o->obj = NULL;
+	return 0;
+}
+
+static int object_tostring(lua_State *L)
+{
+	struct lua_object *o = luaL_checkudata(L, 1, LBPF_OBJECT_MT);
+	if (o->obj)
+		lua_pushfstring(L, "bpf.Object (%s): %p", bpf_object__name(lbpf_object__bpf(o->obj)), (void *)o);
+	else
+		lua_pushfstring(L, "bpf.Object (closed): %p", (void *)o);
+	return 1;
+}
+
+/* "category:event" or "category/event". */
+static int object_attach_tracepoint(lua_State *L)
+{
+	struct lbpf_object *obj = lbpf_lua_check_object(L, 1);
+	const char *tp = luaL_checkstring(L, 2);
+	struct bpf_program *prog = lbpf_lua_check_prog_arg(L, 1, 3);
+	size_t cut = strcspn(tp, ":/");
+	char category[128];
+	struct lbpf_err err = {0};
+
+	if (!tp[cut] || cut == 0 || cut >= sizeof(category) || !tp[cut + 1])
+		return luaL_argerror(L, 2, "expected \"category:event\", e.g. \"syscalls:sys_enter_openat\"");
+	snprintf(category, sizeof(category), "%.*s", (int)cut, tp);
+	int id = lbpf_attach__tracepoint(obj, prog, category, tp + cut + 1, &err);
+	if (id < 0)
+		return lbpf_lua_raise(L, &err);
+	lbpf_lua_push_link(L, 1, id);
+	return 1;
+}
+
+static int object_attach_raw_tracepoint(lua_State *L)
+{
+	struct lbpf_object *obj = lbpf_lua_check_object(L, 1);
+	const char *event = luaL_checkstring(L, 2);
+	struct bpf_program *prog = lbpf_lua_check_prog_arg(L, 1, 3);
+	struct lbpf_err err = {0};
+
+	int id = lbpf_attach__raw_tracepoint(obj, prog, event, &err);
+	if (id < 0)
+		return lbpf_lua_raise(L, &err);
+	lbpf_lua_push_link(L, 1, id);
+	return 1;
+}
+
+/* Pushes opts[field] and returns its index in the stack; nil stays nil. */
+static int opt_field(lua_State *L, const char *field)
+{
+	lua_getfield(L, 2, field);
+	return lua_gettop(L);
+}
+
+/* b:attach_uprobe{path=, sym=, off=, pid=, fn=, ret=} */
+static int object_attach_uprobe(lua_State *L)
+{
+	struct lbpf_object *obj = lbpf_lua_check_object(L, 1);
+	struct lbpf_uprobe_opts uo = {.pid = -1};
+	struct lbpf_err err = {0};
+
+	luaL_checktype(L, 2, LUA_TTABLE);
+	int path = opt_field(L, "path"), sym = opt_field(L, "sym"), off = opt_field(L, "off");
+	int pid = opt_field(L, "pid"), ret = opt_field(L, "ret"), fn = opt_field(L, "fn");
+	if (lua_type(L, path) != LUA_TSTRING)
+		return luaL_error(L, "attach_uprobe: 'path' must name a binary or library, e.g. \"/bin/bash\"");
+	uo.path = lua_tostring(L, path);
+	if (!lua_isnil(L, sym) && lua_type(L, sym) != LUA_TSTRING)
+		return luaL_error(L, "attach_uprobe: 'sym' must be a function name");
+	uo.sym = lua_tostring(L, sym);
+	if (!lua_isnil(L, off) && (!lua_isinteger(L, off) || lua_tointeger(L, off) < 0))
+		return luaL_error(L, "attach_uprobe: 'off' must be a non-negative integer");
+	uo.offset = (uint64_t)lua_tointeger(L, off);
+	if (!uo.sym && lua_isnil(L, off))
+		return luaL_error(L, "attach_uprobe: give 'sym' (a function name) or 'off' (a file offset)");
+	if (!lua_isnil(L, pid) && (!lua_isinteger(L, pid) || lua_tointeger(L, pid) < -1 ||
+				   lua_tointeger(L, pid) > INT32_MAX))
+		return luaL_error(L, "attach_uprobe: 'pid' must be a process id (or -1 for all)");
+	if (!lua_isnil(L, pid))
+		uo.pid = (int)lua_tointeger(L, pid);
+	uo.retprobe = lua_toboolean(L, ret);
+	if (lua_isnil(L, fn))
+		return luaL_error(L, "attach_uprobe: 'fn' must name the BPF program to run");
+	struct bpf_program *prog = lbpf_lua_check_prog_arg(L, 1, fn);
+	int id = lbpf_attach__uprobe(obj, prog, &uo, &err);
+	if (id < 0)
+		return lbpf_lua_raise(L, &err);
+	lbpf_lua_push_link(L, 1, id);
+	return 1;
+}
+
+/* b:attach_kprobe{event=, fn=, ret=} */
+static int object_attach_kprobe(lua_State *L)
+{
+	struct lbpf_object *obj = lbpf_lua_check_object(L, 1);
+	struct lbpf_err err = {0};
+
+	luaL_checktype(L, 2, LUA_TTABLE);
+	int event = opt_field(L, "event"), ret = opt_field(L, "ret"), fn = opt_field(L, "fn");
+	if (lua_type(L, event) != LUA_TSTRING)
+		return luaL_error(L, "attach_kprobe: 'event' must name a kernel function, e.g. \"do_sys_openat2\"");
+	if (lua_isnil(L, fn))
+		return luaL_error(L, "attach_kprobe: 'fn' must name the BPF program to run");
+	struct bpf_program *prog = lbpf_lua_check_prog_arg(L, 1, fn);
+	int id = lbpf_attach__kprobe(obj, prog, lua_tostring(L, event), lua_toboolean(L, ret), &err);
+	if (id < 0)
+		return lbpf_lua_raise(L, &err);
+	lbpf_lua_push_link(L, 1, id);
+	return 1;
+}
+
+static const luaL_Reg object_methods[] = {
+	{"close", object_close},
+	{"attach_tracepoint", object_attach_tracepoint},
+	{"attach_raw_tracepoint", object_attach_raw_tracepoint},
+	{"attach_uprobe", object_attach_uprobe},
+	{"attach_kprobe", object_attach_kprobe},
+	{NULL, NULL},
+};
+
+/* b.maps and b.progs: views whose user value is the object. */
+static void push_view(lua_State *L, int objidx, const char *mt)
+{
+	lua_newuserdatauv(L, 0, 1);
+	lua_pushvalue(L, objidx);
+	lua_setiuservalue(L, -2, 1);
+	luaL_setmetatable(L, mt);
+}
+
+static void no_such(lua_State *L, struct lbpf_object *obj, const char *kind, const char *name)
+{
+	char names[512];
+	if (strcmp(kind, "map") == 0)
+		lbpf_object__map_names(obj, names, sizeof(names));
+	else
+		lbpf_object__prog_names(obj, names, sizeof(names));
+	luaL_error(L, "no %s named '%s' in this bpf object (its %ss: %s)", kind, name, kind, names);
+}
+
+/* Pushes the map named by the string at idx, or raises naming the ones there are. */
+static void push_map_by_name(lua_State *L, int objidx, int idx)
+{
+	struct lbpf_object *obj = lbpf_lua_check_object(L, objidx);
+	const char *name = luaL_checkstring(L, idx);
+	struct bpf_map *m = lbpf_object__map(obj, name);
+	if (!m)
+		no_such(L, obj, "map", name);
+	lbpf_lua_push_map(L, objidx, m);
+}
+
+static int maps_index(lua_State *L)
+{
+	lua_getiuservalue(L, 1, 1);
+	push_map_by_name(L, lua_gettop(L), 2);
+	return 1;
+}
+
+static int progs_index(lua_State *L)
+{
+	lua_getiuservalue(L, 1, 1);
+	int objidx = lua_gettop(L);
+	struct lbpf_object *obj = lbpf_lua_check_object(L, objidx);
+	const char *name = luaL_checkstring(L, 2);
+	struct bpf_program *p = lbpf_object__prog(obj, name);
+	if (!p)
+		no_such(L, obj, "program", name);
+	lbpf_lua_push_prog(L, objidx, p);
+	return 1;
+}
+
+/* Iterates names in the object's own order: the control value is the last name. */
+static int view_next(lua_State *L, bool maps)
+{
+	lua_getiuservalue(L, 1, 1);
+	int objidx = lua_gettop(L);
+	struct bpf_object *bo = lbpf_object__bpf(lbpf_lua_check_object(L, objidx));
+	const char *after = lua_tostring(L, 2);
+	bool found = after == NULL;
+
+	if (maps) {
+		struct bpf_map *m;
+		bpf_object__for_each_map(m, bo) {
+			if (bpf_map__is_internal(m))
+				continue;
+			if (found) {
+				lua_pushstring(L, bpf_map__name(m));
+				lbpf_lua_push_map(L, objidx, m);
+				return 2;
+			}
+			found = strcmp(bpf_map__name(m), after) == 0;
+		}
+	} else {
+		struct bpf_program *p;
+		bpf_object__for_each_program(p, bo) {
+			if (found) {
+				lua_pushstring(L, bpf_program__name(p));
+				lbpf_lua_push_prog(L, objidx, p);
+				return 2;
+			}
+			found = strcmp(bpf_program__name(p), after) == 0;
+		}
+	}
+	return 0;
+}
+
+static int maps_next(lua_State *L)
+{
+	return view_next(L, true);
+}
+
+static int progs_next(lua_State *L)
+{
+	return view_next(L, false);
+}
+
+static int maps_pairs(lua_State *L)
+{
+	lua_pushcfunction(L, maps_next);
+	lua_pushvalue(L, 1);
+	lua_pushnil(L);
+	return 3;
+}
+
+static int progs_pairs(lua_State *L)
+{
+	lua_pushcfunction(L, progs_next);
+	lua_pushvalue(L, 1);
+	lua_pushnil(L);
+	return 3;
+}
+
+/* b.NAME: a method, b.maps / b.progs, or (BCC style) a map by name. */
+static int object_index(lua_State *L)
+{
+	const char *key = luaL_checkstring(L, 2);
+
+	for (const luaL_Reg *r = object_methods; r->name; r++)
+		if (strcmp(r->name, key) == 0) {
+			lua_pushcfunction(L, r->func);
+			return 1;
+		}
+	if (strcmp(key, "maps") == 0) {
+		lbpf_lua_check_object(L, 1);
+		push_view(L, 1, VIEW_MAPS);
+		return 1;
+	}
+	if (strcmp(key, "progs") == 0) {
+		lbpf_lua_check_object(L, 1);
+		push_view(L, 1, VIEW_PROGS);
+		return 1;
+	}
+	if (strcmp(key, "closed") == 0) {
+		struct lua_object *o = luaL_checkudata(L, 1, LBPF_OBJECT_MT);
+		lua_pushboolean(L, o->obj == NULL);
+		return 1;
+	}
+	push_map_by_name(L, 1, 2);
+	return 1;
+}
+
+void lbpf_lua_open_object(lua_State *L)
+{
+	static const luaL_Reg meta[] = {
+		{"__index", object_index},
+		{"__gc", object_gc},
+		{"__close", object_gc},
+		{"__tostring", object_tostring},
+		{NULL, NULL},
+	};
+	static const luaL_Reg maps_meta[] = {{"__index", maps_index}, {"__pairs", maps_pairs}, {NULL, NULL}};
+	static const luaL_Reg progs_meta[] = {{"__index", progs_index}, {"__pairs", progs_pairs}, {NULL, NULL}};
+
+	luaL_newmetatable(L, LBPF_OBJECT_MT);
+	luaL_setfuncs(L, meta, 0);
+	luaL_newmetatable(L, VIEW_MAPS);
+	luaL_setfuncs(L, maps_meta, 0);
+	luaL_newmetatable(L, VIEW_PROGS);
+	luaL_setfuncs(L, progs_meta, 0);
+	lua_pop(L, 3);
+}

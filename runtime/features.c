@@ -1,0 +1,42 @@
+/* What this kernel and this process allow, so errors can name a missing
+ * kernel feature or capability instead of a bare errno. */
+#include <linux/capability.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "luabpf.h"
+
+#ifndef CAP_PERFMON
+#define CAP_PERFMON 38
+#endif
+#ifndef CAP_BPF
+#define CAP_BPF 39
+#endif
+
+bool lbpf_features__kprobes(void)
+{
+	/* The kprobe PMU and kprobe_events both exist only with CONFIG_KPROBES. */
+	return access("/sys/bus/event_source/devices/kprobe/type", F_OK) == 0 ||
+	       access("/sys/kernel/tracing/kprobe_events", F_OK) == 0;
+}
+
+static bool has_cap(const struct __user_cap_data_struct *d, int cap)
+{
+	return d[cap / 32].effective & (1u << (cap % 32));
+}
+
+const char *lbpf_features__missing_caps(void)
+{
+	struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct data[2] = {};
+
+	if (syscall(SYS_capget, &hdr, data) != 0)
+		return NULL;
+	if (has_cap(data, CAP_SYS_ADMIN) || (has_cap(data, CAP_BPF) && has_cap(data, CAP_PERFMON)))
+		return NULL;
+	if (has_cap(data, CAP_BPF))
+		return "tracing with BPF needs CAP_PERFMON as well as CAP_BPF (or CAP_SYS_ADMIN); "
+		       "this process has CAP_BPF only: run it as root";
+	return "loading BPF programs needs CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN), and this "
+	       "process has neither: run it as root (for example with sudo)";
+}

@@ -1,0 +1,63 @@
+/* libbpf's messages: the last warning is kept per thread so errors can quote
+ * it, and everything is echoed to stderr when LUABPF_DEBUG is set. */
+#include <bpf/libbpf.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "luabpf.h"
+
+static __thread char last_warning[1024];
+static bool debug_enabled;
+
+static int on_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char line[1024];
+	va_list copy;
+
+	va_copy(copy, ap);
+	vsnprintf(line, sizeof(line), fmt, copy);
+	va_end(copy);
+	if (debug_enabled)
+		fprintf(stderr, "luabpf: libbpf: %s", line);
+	if (level == LIBBPF_WARN) {
+		const char *text = strncmp(line, "libbpf: ", 8) == 0 ? line + 8 : line;
+		size_t n = strcspn(text, "\n");
+		/* Keep the most telling line: a later one-liner beats an earlier one. */
+		if (n > 0) {
+			snprintf(last_warning, sizeof(last_warning), "%.*s", (int)n, text);
+		}
+	}
+	return 0;
+}
+
+static void init_once(void)
+{
+	const char *d = getenv("LUABPF_DEBUG");
+	debug_enabled = d && *d && strcmp(d, "0") != 0;
+	libbpf_set_print(on_libbpf_print);
+}
+
+void lbpf_log__init(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, init_once);
+}
+
+void lbpf_log__reset(void)
+{
+	last_warning[0] = '\0';
+}
+
+const char *lbpf_log__last(void)
+{
+	return last_warning;
+}
+
+bool lbpf_log__debug(void)
+{
+	lbpf_log__init();
+	return debug_enabled;
+}

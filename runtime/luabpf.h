@@ -1,0 +1,145 @@
+/* The luabpf runtime's public C API: compile BPF C, load objects with libbpf,
+ * attach programs and reach maps. Nothing here knows about Lua. */
+#ifndef LUABPF_H
+#define LUABPF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct bpf_object;
+struct bpf_program;
+struct bpf_map;
+struct bpf_link;
+
+/* ---- errors (runtime/err.c) ---- */
+
+/* Every fallible call fills one of these: a message meant for the user, the
+ * negative errno behind it, and for verifier rejections the whole log. */
+struct lbpf_err {
+	int code;
+	char msg[2048];
+	char *log;	 /* malloc'd verifier log, or NULL */
+	char prog[128];	 /* the program the log belongs to */
+};
+
+int lbpf_err__set(struct lbpf_err *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void lbpf_err__free(struct lbpf_err *err);
+
+/* ---- libbpf's own messages (runtime/log.c) ---- */
+
+/* Routes libbpf's messages: kept for error messages, echoed when LUABPF_DEBUG is set. */
+void lbpf_log__init(void);
+/* Forget what libbpf said so far, before an operation whose failure we explain. */
+void lbpf_log__reset(void);
+/* The last warning libbpf printed since the reset, without its "libbpf: " prefix, or "". */
+const char *lbpf_log__last(void);
+bool lbpf_log__debug(void);
+
+/* ---- what this kernel and process allow (runtime/features.c) ---- */
+
+bool lbpf_features__kprobes(void);
+/* NULL when the process may load BPF, else a sentence naming the missing capabilities. */
+const char *lbpf_features__missing_caps(void);
+
+/* ---- tracefs (runtime/tracefs.c) ---- */
+
+/* Makes sure tracefs is reachable, mounting it at /sys/kernel/tracing if needed. */
+int lbpf_tracefs__ensure(struct lbpf_err *err);
+/* The tracefs root in use ("/sys/kernel/tracing"), valid after ensure succeeded. */
+const char *lbpf_tracefs__root(void);
+bool lbpf_tracefs__event_exists(const char *category, const char *event);
+
+/* ---- compiling (runtime/vmlinux_h.c, runtime/compile.c) ---- */
+
+/* vmlinux.h for the running kernel, generated from its BTF: malloc'd text. */
+int lbpf_vmlinux_h__generate(char **text, size_t *size, struct lbpf_err *err);
+
+/* Where to find libluabpf-clang.so: set once from the binary's own location. */
+void lbpf_compile__set_driver_dir(const char *dir);
+
+struct lbpf_compile_opts {
+	const char *name;	/* file name diagnostics use, e.g. "tool.lua" */
+	int line;		/* line of that file where the source's first line stands */
+	const char *const *cflags;
+	size_t ncflags;
+	bool no_prelude;
+};
+
+struct lbpf_elf {
+	char *data;	    /* malloc'd ELF bytes */
+	size_t size;
+	char *warnings;	    /* malloc'd compiler warnings, or NULL */
+};
+
+int lbpf_compile(const char *src, size_t len, const struct lbpf_compile_opts *opts,
+		 struct lbpf_elf *out, struct lbpf_err *err);
+void lbpf_elf__free(struct lbpf_elf *elf);
+
+/* ---- objects (runtime/object.c) ---- */
+
+struct lbpf_object;
+
+/* The ELF must stay alive until lbpf_object__load returns. */
+struct lbpf_object *lbpf_object__open_mem(const void *elf, size_t size, const char *name,
+					  struct lbpf_err *err);
+struct bpf_object *lbpf_object__bpf(const struct lbpf_object *obj);
+struct bpf_program *lbpf_object__prog(const struct lbpf_object *obj, const char *name);
+struct bpf_map *lbpf_object__map(const struct lbpf_object *obj, const char *name);
+/* Comma-separated names, for "unknown name" messages; never NULL. */
+void lbpf_object__prog_names(const struct lbpf_object *obj, char *buf, size_t size);
+void lbpf_object__map_names(const struct lbpf_object *obj, char *buf, size_t size);
+
+int lbpf_object__set_max_entries(struct lbpf_object *obj, const char *map, uint32_t n,
+				 struct lbpf_err *err);
+/* Where a `const volatile` global's initial bytes live before load. */
+int lbpf_object__rodata_var(struct lbpf_object *obj, const char *name, void **data, size_t *size,
+			    struct lbpf_err *err);
+int lbpf_object__load(struct lbpf_object *obj, struct lbpf_err *err);
+bool lbpf_object__loaded(const struct lbpf_object *obj);
+/* Attaches every program whose section says where it goes. */
+int lbpf_object__attach_auto(struct lbpf_object *obj, struct lbpf_err *err);
+void lbpf_object__close(struct lbpf_object *obj);
+
+/* ---- links (runtime/link.c): owned by their object, named by small ids ---- */
+
+int lbpf_link__add(struct lbpf_object *obj, struct bpf_link *link);
+/* Returns false when the link was already detached. */
+bool lbpf_link__detach(struct lbpf_object *obj, int id);
+bool lbpf_link__attached(const struct lbpf_object *obj, int id);
+void lbpf_link__detach_all(struct lbpf_object *obj);
+
+/* ---- attach kinds, one file each (runtime/attach_*.c); return a link id ---- */
+
+int lbpf_attach__tracepoint(struct lbpf_object *obj, struct bpf_program *prog, const char *category,
+			    const char *event, struct lbpf_err *err);
+int lbpf_attach__raw_tracepoint(struct lbpf_object *obj, struct bpf_program *prog, const char *event,
+				struct lbpf_err *err);
+
+struct lbpf_uprobe_opts {
+	const char *path;   /* binary or library; a bare name is searched like the loader does */
+	const char *sym;    /* function name, or NULL to use offset */
+	uint64_t offset;    /* file offset, or offset from sym */
+	int pid;	    /* -1 for every process */
+	bool retprobe;
+};
+int lbpf_attach__uprobe(struct lbpf_object *obj, struct bpf_program *prog,
+			const struct lbpf_uprobe_opts *opts, struct lbpf_err *err);
+int lbpf_attach__kprobe(struct lbpf_object *obj, struct bpf_program *prog, const char *func,
+			bool retprobe, struct lbpf_err *err);
+
+/* Shared wording for a failed attach: privileges first, then libbpf's reason. */
+int lbpf_attach__fail(struct lbpf_err *err, int code, const struct bpf_program *prog, const char *what);
+
+/* ---- maps (runtime/map.c): sizes are checked against the map's ---- */
+
+int lbpf_map__lookup(const struct bpf_map *map, const void *key, size_t key_size, void *value,
+		     size_t value_size);
+int lbpf_map__update(const struct bpf_map *map, const void *key, size_t key_size, const void *value,
+		     size_t value_size, uint64_t flags);
+int lbpf_map__delete(const struct bpf_map *map, const void *key, size_t key_size);
+/* key NULL gives the first key; returns -ENOENT after the last. */
+int lbpf_map__next_key(const struct bpf_map *map, const void *key, void *next, size_t key_size);
+
+#endif

@@ -1,0 +1,103 @@
+-- Tracepoint programs in the real kernel: exact per-pid counts, a rodata pid
+-- filter, explicit attach and detach.
+local bpf = require "bpf"
+local h = require "helper"
+
+local COUNT_OPENAT = h.hash_u32_u64("counts") .. [[
+SEC("tracepoint/syscalls/sys_enter_openat")
+int count_openat(void *ctx)
+{
+	u32 pid = bpf_get_current_pid_tgid() >> 32;
+	u64 one = 1, *v = bpf_map_lookup_elem(&counts, &pid);
+	if (v)
+		__sync_fetch_and_add(v, 1);
+	else
+		bpf_map_update_elem(&counts, &pid, &one, BPF_NOEXIST);
+	return 0;
+}
+]]
+
+-- Runs the opener fixture: a child opens a file n times; returns the child's pid.
+local function open_in_child(n)
+  local out, code = h.run(h.fixture("opener") .. " " .. n .. " /etc/hostname")
+  assert(code == 0, out)
+  return assert(tonumber(out:match("^(%d+)")), out)
+end
+
+describe("tracepoint", function()
+  local elf = bpf.compile(COUNT_OPENAT)
+
+  it("counts exactly the 100 openat calls a child makes", function()
+    local b <close> = bpf.new(elf)
+    local pid = open_in_child(100)
+    assert.are.equal(100, b.maps.counts[pid])
+  end)
+
+  it("counts nothing for a pid that made no call", function()
+    local b <close> = bpf.new(elf)
+    local pid = open_in_child(0)
+    assert.is_nil(b.maps.counts[pid])
+  end)
+
+  it("honours a const volatile pid filter set through opts.rodata", function()
+    local me = h.getpid()
+    local b <close> = bpf.new([[
+const volatile u32 target_tgid = 0;
+]] .. h.hash_u32_u64("counts") .. [[
+SEC("tracepoint/syscalls/sys_enter_openat")
+int filtered(void *ctx)
+{
+	u32 pid = bpf_get_current_pid_tgid() >> 32, key = 0;
+	u64 one = 1, *v;
+	if (pid != target_tgid)
+		return 0;
+	v = bpf_map_lookup_elem(&counts, &key);
+	if (v)
+		__sync_fetch_and_add(v, 1);
+	else
+		bpf_map_update_elem(&counts, &key, &one, BPF_NOEXIST);
+	return 0;
+}
+]], { rodata = { target_tgid = me } })
+    for _ = 1, 25 do assert(io.open("/etc/hostname")):close() end
+    open_in_child(100) -- another pid: filtered out
+    assert.are.equal(25, b.maps.counts[0])
+  end)
+
+  it("attaches explicitly when autoattach is false, and stops after detach", function()
+    local b <close> = bpf.new(elf, { autoattach = false })
+    local before = open_in_child(10)
+    assert.is_nil(b.maps.counts[before])
+
+    local link = b:attach_tracepoint("syscalls:sys_enter_openat", "count_openat")
+    assert.is_true(link.attached)
+    local during = open_in_child(10)
+    assert.are.equal(10, b.maps.counts[during])
+
+    assert.is_true(link:detach())
+    assert.is_false(link.attached)
+    assert.is_false(link:detach())
+    local after = open_in_child(10)
+    assert.is_nil(b.maps.counts[after])
+  end)
+
+  it("accepts category/event as well as category:event and a Program object", function()
+    local b <close> = bpf.new(elf, { autoattach = false })
+    b:attach_tracepoint("syscalls/sys_enter_openat", b.progs.count_openat)
+    local pid = open_in_child(7)
+    assert.are.equal(7, b.maps.counts[pid])
+  end)
+
+  it("describes its programs", function()
+    local b <close> = bpf.new(elf)
+    local p = b.progs.count_openat
+    assert.are.equal("count_openat", p.name)
+    assert.are.equal("tracepoint", p.type)
+    assert.are.equal("tracepoint/syscalls/sys_enter_openat", p.section)
+    assert.is_true(p.fd > 0)
+    assert.is_true(p.id > 0)
+    local names = {}
+    for name in pairs(b.progs) do names[#names + 1] = name end
+    assert.are.same({ "count_openat" }, names)
+  end)
+end)
