@@ -48,35 +48,35 @@ static int line_in_text(const char *text, size_t size, const char *src, size_t l
 	return best;
 }
 
+/* Where the C text stands: the first Lua caller whose file or chunk holds it
+ * verbatim, searching up the stack since helpers and pcall may sit between. */
 static void locate_caller(lua_State *L, const char *src, size_t len, struct location *loc)
 {
 	lua_Debug ar;
+	bool guessed = false;
 
 	snprintf(loc->name, sizeof(loc->name), "bpf.c");
 	loc->line = 1;
-	/* The nearest Lua caller: pcall(bpf.new, src) puts a C frame in between. */
-	for (int level = 1;; level++) {
-		if (!lua_getstack(L, level, &ar))
-			return;
-		if (lua_getinfo(L, "Sl", &ar) && ar.currentline > 0)
-			break;
-	}
-	snprintf(loc->name, sizeof(loc->name), "%s", ar.short_src);
-	/* Most scripts write bpf.new([[ with the C text starting on the next line. */
-	loc->line = ar.currentline + 1;
-	if (ar.source[0] == '@') {
-		size_t size = 0;
-		char *text = read_file(ar.source + 1, &size);
-		int line = text ? line_in_text(text, size, src, len, ar.currentline) : 0;
-		free(text);
-		if (line) {
-			snprintf(loc->name, sizeof(loc->name), "%s", ar.source + 1);
-			loc->line = line;
+	for (int level = 1; lua_getstack(L, level, &ar); level++) {
+		if (!lua_getinfo(L, "Sl", &ar) || ar.currentline <= 0)
+			continue;
+		int line = 0;
+		if (ar.source[0] == '@') {
+			size_t size = 0;
+			char *text = read_file(ar.source + 1, &size);
+			line = text ? line_in_text(text, size, src, len, ar.currentline) : 0;
+			free(text);
+		} else if (ar.source[0] != '=') {
+			line = line_in_text(ar.source, strlen(ar.source), src, len, ar.currentline);
 		}
-	} else if (ar.source[0] != '=') {
-		int line = line_in_text(ar.source, strlen(ar.source), src, len, ar.currentline);
+		if (line || !guessed) {
+			/* Most scripts write bpf.new([[ with the C text starting on the next line. */
+			snprintf(loc->name, sizeof(loc->name), "%s", ar.source[0] == '@' ? ar.source + 1 : ar.short_src);
+			loc->line = line ? line : ar.currentline + 1;
+			guessed = true;
+		}
 		if (line)
-			loc->line = line;
+			return;
 	}
 }
 

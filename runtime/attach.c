@@ -14,6 +14,9 @@ int lbpf_attach__fail(struct lbpf_err *err, int code, const struct bpf_program *
 	if (caps && (code == -EPERM || code == -EACCES))
 		return lbpf_err__set(err, code, "cannot attach program '%s' to %s: permission denied: %s",
 				     bpf_program__name(prog), what, caps);
+	if (code == -EEXIST)
+		return lbpf_err__set(err, code, "program '%s' is already attached to %s", bpf_program__name(prog),
+				     what);
 	return lbpf_err__set(err, code, "cannot attach program '%s' to %s: %s%s%s%s", bpf_program__name(prog),
 			     what, strerror(-code), *why ? " (libbpf: " : "", why, *why ? ")" : "");
 }

@@ -1,13 +1,18 @@
 /* Compiling BPF C: builds the translation unit (prelude, the user's source
- * under a #line that names the script, license) and hands it to the clang
- * driver library, which is dlopened on the first compile only. */
+ * under a #line that names the script, license) and compiles it with the
+ * clang driver library in a forked child, which hands the ELF back over a pipe.
+ * The child keeps LLVM out of the tracing process: its memory, its crashes,
+ * and state its BPF passes keep between compiles never reach us. */
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "clang_driver.h"
@@ -110,8 +115,9 @@ static char *build_unit(const char *src, size_t len, const struct lbpf_compile_o
 	return text;
 }
 
-int lbpf_compile(const char *src, size_t len, const struct lbpf_compile_opts *opts, struct lbpf_elf *out,
-		 struct lbpf_err *err)
+/* The compile itself, run in the child. */
+static int compile_here(const char *src, size_t len, const struct lbpf_compile_opts *opts, struct lbpf_elf *out,
+			struct lbpf_err *err)
 {
 	struct lbpf_clang_file files[8];
 	size_t nfiles = 0;
@@ -119,9 +125,6 @@ int lbpf_compile(const char *src, size_t len, const struct lbpf_compile_opts *op
 	size_t vmlinux_size = 0;
 	int ret;
 
-	memset(out, 0, sizeof(*out));
-	if (memchr(src, '\0', len))
-		return lbpf_err__set(err, EINVAL, "the BPF source contains a NUL byte");
 	ret = load_driver(err);
 	if (ret)
 		return ret;
@@ -169,6 +172,135 @@ int lbpf_compile(const char *src, size_t len, const struct lbpf_compile_opts *op
 	else
 		free(res.diagnostics);
 	return 0;
+}
+
+
+/* What the child sends back: this header, then the ELF, then the text (the
+ * error message on failure, the warnings on success). */
+struct reply {
+	int32_t code;
+	uint32_t elf_size;
+	uint32_t text_size;
+};
+
+#define MAX_REPLY_PART (256u << 20)
+
+static int write_all(int fd, const void *buf, size_t n)
+{
+	for (const char *p = buf; n > 0;) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= w;
+	}
+	return 0;
+}
+
+/* Reads exactly n bytes; -EINTR when a signal (Ctrl-C) cut the wait short. */
+static int read_all(int fd, void *buf, size_t n)
+{
+	for (char *p = buf; n > 0;) {
+		ssize_t r = read(fd, p, n);
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			return -EPIPE;
+		p += r;
+		n -= r;
+	}
+	return 0;
+}
+
+static void __attribute__((noreturn)) child_main(int fd, const char *src, size_t len,
+						 const struct lbpf_compile_opts *opts)
+{
+	struct lbpf_elf elf = {0};
+	struct lbpf_err err = {0};
+
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	int ret = compile_here(src, len, opts, &elf, &err);
+	const char *text = ret ? err.msg : (elf.warnings ? elf.warnings : "");
+	struct reply r = {ret, ret ? 0 : (uint32_t)elf.size, (uint32_t)strlen(text)};
+	if (write_all(fd, &r, sizeof(r)) || write_all(fd, elf.data, r.elf_size) ||
+	    write_all(fd, text, r.text_size))
+		_exit(1);
+	_exit(0);
+}
+
+static int receive(int fd, struct lbpf_elf *out, struct lbpf_err *err)
+{
+	struct reply r;
+	int ret = read_all(fd, &r, sizeof(r));
+
+	if (ret == 0 && (r.elf_size > MAX_REPLY_PART || r.text_size > MAX_REPLY_PART || (r.code == 0) != (r.elf_size > 0)))
+		ret = -EPROTO;
+	char *elf = ret ? NULL : malloc(r.elf_size ? r.elf_size : 1);
+	char *text = ret ? NULL : malloc(r.text_size + 1);
+	if (!ret && (!elf || !text))
+		ret = -ENOMEM;
+	if (!ret)
+		ret = read_all(fd, elf, r.elf_size);
+	if (!ret)
+		ret = read_all(fd, text, r.text_size);
+	if (ret) {
+		free(elf);
+		free(text);
+		if (ret == -EINTR)
+			return lbpf_err__set(err, EINTR, "compile interrupted");
+		return lbpf_err__set(err, ret, "the compiler process died without an answer (%s); "
+					       "run with LUABPF_DEBUG=1 for details",
+				     strerror(-ret));
+	}
+	text[r.text_size] = '\0';
+	if (r.code) {
+		lbpf_err__set(err, r.code, "%s", text);
+		free(elf);
+		free(text);
+		return err->code;
+	}
+	out->data = elf;
+	out->size = r.elf_size;
+	if (r.text_size)
+		out->warnings = text;
+	else
+		free(text);
+	return 0;
+}
+
+int lbpf_compile(const char *src, size_t len, const struct lbpf_compile_opts *opts, struct lbpf_elf *out,
+		 struct lbpf_err *err)
+{
+	int fds[2], status;
+
+	memset(out, 0, sizeof(*out));
+	if (memchr(src, '\0', len))
+		return lbpf_err__set(err, EINVAL, "the BPF source contains a NUL byte");
+	if (pipe2(fds, O_CLOEXEC) != 0)
+		return lbpf_err__set(err, errno, "cannot start the compiler: %s", strerror(errno));
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		int e = errno;
+		close(fds[0]);
+		close(fds[1]);
+		return lbpf_err__set(err, e, "cannot start the compiler: %s", strerror(e));
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		child_main(fds[1], src, len, opts);
+	}
+	close(fds[1]);
+	int ret = receive(fds[0], out, err);
+	close(fds[0]);
+	if (ret == -EINTR)
+		kill(pid, SIGKILL);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return ret;
 }
 
 void lbpf_elf__free(struct lbpf_elf *elf)
