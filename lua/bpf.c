@@ -52,12 +52,22 @@ static int bpf_sleep(lua_State *L)
 	return 1;
 }
 
+/* bpf.ktime_ns(): CLOCK_MONOTONIC in nanoseconds, the clock of bpf_ktime_get_ns(). */
+static int bpf_ktime_ns(lua_State *L)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	lua_pushinteger(L, (lua_Integer)ts.tv_sec * 1000000000 + ts.tv_nsec);
+	return 1;
+}
+
 int luaopen_bpf(lua_State *L)
 {
 	static const luaL_Reg funcs[] = {
 		{"new", lbpf_lua_new},
 		{"compile", lbpf_lua_compile},
 		{"sleep", bpf_sleep},
+		{"ktime_ns", bpf_ktime_ns},
 		{NULL, NULL},
 	};
 	char dir[PATH_MAX];

@@ -1,0 +1,111 @@
+-- The luabpf host: scripts with arguments, shebang scripts, -e, exit codes,
+-- and the REPL driven through a pseudo-terminal.
+local h = require "helper"
+
+local ptydrive = h.fixture("ptydrive")
+
+-- Drives the REPL with steps (see tests/fixtures/ptydrive.c); returns output and exit code.
+local function repl(steps)
+  local dir = h.tmpdir()
+  h.write_file(dir .. "/steps", table.concat(steps, "\n") .. "\n")
+  local out, code = h.run("cd " .. dir .. " && HOME=" .. dir .. " " .. ptydrive .. " " .. h.luabpf .. " < steps")
+  local hist = io.open(dir .. "/.luabpf_history")
+  local history = hist and hist:read("a")
+  if hist then hist:close() end
+  h.run("rm -rf " .. dir)
+  return out, code, history
+end
+
+describe("luabpf host", function()
+  local dir
+
+  before_each(function() dir = h.tmpdir() end)
+  after_each(function() h.run("rm -rf " .. dir) end)
+
+  it("runs a script with the arg table and ... as lua5.4 does", function()
+    h.write_file(dir .. "/args.lua", "print(arg[0], arg[1], arg[2], select('#', ...), ...)\n")
+    local out, code = h.run(h.luabpf .. " " .. dir .. "/args.lua one two")
+    assert.are.equal(0, code)
+    assert.are.equal(dir .. "/args.lua\tone\ttwo\t2\tone\ttwo\n", out)
+  end)
+
+  it("runs a #!/usr/bin/env luabpf script that loads BPF", function()
+    h.write_file(dir .. "/tool", "#!/usr/bin/env luabpf\n"
+      .. "local b = bpf.new[[SEC(\"tp/syscalls/sys_enter_getpid\") int p(void *ctx) { return 0; }]]\n"
+      .. "print(b.progs.p.type)\n")
+    local out, code = h.run("chmod +x " .. dir .. "/tool && PATH=" .. h.root .. "/build:$PATH " .. dir .. "/tool")
+    assert.are.equal(0, code)
+    assert.are.equal("tracepoint\n", out)
+  end)
+
+  it("runs -e chunks and requires bpf as a module too", function()
+    local out, code = h.run(h.luabpf .. " -e 'print(require(\"bpf\") == bpf, 6 * 7)'")
+    assert.are.equal(0, code)
+    assert.are.equal("true\t42\n", out)
+  end)
+
+  it("exits 1 with the error and its script line when a script fails", function()
+    h.write_file(dir .. "/fail.lua", "local x = 1\nerror('it broke')\n")
+    local out, code = h.run(h.luabpf .. " " .. dir .. "/fail.lua")
+    assert.are.equal(1, code)
+    assert.matches("luabpf: " .. dir .. "/fail.lua:2: it broke", out, 1, true)
+  end)
+
+  it("rejects an unknown option with the usage text", function()
+    local out, code = h.run(h.luabpf .. " --frobnicate")
+    assert.are.equal(1, code)
+    assert.matches("unrecognized option '--frobnicate'", out, 1, true)
+    assert.matches("usage: luabpf [options] [script [args]]", out, 1, true)
+  end)
+
+  it("REPL: continues incomplete input, prints values, keeps history", function()
+    local out, code, history = repl {
+      "expect > ",
+      "send t = {\\n", "expect >> ",
+      "send   n = 6 * 7 }\\n", "expect > ",
+      "send t.n\\n", "expect 42\\r\\n",
+      "send 'a', 'b'\\n", "expect a\\tb\\r\\n",
+      "send \\x04", "exit 0",
+    }
+    assert.are.equal(0, code, out)
+    -- libedit's format: a header, then one entry per line, blanks and newlines escaped.
+    assert.are.equal("_HiStOrY_V2_\nt\\040=\\040{\\012\\040\\040n\\040=\\0406\\040*\\0407\\040}\n"
+      .. "t.n\n'a',\\040'b'\n", history)
+  end)
+
+  it("REPL: Ctrl-C interrupts a running statement and returns to the prompt", function()
+    local out, code = repl {
+      "expect > ",
+      "send while true do end\\n", "expect end\\r\\n", "sleep 300",
+      "send \\x03", "expect interrupted!", "expect > ",
+      "send print('still here')\\n", "expect still here\\r\\n", "expect > ",
+      "send \\x04", "exit 0",
+    }
+    assert.are.equal(0, code, out)
+  end)
+
+  it("REPL: Ctrl-C at the prompt drops the line; Ctrl-D detaches and exits", function()
+    local out, code = repl {
+      "expect > ",
+      "send b = bpf.new[[SEC(\"tp/syscalls/sys_enter_getpid\") int p(void *c) { return 0; }]]\\n",
+      "expect > ",
+      "send b.progs.p.type\\n", "expect tracepoint\\r\\n", "expect > ",
+      "send half a line\\x03", "sleep 200", "expect > ",
+      "send print(b.closed)\\n", "expect false\\r\\n", "expect > ",
+      "send getmetatable(b).__gc(b) or print(b.closed)\\n", "expect true\\r\\n", "expect > ",
+      "send g = setmetatable({}, {__gc = function() io.write('finalized\\\\n') end})\\n", "expect > ",
+      "send \\x04", "expect finalized", "exit 0",
+    }
+    assert.are.equal(0, code, out)
+  end)
+
+  it("REPL: reports a syntax error and carries on", function()
+    local out, code = repl {
+      "expect > ",
+      "send x = = 1\\n", "expect unexpected symbol near '='", "expect > ",
+      "send print(1 + 1)\\n", "expect 2\\r\\n", "expect > ",
+      "send \\x04", "exit 0",
+    }
+    assert.are.equal(0, code, out)
+  end)
+end)
