@@ -36,6 +36,11 @@ struct lbpf_object *lbpf_lua_check_object(lua_State *L, int idx);
 /* For a map, program or link userdata at idx: its object, or an error saying it is closed. */
 struct lbpf_object *lbpf_lua_owner(lua_State *L, int idx, const char *what);
 
+/* Pushes the map or program userdata cached under name in the object's user
+ * value uv; when there is none yet, pushes a new one of size bytes with
+ * metatable mt, tied to the object, and returns it for the caller to fill
+ * (NULL means the cached one was pushed). */
+void *lbpf_lua_push_child(lua_State *L, int objidx, int uv, const char *name, size_t size, const char *mt);
 void lbpf_lua_push_map(lua_State *L, int objidx, struct bpf_map *map);
 void lbpf_lua_push_prog(lua_State *L, int objidx, struct bpf_program *prog);
 void lbpf_lua_push_link(lua_State *L, int objidx, int id);

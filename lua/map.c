@@ -84,16 +84,22 @@ static int map_raise_errno(lua_State *L, struct bpf_map *map, const char *op, in
 	return luaL_error(L, "map '%s': %s failed: %s", bpf_map__name(map), op, strerror(-ret));
 }
 
+/* Checks the map's sizes and encodes the key at idx, which must not be nil. */
+static void encode_key(lua_State *L, struct bpf_map *map, int idx, void *key, size_t *ksz, size_t *vsz)
+{
+	sizes(L, map, ksz, vsz);
+	if (lua_isnil(L, idx))
+		luaL_error(L, "map '%s': the key is nil", bpf_map__name(map));
+	encode(L, map, idx, key, *ksz, "key");
+}
+
 /* Pushes m[k] or nil; the key is at idx. */
 static int get(lua_State *L, struct bpf_map *map, int idx)
 {
 	char key[MAX_ELEM], value[MAX_ELEM];
 	size_t ksz, vsz;
 
-	sizes(L, map, &ksz, &vsz);
-	if (lua_isnil(L, idx))
-		return luaL_error(L, "map '%s': the key is nil", bpf_map__name(map));
-	encode(L, map, idx, key, ksz, "key");
+	encode_key(L, map, idx, key, &ksz, &vsz);
 	int ret = lbpf_map__lookup(map, key, ksz, value, vsz);
 	if (ret == -ENOENT) {
 		lua_pushnil(L);
@@ -115,10 +121,7 @@ static int set(lua_State *L, struct bpf_map *map, int kidx, int vidx)
 	char key[MAX_ELEM], value[MAX_ELEM];
 	size_t ksz, vsz;
 
-	sizes(L, map, &ksz, &vsz);
-	if (lua_isnil(L, kidx))
-		return luaL_error(L, "map '%s': the key is nil", bpf_map__name(map));
-	encode(L, map, kidx, key, ksz, "key");
+	encode_key(L, map, kidx, key, &ksz, &vsz);
 	if (lua_isnil(L, vidx)) {
 		int ret = lbpf_map__delete(map, key, ksz);
 		if (ret && ret != -ENOENT)
@@ -262,21 +265,9 @@ static int map_tostring(lua_State *L)
 
 void lbpf_lua_push_map(lua_State *L, int objidx, struct bpf_map *map)
 {
-	objidx = lua_absindex(L, objidx);
-	lua_getiuservalue(L, objidx, LBPF_UV_MAPS);
-	if (lua_getfield(L, -1, bpf_map__name(map)) == LUA_TUSERDATA) {
-		lua_remove(L, -2);
-		return;
-	}
-	lua_pop(L, 1);
-	struct lua_map *m = lua_newuserdatauv(L, sizeof(*m), 1);
-	m->map = map;
-	lua_pushvalue(L, objidx);
-	lua_setiuservalue(L, -2, 1);
-	luaL_setmetatable(L, LBPF_MAP_MT);
-	lua_pushvalue(L, -1);
-	lua_setfield(L, -3, bpf_map__name(map));
-	lua_remove(L, -2);
+	struct lua_map *m = lbpf_lua_push_child(L, objidx, LBPF_UV_MAPS, bpf_map__name(map), sizeof(*m), LBPF_MAP_MT);
+	if (m)
+		m->map = map;
 }
 
 void lbpf_lua_open_map(lua_State *L)

@@ -20,6 +20,25 @@ struct lbpf_object *lbpf_lua_check_object(lua_State *L, int idx)
 	return o->obj;
 }
 
+void *lbpf_lua_push_child(lua_State *L, int objidx, int uv, const char *name, size_t size, const char *mt)
+{
+	objidx = lua_absindex(L, objidx);
+	lua_getiuservalue(L, objidx, uv);
+	if (lua_getfield(L, -1, name) == LUA_TUSERDATA) {
+		lua_remove(L, -2);
+		return NULL;
+	}
+	lua_pop(L, 1);
+	void *ud = lua_newuserdatauv(L, size, 1);
+	lua_pushvalue(L, objidx);
+	lua_setiuservalue(L, -2, 1);
+	luaL_setmetatable(L, mt);
+	lua_pushvalue(L, -1);
+	lua_setfield(L, -3, name);
+	lua_remove(L, -2);
+	return ud;
+}
+
 /* The object name libbpf uses as a prefix for internal map names. */
 static void object_name(const char *script, char *out, size_t size)
 {

@@ -77,21 +77,10 @@ static int prog_tostring(lua_State *L)
 
 void lbpf_lua_push_prog(lua_State *L, int objidx, struct bpf_program *prog)
 {
-	objidx = lua_absindex(L, objidx);
-	lua_getiuservalue(L, objidx, LBPF_UV_PROGS);
-	if (lua_getfield(L, -1, bpf_program__name(prog)) == LUA_TUSERDATA) {
-		lua_remove(L, -2);
-		return;
-	}
-	lua_pop(L, 1);
-	struct lua_prog *p = lua_newuserdatauv(L, sizeof(*p), 1);
-	p->prog = prog;
-	lua_pushvalue(L, objidx);
-	lua_setiuservalue(L, -2, 1);
-	luaL_setmetatable(L, LBPF_PROG_MT);
-	lua_pushvalue(L, -1);
-	lua_setfield(L, -3, bpf_program__name(prog));
-	lua_remove(L, -2);
+	struct lua_prog *p = lbpf_lua_push_child(L, objidx, LBPF_UV_PROGS, bpf_program__name(prog), sizeof(*p),
+						 LBPF_PROG_MT);
+	if (p)
+		p->prog = prog;
 }
 
 void lbpf_lua_open_prog(lua_State *L)
