@@ -88,6 +88,20 @@ int filtered(void *ctx)
     assert.are.equal(7, b.maps.counts[pid])
   end)
 
+  it("mounts tracefs at /sys/kernel/tracing when it is not mounted", function()
+    local _, mounted = h.run("mountpoint -q /sys/kernel/tracing")
+    if mounted == 0 then
+      local out, code = h.run("umount /sys/kernel/tracing")
+      assert.are.equal(0, code, out)
+    end
+    assert.are_not.equal(0, select(2, h.run("mountpoint -q /sys/kernel/tracing")))
+    local out, code = h.run(h.luabpf .. " -e 'local b = bpf.new[[" ..
+      "SEC(\"tp/syscalls/sys_enter_getpid\") int p(void *c) { return 0; }]] print(b.progs.p.type)'")
+    assert.are.equal(0, code, out)
+    assert.are.equal("tracepoint\n", out)
+    assert.are.equal(0, select(2, h.run("mountpoint -q /sys/kernel/tracing")))
+  end)
+
   it("describes its programs", function()
     local b <close> = bpf.new(elf)
     local p = b.progs.count_openat
