@@ -25,8 +25,9 @@ RUNTIME_LIBS := -lbpf -lelf -lz -ldl
 
 RUNTIME_SRCS := $(wildcard runtime/*.c)
 BINDING_SRCS := $(filter-out lua/host.c,$(wildcard lua/*.c))
+LUA_MODULES := $(filter-out lua/host.lua,$(wildcard lua/*.lua))
 RUNTIME_OBJS := $(RUNTIME_SRCS:%.c=$(B)/obj/%.o) $(B)/obj/gen/runtime_files.o
-BINDING_OBJS := $(BINDING_SRCS:%.c=$(B)/obj/%.o)
+BINDING_OBJS := $(BINDING_SRCS:%.c=$(B)/obj/%.o) $(B)/obj/gen/lua_modules.o
 
 # The BPF-side headers a compile may include, embedded into the driver.
 LIBBPF_HEADERS := bpf_helpers.h bpf_helper_defs.h bpf_tracing.h bpf_core_read.h bpf_endian.h usdt.bpf.h
@@ -67,6 +68,10 @@ $(B)/gen/runtime_files.c: $(B)/embed runtime/prelude.bpf.h
 $(B)/gen/host_lua.c: $(B)/embed lua/host.lua
 	@mkdir -p $(dir $@)
 	$(B)/embed lbpf_host_lua $@ host.lua=lua/host.lua
+
+$(B)/gen/lua_modules.c: $(B)/embed $(LUA_MODULES)
+	@mkdir -p $(dir $@)
+	$(B)/embed lbpf_lua_modules $@ $(foreach m,$(LUA_MODULES),$(notdir $(m))=$(m))
 
 $(B)/gen/clang_headers.c: $(B)/embed clang_driver/include/linux/errno.h
 	@mkdir -p $(dir $@)

@@ -14,9 +14,10 @@
 #define LBPF_LINK_MT "bpf.Link"
 #define LBPF_ERROR_MT "bpf.Error"
 
-/* Object userdata user values: 1 = map userdata by name, 2 = program userdata by name. */
+/* Object userdata user values: map, program and global userdata by name. */
 #define LBPF_UV_MAPS 1
 #define LBPF_UV_PROGS 2
+#define LBPF_UV_GLOBALS 3
 
 struct lua_object {
 	struct lbpf_object *obj; /* NULL once closed */
@@ -46,6 +47,21 @@ void lbpf_lua_push_prog(lua_State *L, int objidx, struct bpf_program *prog);
 void lbpf_lua_push_link(lua_State *L, int objidx, int id);
 /* A program argument: its name or a bpf.Program of the same object. */
 struct bpf_program *lbpf_lua_check_prog_arg(lua_State *L, int objidx, int arg);
+
+/* The BTF codec (lua/codec.c): bytes of type t to a Lua value, and back.
+ * Encoding zeroes the bytes first; errors start with prefix ("map 'm': key"). */
+void lbpf_codec_push(lua_State *L, const struct lbpf_type *t, const void *data);
+void lbpf_codec_encode(lua_State *L, int idx, const struct lbpf_type *t, void *data, const char *prefix);
+
+/* Module functions each file adds to the bpf table at the top of the stack. */
+void lbpf_lua_map_functions(lua_State *L);
+void lbpf_lua_sysview_functions(lua_State *L);
+
+/* b.globals (lua/globals.c). */
+void lbpf_lua_open_globals(lua_State *L);
+void lbpf_lua_push_globals(lua_State *L, int objidx);
+/* Writes the value at vidx into global name; errors start with what ("opts.rodata."). */
+void lbpf_lua_global_set(lua_State *L, int objidx, const char *name, int vidx, const char *what);
 
 /* bpf.new and bpf.compile. */
 int lbpf_lua_new(lua_State *L);

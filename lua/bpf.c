@@ -2,6 +2,7 @@
  * the clang driver is found (beside this module or the host binary). */
 #include <dlfcn.h>
 #include <limits.h>
+#include <stdio.h>
 #include <math.h>
 #include <time.h>
 #include <stdlib.h>
@@ -9,6 +10,9 @@
 #include <unistd.h>
 
 #include "binding.h"
+#include "embedded.h"
+
+extern const struct lbpf_embedded lbpf_lua_modules[];
 
 #define LUABPF_VERSION "0.1.0"
 
@@ -61,6 +65,22 @@ static int bpf_ktime_ns(lua_State *L)
 	return 1;
 }
 
+/* The Lua-side modules embedded at build time; each receives what it extends. */
+static void run_lua_modules(lua_State *L)
+{
+	for (const struct lbpf_embedded *m = lbpf_lua_modules; m->name; m++) {
+		char chunk[64];
+		snprintf(chunk, sizeof(chunk), "=%s", m->name);
+		if (luaL_loadbuffer(L, m->data, m->size, chunk) != LUA_OK)
+			lua_error(L);
+		if (strcmp(m->name, "map_methods.lua") == 0)
+			lua_getfield(L, LUA_REGISTRYINDEX, "bpf.Map.methods");
+		else
+			lua_pushvalue(L, -2);
+		lua_call(L, 1, 0);
+	}
+}
+
 int luaopen_bpf(lua_State *L)
 {
 	static const luaL_Reg funcs[] = {
@@ -80,7 +100,11 @@ int luaopen_bpf(lua_State *L)
 	lbpf_lua_open_map(L);
 	lbpf_lua_open_prog(L);
 	lbpf_lua_open_link(L);
+	lbpf_lua_open_globals(L);
 	luaL_newlib(L, funcs);
+	lbpf_lua_map_functions(L);
+	lbpf_lua_sysview_functions(L);
+	run_lua_modules(L);
 	lua_pushliteral(L, LUABPF_VERSION);
 	lua_setfield(L, -2, "version");
 	return 1;

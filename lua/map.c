@@ -1,114 +1,346 @@
-/* bpf.Map: a BPF map as a Lua table (m[k], m[k] = v, m[k] = nil, pairs, #).
- * Keys and values of 1, 2, 4 or 8 bytes are integers; other sizes are raw byte strings. */
+/* bpf.Map: a BPF map as a Lua table. Keys and values go through the BTF
+ * codec; each map type gets the behaviour its kernel side has (per-CPU value
+ * arrays, queues, bloom filters, program and map arrays, stack traces, LPM
+ * prefixes). Maps of an object, pinned maps and maps by id work alike. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "binding.h"
 
-/* The largest key or value handled on the C stack; larger ones are refused. */
-#define MAX_ELEM 4096
+#define MAP_ITER_MT "bpf.MapIter"
+#define METHODS_KEY "bpf.Map.methods"
+/* Entries per batch syscall when reading a whole map. */
+#define BATCH_ENTRIES 4096
 
-struct lua_map {
-	struct bpf_map *map;
+enum value_style {
+	V_CODEC,   /* through the BTF layout */
+	V_PROG_FD, /* program arrays: set a program, read its id */
+	V_MAP_FD,  /* maps of maps: set a map, read the inner map */
+	V_STACK,   /* stack traces: a list of addresses */
+	V_NONE,    /* ring buffers and event arrays: no element access from Lua */
 };
 
-static struct bpf_map *check_map(lua_State *L, int idx)
+struct lua_map {
+	int fd;			/* -1 once closed */
+	bool owns_fd;		/* opened by pin or id, not part of an object */
+	struct lbpf_map_info info;
+	struct lbpf_layout *key, *value; /* NULL for keyless maps (queue, stack, bloom) */
+	enum value_style style;
+	uint32_t ncpus;		/* per-CPU maps: possible CPUs; else 0 */
+	size_t vstride;		/* bytes of one CPU's value */
+	size_t vbytes;		/* bytes of one whole value in a buffer */
+	char *kbuf, *vbuf;	/* scratch for one element */
+	char *pin_path;
+};
+
+static struct lua_map *to_map(lua_State *L, int idx)
 {
-	struct lua_map *m = luaL_checkudata(L, idx, LBPF_MAP_MT);
-	lbpf_lua_owner(L, idx, "map");
-	return m->map;
+	return luaL_checkudata(L, idx, LBPF_MAP_MT);
 }
 
-static bool is_int_size(size_t size)
+/* The map at idx, checked to be usable: its object open, or its own fd open. */
+static struct lua_map *check_map(lua_State *L, int idx)
 {
-	return size == 1 || size == 2 || size == 4 || size == 8;
+	struct lua_map *m = to_map(L, idx);
+	if (!m->owns_fd)
+		lbpf_lua_owner(L, idx, "map");
+	else if (m->fd < 0)
+		luaL_error(L, "this map is closed");
+	return m;
 }
 
-/* Encodes the Lua value at idx into buf of exactly size bytes, or raises. */
-static void encode(lua_State *L, struct bpf_map *map, int idx, void *buf, size_t size, const char *what)
+static bool is_keyless(uint32_t type)
 {
-	if (lua_isinteger(L, idx) && is_int_size(size)) {
-		lua_Integer v = lua_tointeger(L, idx);
-		if (size < 8 && (v < -((lua_Integer)1 << (size * 8 - 1)) || v >= ((lua_Integer)1 << (size * 8))))
-			luaL_error(L, "map '%s': %s %I does not fit in %d bytes", bpf_map__name(map), what, v,
-				   (int)size);
-		memcpy(buf, &v, size);
+	return type == BPF_MAP_TYPE_QUEUE || type == BPF_MAP_TYPE_STACK || type == BPF_MAP_TYPE_BLOOM_FILTER;
+}
+
+static enum value_style style_of(uint32_t type)
+{
+	switch (type) {
+	case BPF_MAP_TYPE_PROG_ARRAY: return V_PROG_FD;
+	case BPF_MAP_TYPE_ARRAY_OF_MAPS:
+	case BPF_MAP_TYPE_HASH_OF_MAPS: return V_MAP_FD;
+	case BPF_MAP_TYPE_STACK_TRACE: return V_STACK;
+	case BPF_MAP_TYPE_RINGBUF:
+	case BPF_MAP_TYPE_USER_RINGBUF:
+	case BPF_MAP_TYPE_PERF_EVENT_ARRAY: return V_NONE;
+	default: return V_CODEC;
+	}
+}
+
+/* The layout of a BTF type, or NULL when there is none or it disagrees with
+ * the map's size (a type that does not match the bytes is not trusted). */
+static struct lbpf_layout *try_layout(const struct btf *btf, uint32_t type_id, uint32_t size)
+{
+	struct lbpf_err err = {0};
+	struct lbpf_layout *l = btf && type_id ? lbpf_layout__new(btf, type_id, &err) : NULL;
+
+	if (l && lbpf_layout__root(l)->size != size) {
+		lbpf_layout__free(l);
+		l = NULL;
+	}
+	return l;
+}
+
+/* Fills a map userdata whose fd, ownership and (optionally) layouts are set;
+ * on error its __gc frees what was made. Without BTF, keys and values are raw bytes. */
+static void map_init(lua_State *L, struct lua_map *m, const struct btf *btf, uint32_t key_type,
+		     uint32_t value_type)
+{
+	int ret = lbpf_map__info(m->fd, &m->info);
+	if (ret)
+		luaL_error(L, "cannot read the map's description: %s", strerror(-ret));
+	m->style = style_of(m->info.type);
+	if (lbpf_map__is_percpu(m->info.type)) {
+		int n = libbpf_num_possible_cpus();
+		if (n <= 0)
+			luaL_error(L, "cannot count this machine's CPUs for per-CPU map '%s'", m->info.name);
+		m->ncpus = (uint32_t)n;
+		m->vstride = (m->info.value_size + 7) / 8 * 8;
+		m->vbytes = m->vstride * m->ncpus;
+	} else {
+		m->vbytes = m->info.value_size;
+	}
+	if (m->info.key_size && !m->key && !(m->key = try_layout(btf, key_type, m->info.key_size)))
+		m->key = lbpf_layout__bytes(m->info.key_size);
+	if (m->info.value_size && !m->value && !(m->value = try_layout(btf, value_type, m->info.value_size)))
+		m->value = lbpf_layout__bytes(m->info.value_size);
+	m->kbuf = malloc(m->info.key_size + 8);
+	m->vbuf = malloc(m->vbytes + 8);
+	if ((m->info.key_size && !m->key) || (m->info.value_size && !m->value) || !m->kbuf || !m->vbuf)
+		luaL_error(L, "out of memory for map '%s'", m->info.name);
+}
+
+void lbpf_lua_push_map(lua_State *L, int objidx, struct bpf_map *map)
+{
+	objidx = lua_absindex(L, objidx);
+	struct lua_map *m = lbpf_lua_push_child(L, objidx, LBPF_UV_MAPS, bpf_map__name(map), sizeof(*m), LBPF_MAP_MT);
+	if (!m)
+		return;
+	memset(m, 0, sizeof(*m));
+	m->fd = bpf_map__fd(map);
+	struct lua_object *o = lua_touserdata(L, objidx);
+	map_init(L, m, bpf_object__btf(lbpf_object__bpf(o->obj)), bpf_map__btf_key_type_id(map),
+		 bpf_map__btf_value_type_id(map));
+}
+
+/* A map the userdata owns by fd; its types come from the kernel's copy of its BTF. */
+static void push_owned_map(lua_State *L, int fd)
+{
+	struct lua_map *m = lua_newuserdatauv(L, sizeof(*m), 1);
+	struct lbpf_map_info info;
+
+	memset(m, 0, sizeof(*m));
+	m->fd = fd;
+	m->owns_fd = true; /* from here __gc closes it */
+	luaL_setmetatable(L, LBPF_MAP_MT);
+	/* Described before map_init, which may raise, so the BTF is never leaked. */
+	if (lbpf_map__info(fd, &info) == 0 && info.btf_id) {
+		struct btf *btf = btf__load_from_kernel_by_id(info.btf_id);
+		if (btf) {
+			m->key = try_layout(btf, info.btf_key_type_id, info.key_size);
+			m->value = try_layout(btf, info.btf_value_type_id, info.value_size);
+			btf__free(btf);
+		}
+	}
+	map_init(L, m, NULL, 0, 0);
+}
+
+/* ---- keys ---- */
+
+/* "10.0.0.0/8" or "fd00::/8" into an LPM trie key: prefixlen, then the address. */
+static bool encode_cidr(lua_State *L, struct lua_map *m, int idx, char *key)
+{
+	char addr[64];
+	size_t len;
+	const char *s = lua_tolstring(L, idx, &len);
+	const char *slash = memchr(s, '/', len);
+	unsigned char bytes[16];
+
+	if (!slash || (size_t)(slash - s) >= sizeof(addr))
+		return false;
+	memcpy(addr, s, slash - s);
+	addr[slash - s] = '\0';
+	int family = strchr(addr, ':') ? AF_INET6 : AF_INET;
+	size_t alen = family == AF_INET6 ? 16 : 4;
+	char *end;
+	long prefix = strtol(slash + 1, &end, 10);
+	if (inet_pton(family, addr, bytes) != 1 || *end || end == slash + 1 || prefix < 0 || prefix > (long)alen * 8)
+		luaL_error(L, "map '%s': '%s' is not an address/prefix like \"10.0.0.0/8\"", m->info.name, s);
+	if (m->info.key_size < 4 + alen)
+		luaL_error(L, "map '%s': its %d-byte keys cannot hold a %s prefix", m->info.name,
+			   (int)m->info.key_size, family == AF_INET6 ? "IPv6" : "IPv4");
+	memset(key, 0, m->info.key_size);
+	uint32_t plen = (uint32_t)prefix;
+	memcpy(key, &plen, 4);
+	memcpy(key + 4, bytes, alen);
+	return true;
+}
+
+static void encode_key(lua_State *L, struct lua_map *m, int idx, char *key)
+{
+	if (!m->key)
+		luaL_error(L, "map '%s' is a %s and has no keys: use m:push(v), m:pop(), m:peek()%s", m->info.name,
+			   lbpf_map__type_name(m->info.type),
+			   m->info.type == BPF_MAP_TYPE_BLOOM_FILTER ? ", m:contains(v)" : "");
+	if (lua_isnoneornil(L, idx))
+		luaL_error(L, "map '%s': the key is nil", m->info.name);
+	if (m->info.type == BPF_MAP_TYPE_LPM_TRIE && lua_type(L, idx) == LUA_TSTRING && encode_cidr(L, m, idx, key))
+		return;
+	char prefix[64];
+	snprintf(prefix, sizeof(prefix), "map '%s': key", m->info.name);
+	lbpf_codec_encode(L, idx, lbpf_layout__root(m->key), key, prefix);
+}
+
+/* ---- values ---- */
+
+/* The fd a program array or map of maps stores: from an object, or a raw fd. */
+static uint32_t fd_value(lua_State *L, struct lua_map *m, int idx)
+{
+	if (lua_isinteger(L, idx) && lua_tointeger(L, idx) >= 0 && lua_tointeger(L, idx) <= INT32_MAX)
+		return (uint32_t)lua_tointeger(L, idx);
+	if (m->style == V_PROG_FD && luaL_testudata(L, idx, LBPF_PROG_MT)) {
+		lua_getfield(L, idx, "fd");
+		uint32_t fd = (uint32_t)lua_tointeger(L, -1);
+		lua_pop(L, 1);
+		return fd;
+	}
+	if (m->style == V_MAP_FD && luaL_testudata(L, idx, LBPF_MAP_MT))
+		return (uint32_t)check_map(L, idx)->fd;
+	return (uint32_t)luaL_error(L, "map '%s': a %s holds %s, got %s", m->info.name,
+				    lbpf_map__type_name(m->info.type),
+				    m->style == V_PROG_FD ? "programs (b.progs.NAME)" : "maps (b.maps.NAME)",
+				    luaL_typename(L, idx));
+}
+
+static void encode_value(lua_State *L, struct lua_map *m, int idx, char *value)
+{
+	char prefix[64];
+
+	if (m->style == V_NONE || m->style == V_STACK)
+		luaL_error(L, "map '%s': a %s cannot be written from Lua", m->info.name,
+			   lbpf_map__type_name(m->info.type));
+	if (m->style == V_PROG_FD || m->style == V_MAP_FD) {
+		uint32_t fd = fd_value(L, m, idx);
+		memcpy(value, &fd, 4);
 		return;
 	}
-	if (lua_type(L, idx) == LUA_TSTRING) {
-		size_t len;
-		const char *s = lua_tolstring(L, idx, &len);
-		if (len != size)
-			luaL_error(L, "map '%s': a %s given as bytes must be exactly %d bytes, got %d",
-				   bpf_map__name(map), what, (int)size, (int)len);
-		memcpy(buf, s, size);
+	if (!m->ncpus) {
+		snprintf(prefix, sizeof(prefix), "map '%s': value", m->info.name);
+		lbpf_codec_encode(L, idx, lbpf_layout__root(m->value), value, prefix);
 		return;
 	}
-	if (is_int_size(size))
-		luaL_error(L, "map '%s': %s must be an integer, got %s", bpf_map__name(map), what,
-			   luaL_typename(L, idx));
-	luaL_error(L, "map '%s': %s must be a string of %d bytes, got %s", bpf_map__name(map), what, (int)size,
-		   luaL_typename(L, idx));
-}
-
-static void decode(lua_State *L, const void *buf, size_t size)
-{
-	switch (size) {
-	case 1: lua_pushinteger(L, *(const uint8_t *)buf); break;
-	case 2: lua_pushinteger(L, *(const uint16_t *)buf); break;
-	case 4: lua_pushinteger(L, *(const uint32_t *)buf); break;
-	case 8: lua_pushinteger(L, (lua_Integer) * (const uint64_t *)buf); break;
-	default: lua_pushlstring(L, buf, size);
+	if (!lua_istable(L, idx) || lua_rawlen(L, idx) > m->ncpus || lua_rawlen(L, idx) == 0)
+		luaL_error(L, "map '%s': a per-CPU value is an array of 1 to %d values (one per CPU), got %s",
+			   m->info.name, (int)m->ncpus, luaL_typename(L, idx));
+	memset(value, 0, m->vbytes);
+	for (uint32_t cpu = 0; cpu < m->ncpus; cpu++) {
+		if (lua_rawgeti(L, idx, cpu + 1) != LUA_TNIL) {
+			snprintf(prefix, sizeof(prefix), "map '%s': value[%u]", m->info.name, cpu + 1);
+			lbpf_codec_encode(L, -1, lbpf_layout__root(m->value), value + cpu * m->vstride, prefix);
+		}
+		lua_pop(L, 1);
 	}
 }
 
-/* Sizes checked once so every buffer below fits on the stack. */
-static void sizes(lua_State *L, struct bpf_map *map, size_t *ksz, size_t *vsz)
+static void push_value(lua_State *L, struct lua_map *m, const char *value)
 {
-	*ksz = bpf_map__key_size(map);
-	*vsz = bpf_map__value_size(map);
-	if (libbpf_num_possible_cpus() > 0 && (bpf_map__type(map) == BPF_MAP_TYPE_PERCPU_HASH ||
-					       bpf_map__type(map) == BPF_MAP_TYPE_PERCPU_ARRAY ||
-					       bpf_map__type(map) == BPF_MAP_TYPE_LRU_PERCPU_HASH))
-		luaL_error(L, "map '%s': per-CPU maps are not readable as plain values yet", bpf_map__name(map));
-	if (*ksz == 0 || *ksz > MAX_ELEM || *vsz > MAX_ELEM)
-		luaL_error(L, "map '%s': keys or values of this size (%d, %d bytes) are not supported",
-			   bpf_map__name(map), (int)*ksz, (int)*vsz);
+	uint32_t id;
+
+	switch (m->style) {
+	case V_PROG_FD:
+		memcpy(&id, value, 4);
+		lua_pushinteger(L, id);
+		return;
+	case V_MAP_FD: {
+		struct lbpf_err err = {0};
+		memcpy(&id, value, 4);
+		int fd = lbpf_map__open_id(id, &err);
+		if (fd < 0) {
+			lua_pushinteger(L, id); /* gone meanwhile: the id is all there is */
+			return;
+		}
+		push_owned_map(L, fd);
+		return;
+	}
+	case V_STACK: {
+		uint64_t addr;
+		lua_createtable(L, (int)(m->info.value_size / 8), 0);
+		for (uint32_t i = 0; i < m->info.value_size / 8; i++) {
+			memcpy(&addr, value + i * 8, 8);
+			if (!addr)
+				break;
+			lua_pushinteger(L, (lua_Integer)addr);
+			lua_rawseti(L, -2, i + 1);
+		}
+		return;
+	}
+	default:
+		break;
+	}
+	if (!m->ncpus) {
+		lbpf_codec_push(L, lbpf_layout__root(m->value), value);
+		return;
+	}
+	lua_createtable(L, (int)m->ncpus, 0);
+	for (uint32_t cpu = 0; cpu < m->ncpus; cpu++) {
+		lbpf_codec_push(L, lbpf_layout__root(m->value), value + cpu * m->vstride);
+		lua_rawseti(L, -2, cpu + 1);
+	}
 }
 
-static int map_raise_errno(lua_State *L, struct bpf_map *map, const char *op, int ret)
+static void push_key(lua_State *L, struct lua_map *m, const char *key)
 {
-	return luaL_error(L, "map '%s': %s failed: %s", bpf_map__name(map), op, strerror(-ret));
+	lbpf_codec_push(L, lbpf_layout__root(m->key), key);
 }
 
-/* Checks the map's sizes and encodes the key at idx, which must not be nil. */
-static void encode_key(lua_State *L, struct bpf_map *map, int idx, void *key, size_t *ksz, size_t *vsz)
+static int raise_errno(lua_State *L, struct lua_map *m, const char *op, int ret)
 {
-	sizes(L, map, ksz, vsz);
-	if (lua_isnil(L, idx))
-		luaL_error(L, "map '%s': the key is nil", bpf_map__name(map));
-	encode(L, map, idx, key, *ksz, "key");
+	if (ret == -EPERM || ret == -EACCES) {
+		const char *caps = lbpf_features__missing_caps();
+		if (caps)
+			return luaL_error(L, "map '%s': %s failed: permission denied: %s", m->info.name, op, caps);
+	}
+	return luaL_error(L, "map '%s': %s failed: %s", m->info.name, op, strerror(-ret));
 }
 
-/* Pushes m[k] or nil; the key is at idx. */
-static int get(lua_State *L, struct bpf_map *map, int idx)
+static void check_elements(lua_State *L, struct lua_map *m)
 {
-	char key[MAX_ELEM], value[MAX_ELEM];
-	size_t ksz, vsz;
+	if (m->style == V_NONE)
+		luaL_error(L, "map '%s' is a %s: its events are read with b:ring_buffer or b:perf_buffer, not by key",
+			   m->info.name, lbpf_map__type_name(m->info.type));
+}
 
-	encode_key(L, map, idx, key, &ksz, &vsz);
-	int ret = lbpf_map__lookup(map, key, ksz, value, vsz);
+/* ---- single elements ---- */
+
+/* Pushes m[k] or nil; the key is at kidx. */
+static int get(lua_State *L, struct lua_map *m, int kidx)
+{
+	check_elements(L, m);
+	encode_key(L, m, kidx, m->kbuf);
+	int ret = lbpf_map__lookup(m->fd, m->kbuf, m->vbuf, 0);
 	if (ret == -ENOENT) {
 		lua_pushnil(L);
 		return 1;
 	}
 	if (ret)
-		return map_raise_errno(L, map, "lookup", ret);
-	decode(L, value, vsz);
+		return raise_errno(L, m, "lookup", ret);
+	push_value(L, m, m->vbuf);
 	return 1;
+}
+
+static uint64_t check_flags(lua_State *L, int idx)
+{
+	static const char *const names[] = {"any", "noexist", "exist", NULL};
+	static const uint64_t flags[] = {BPF_ANY, BPF_NOEXIST, BPF_EXIST};
+	return flags[luaL_checkoption(L, idx, "any", names)];
 }
 
 static int map_get(lua_State *L)
@@ -116,167 +348,610 @@ static int map_get(lua_State *L)
 	return get(L, check_map(L, 1), 2);
 }
 
-static int set(lua_State *L, struct bpf_map *map, int kidx, int vidx)
-{
-	char key[MAX_ELEM], value[MAX_ELEM];
-	size_t ksz, vsz;
-
-	encode_key(L, map, kidx, key, &ksz, &vsz);
-	if (lua_isnil(L, vidx)) {
-		int ret = lbpf_map__delete(map, key, ksz);
-		if (ret && ret != -ENOENT)
-			return map_raise_errno(L, map, "delete", ret);
-		lua_pushboolean(L, ret == 0);
-		return 1;
-	}
-	encode(L, map, vidx, value, vsz, "value");
-	int ret = lbpf_map__update(map, key, ksz, value, vsz, 0);
-	if (ret)
-		return map_raise_errno(L, map, "update", ret);
-	return 0;
-}
-
+/* m:set(k, v [, "any"|"noexist"|"exist"]): true, or false when the flag forbade it. */
 static int map_set(lua_State *L)
 {
+	struct lua_map *m = check_map(L, 1);
+	uint64_t flags = check_flags(L, 4);
+
+	check_elements(L, m);
 	luaL_checkany(L, 3);
-	return set(L, check_map(L, 1), 2, 3);
+	encode_key(L, m, 2, m->kbuf);
+	encode_value(L, m, 3, m->vbuf);
+	int ret = lbpf_map__update(m->fd, m->kbuf, m->vbuf, flags);
+	if ((ret == -EEXIST && flags == BPF_NOEXIST) || (ret == -ENOENT && flags == BPF_EXIST)) {
+		lua_pushboolean(L, 0);
+		return 1;
+	}
+	if (ret)
+		return raise_errno(L, m, "update", ret);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+static int delete(lua_State *L, struct lua_map *m, int kidx)
+{
+	check_elements(L, m);
+	encode_key(L, m, kidx, m->kbuf);
+	int ret = lbpf_map__delete(m->fd, m->kbuf);
+	if (ret == -EINVAL && (m->info.type == BPF_MAP_TYPE_ARRAY || m->info.type == BPF_MAP_TYPE_PERCPU_ARRAY))
+		return luaL_error(L, "map '%s': entries of an array cannot be deleted; set them to zero instead",
+				  m->info.name);
+	if (ret && ret != -ENOENT)
+		return raise_errno(L, m, "delete", ret);
+	lua_pushboolean(L, ret == 0);
+	return 1;
 }
 
 static int map_delete(lua_State *L)
 {
-	struct bpf_map *map = check_map(L, 1);
 	luaL_checkany(L, 2);
-	lua_settop(L, 2);
-	lua_pushnil(L);
-	return set(L, map, 2, 3);
+	return delete(L, check_map(L, 1), 2);
 }
 
 static int map_newindex(lua_State *L)
 {
-	set(L, check_map(L, 1), 2, 3);
+	struct lua_map *m = check_map(L, 1);
+	if (lua_isnil(L, 3)) {
+		delete(L, m, 2);
+		return 0;
+	}
+	check_elements(L, m);
+	encode_key(L, m, 2, m->kbuf);
+	encode_value(L, m, 3, m->vbuf);
+	int ret = lbpf_map__update(m->fd, m->kbuf, m->vbuf, BPF_ANY);
+	if (ret)
+		return raise_errno(L, m, "update", ret);
 	return 0;
 }
 
-/* One step of pairs(m). The step count is an upvalue: a key deleted meanwhile
- * makes the kernel restart at the first key, and the count stops that looping forever. */
-static int map_next(lua_State *L)
+/* m:lookup_and_delete(k): the value it removed, or nil. */
+static int map_lookup_and_delete(lua_State *L)
 {
-	struct bpf_map *map = check_map(L, 1);
-	char key[MAX_ELEM], next[MAX_ELEM], value[MAX_ELEM];
-	size_t ksz, vsz;
-	bool have_key = !lua_isnil(L, 2);
-	lua_Integer step = lua_tointeger(L, lua_upvalueindex(1));
+	struct lua_map *m = check_map(L, 1);
+	check_elements(L, m);
+	encode_key(L, m, 2, m->kbuf);
+	int ret = lbpf_map__lookup_and_delete(m->fd, m->kbuf, m->vbuf);
+	if (ret == -ENOENT) {
+		lua_pushnil(L);
+		return 1;
+	}
+	if (ret)
+		return raise_errno(L, m, "lookup_and_delete", ret);
+	push_value(L, m, m->vbuf);
+	return 1;
+}
 
-	sizes(L, map, &ksz, &vsz);
-	if (have_key)
-		encode(L, map, 2, key, ksz, "key");
+/* ---- queues, stacks, bloom filters ---- */
+
+static struct lua_map *check_keyless(lua_State *L, const char *method)
+{
+	struct lua_map *m = check_map(L, 1);
+	if (!is_keyless(m->info.type))
+		luaL_error(L, "map '%s': %s is for queue, stack and bloom filter maps, and this is a %s", m->info.name,
+			   method, lbpf_map__type_name(m->info.type));
+	return m;
+}
+
+/* m:push(v [, "exist"]): "exist" makes a full queue or stack drop its oldest value. */
+static int map_push(lua_State *L)
+{
+	struct lua_map *m = check_keyless(L, "push");
+	static const char *const names[] = {"any", "exist", NULL};
+	uint64_t flags = luaL_checkoption(L, 3, "any", names) ? BPF_EXIST : BPF_ANY;
+	luaL_checkany(L, 2);
+	encode_value(L, m, 2, m->vbuf);
+	int ret = lbpf_map__update(m->fd, NULL, m->vbuf, flags);
+	if (ret == -E2BIG)
+		return luaL_error(L, "map '%s' is full (%d entries); m:push(v, \"exist\") drops the oldest instead",
+				  m->info.name, (int)m->info.max_entries);
+	if (ret)
+		return raise_errno(L, m, "push", ret);
+	return 0;
+}
+
+static int take(lua_State *L, bool remove)
+{
+	struct lua_map *m = check_keyless(L, remove ? "pop" : "peek");
+	if (m->info.type == BPF_MAP_TYPE_BLOOM_FILTER)
+		return luaL_error(L, "map '%s' is a bloom filter: it only answers m:contains(v)", m->info.name);
+	int ret = remove ? lbpf_map__lookup_and_delete(m->fd, NULL, m->vbuf) : lbpf_map__lookup(m->fd, NULL, m->vbuf, 0);
+	if (ret == -ENOENT) {
+		lua_pushnil(L);
+		return 1;
+	}
+	if (ret)
+		return raise_errno(L, m, remove ? "pop" : "peek", ret);
+	push_value(L, m, m->vbuf);
+	return 1;
+}
+
+static int map_pop(lua_State *L)
+{
+	return take(L, true);
+}
+
+static int map_peek(lua_State *L)
+{
+	return take(L, false);
+}
+
+static int map_contains(lua_State *L)
+{
+	struct lua_map *m = check_keyless(L, "contains");
+	if (m->info.type != BPF_MAP_TYPE_BLOOM_FILTER)
+		return luaL_error(L, "map '%s': contains is for bloom filters; use m:peek() on a %s", m->info.name,
+				  lbpf_map__type_name(m->info.type));
+	luaL_checkany(L, 2);
+	encode_value(L, m, 2, m->vbuf);
+	int ret = lbpf_map__lookup(m->fd, NULL, m->vbuf, 0);
+	if (ret && ret != -ENOENT)
+		return raise_errno(L, m, "contains", ret);
+	lua_pushboolean(L, ret == 0);
+	return 1;
+}
+
+/* ---- whole-map iteration: batches where the kernel has them, else key by key ---- */
+
+struct map_iter {
+	bool batch, started, done;
+	uint32_t chunk, count, pos;
+	uint64_t steps;		/* key-by-key steps, bounded so churn cannot loop forever */
+	bool have_key;
+	char *keys, *values, *token_in, *token_out;
+};
+
+static void iter_free_buffers(struct map_iter *it)
+{
+	free(it->keys);
+	free(it->values);
+	free(it->token_in);
+	free(it->token_out);
+	it->keys = it->values = it->token_in = it->token_out = NULL;
+}
+
+static int iter_gc(lua_State *L)
+{
+	iter_free_buffers(luaL_checkudata(L, 1, MAP_ITER_MT));
+	return 0;
+}
+
+static void iter_alloc(lua_State *L, struct lua_map *m, struct map_iter *it, uint32_t chunk)
+{
+	size_t ksz = m->info.key_size ? m->info.key_size : 1;
+	iter_free_buffers(it);
+	it->chunk = chunk;
+	it->keys = malloc((size_t)chunk * ksz);
+	it->values = malloc((size_t)chunk * (m->vbytes ? m->vbytes : 1));
+	it->token_in = malloc(ksz + 8);
+	it->token_out = malloc(ksz + 8);
+	if (!it->keys || !it->values || !it->token_in || !it->token_out)
+		luaL_error(L, "out of memory reading map '%s'", m->info.name);
+}
+
+/* Pushes a new iterator over map m; batch false forces key-by-key reads. */
+static struct map_iter *push_iter(lua_State *L, int midx, struct lua_map *m, bool batch)
+{
+	midx = lua_absindex(L, midx);
+	struct map_iter *it = lua_newuserdatauv(L, sizeof(*it), 1);
+	memset(it, 0, sizeof(*it));
+	luaL_setmetatable(L, MAP_ITER_MT);
+	lua_pushvalue(L, midx);
+	lua_setiuservalue(L, -2, 1);
+	it->batch = batch && lbpf_map__batch_supported(m->info.type);
+	uint32_t chunk = m->info.max_entries < BATCH_ENTRIES ? m->info.max_entries : BATCH_ENTRIES;
+	iter_alloc(L, m, it, it->batch ? (chunk ? chunk : 1) : 1);
+	return it;
+}
+
+static bool batch_fill(lua_State *L, struct lua_map *m, struct map_iter *it)
+{
+	while (it->pos >= it->count) {
+		if (it->done)
+			return false;
+		uint32_t n = it->chunk;
+		int ret = lbpf_map__lookup_batch(m->fd, it->started ? it->token_in : NULL, it->token_out, it->keys,
+						 it->values, &n, false);
+		if (ret == -ENOSPC && it->chunk < m->info.max_entries) {
+			/* A hash bucket held more than a batch: ask again with room for it. */
+			iter_alloc(L, m, it, it->chunk * 2);
+			continue;
+		}
+		if (ret && ret != -ENOENT) {
+			if (!it->started && (ret == -EINVAL || ret == -EOPNOTSUPP || ret == -524)) {
+				it->batch = false; /* an older kernel: read key by key */
+				return true;
+			}
+			raise_errno(L, m, "batch lookup", ret);
+		}
+		it->started = true;
+		memcpy(it->token_in, it->token_out, m->info.key_size + 8);
+		it->count = n;
+		it->pos = 0;
+		it->done = ret == -ENOENT;
+	}
+	return true;
+}
+
+/* Advances to the next entry: its key and value bytes, or false at the end. */
+static bool iter_step(lua_State *L, struct lua_map *m, struct map_iter *it, const char **key, const char **value)
+{
+	if (it->batch) {
+		if (!batch_fill(L, m, it))
+			return false;
+		if (it->batch) {
+			*key = it->keys + (size_t)it->pos * m->info.key_size;
+			*value = it->values + (size_t)it->pos * m->vbytes;
+			it->pos++;
+			return true;
+		}
+	}
+	char *cur = it->token_in, *next = it->token_out;
 	for (;;) {
-		if (++step > (lua_Integer)bpf_map__max_entries(map))
-			return 0;
-		int ret = lbpf_map__next_key(map, have_key ? key : NULL, next, ksz);
+		/* A key deleted meanwhile sends the kernel back to the first key. */
+		if (++it->steps > (uint64_t)m->info.max_entries + 1)
+			return false;
+		int ret = lbpf_map__next_key(m->fd, it->have_key ? cur : NULL, next);
 		if (ret == -ENOENT)
-			return 0;
+			return false;
 		if (ret)
-			return map_raise_errno(L, map, "iteration", ret);
-		ret = lbpf_map__lookup(map, next, ksz, value, vsz);
+			raise_errno(L, m, "iteration", ret);
+		memcpy(cur, next, m->info.key_size);
+		it->have_key = true;
+		ret = lbpf_map__lookup(m->fd, cur, it->values, 0);
 		if (ret == 0)
 			break;
 		if (ret != -ENOENT)
-			return map_raise_errno(L, map, "lookup", ret);
-		memcpy(key, next, ksz); /* deleted between the two calls: move on */
-		have_key = true;
+			raise_errno(L, m, "lookup", ret);
 	}
-	lua_pushinteger(L, step);
-	lua_replace(L, lua_upvalueindex(1));
-	decode(L, next, ksz);
-	decode(L, value, vsz);
+	*key = cur;
+	*value = it->values;
+	return true;
+}
+
+static void check_iterable(lua_State *L, struct lua_map *m)
+{
+	check_elements(L, m);
+	if (!m->key)
+		luaL_error(L, "map '%s' is a %s and has no keys to iterate; use m:pop() or m:peek()", m->info.name,
+			   lbpf_map__type_name(m->info.type));
+}
+
+static int iter_next(lua_State *L)
+{
+	struct map_iter *it = luaL_checkudata(L, 1, MAP_ITER_MT);
+	const char *key, *value;
+
+	lua_getiuservalue(L, 1, 1);
+	struct lua_map *m = check_map(L, -1);
+	if (!iter_step(L, m, it, &key, &value))
+		return 0;
+	push_key(L, m, key);
+	push_value(L, m, value);
 	return 2;
 }
 
-static int map_pairs(lua_State *L)
+/* m:iter([{batch = false}]): the triple pairs(m) uses, optionally key by key. */
+static int map_iter(lua_State *L)
 {
-	check_map(L, 1);
-	lua_pushinteger(L, 0);
-	lua_pushcclosure(L, map_next, 1);
-	lua_pushvalue(L, 1);
+	struct lua_map *m = check_map(L, 1);
+	bool batch = true;
+
+	check_iterable(L, m);
+	if (lua_istable(L, 2)) {
+		lua_getfield(L, 2, "batch");
+		batch = lua_isnil(L, -1) || lua_toboolean(L, -1);
+		lua_pop(L, 1);
+	}
+	lua_pushcfunction(L, iter_next);
+	push_iter(L, 1, m, batch);
 	lua_pushnil(L);
 	return 3;
 }
 
-/* #m: the entries present now, counted by walking the keys. */
-static int map_len(lua_State *L)
+static int map_pairs(lua_State *L)
 {
-	struct bpf_map *map = check_map(L, 1);
-	char key[MAX_ELEM], next[MAX_ELEM];
-	size_t ksz, vsz;
-	lua_Integer n = 0, max = bpf_map__max_entries(map);
+	lua_settop(L, 1);
+	return map_iter(L);
+}
 
-	sizes(L, map, &ksz, &vsz);
-	for (bool first = true; n < max; first = false, n++) {
-		int ret = lbpf_map__next_key(map, first ? NULL : key, next, ksz);
-		if (ret == -ENOENT)
+enum collect { C_ITEMS, C_KEYS, C_VALUES, C_COUNT };
+
+static int collect(lua_State *L, enum collect what)
+{
+	struct lua_map *m = check_map(L, 1);
+	const char *key, *value;
+	lua_Integer n = 0;
+
+	check_iterable(L, m);
+	struct map_iter *it = push_iter(L, 1, m, true);
+	if (what != C_COUNT)
+		lua_newtable(L);
+	while (iter_step(L, m, it, &key, &value)) {
+		n++;
+		switch (what) {
+		case C_ITEMS:
+			lua_createtable(L, 2, 0);
+			push_key(L, m, key);
+			lua_rawseti(L, -2, 1);
+			push_value(L, m, value);
+			lua_rawseti(L, -2, 2);
 			break;
-		if (ret)
-			return map_raise_errno(L, map, "iteration", ret);
-		memcpy(key, next, ksz);
+		case C_KEYS: push_key(L, m, key); break;
+		case C_VALUES: push_value(L, m, value); break;
+		case C_COUNT: continue;
+		}
+		lua_rawseti(L, -2, n);
 	}
+	if (what == C_COUNT)
+		lua_pushinteger(L, n);
+	return 1;
+}
+
+static int map_items(lua_State *L)
+{
+	return collect(L, C_ITEMS);
+}
+
+static int map_keys(lua_State *L)
+{
+	return collect(L, C_KEYS);
+}
+
+static int map_values(lua_State *L)
+{
+	return collect(L, C_VALUES);
+}
+
+/* #m and m:count(): the entries present now. */
+static int map_count(lua_State *L)
+{
+	struct lua_map *m = check_map(L, 1);
+	if (is_keyless(m->info.type) || m->style == V_NONE)
+		return luaL_error(L, "map '%s': a %s cannot be counted", m->info.name, lbpf_map__type_name(m->info.type));
+	return collect(L, C_COUNT);
+}
+
+/* m:clear(): removes every entry (arrays are zeroed); returns how many were there. */
+static int map_clear(lua_State *L)
+{
+	struct lua_map *m = check_map(L, 1);
+	lua_Integer n = 0;
+	int ret;
+
+	check_elements(L, m);
+	if (m->info.type == BPF_MAP_TYPE_QUEUE || m->info.type == BPF_MAP_TYPE_STACK) {
+		while ((ret = lbpf_map__lookup_and_delete(m->fd, NULL, m->vbuf)) == 0)
+			n++;
+	} else if (m->info.type == BPF_MAP_TYPE_BLOOM_FILTER) {
+		return luaL_error(L, "map '%s': a bloom filter cannot be cleared", m->info.name);
+	} else if (m->info.type == BPF_MAP_TYPE_ARRAY || m->info.type == BPF_MAP_TYPE_PERCPU_ARRAY) {
+		memset(m->vbuf, 0, m->vbytes);
+		for (uint32_t i = 0; i < m->info.max_entries; i++, n++)
+			if ((ret = lbpf_map__update(m->fd, &i, m->vbuf, BPF_ANY)) != 0)
+				return raise_errno(L, m, "clear", ret);
+		ret = -ENOENT;
+	} else if (lbpf_map__batch_supported(m->info.type)) {
+		struct map_iter *it = push_iter(L, 1, m, true);
+		bool first = true;
+		do {
+			uint32_t got = it->chunk;
+			ret = lbpf_map__lookup_batch(m->fd, first ? NULL : it->token_in, it->token_out, it->keys,
+						     it->values, &got, true);
+			if (ret == -ENOSPC) {
+				iter_alloc(L, m, it, it->chunk * 2);
+				continue;
+			}
+			n += got;
+			first = false;
+			memcpy(it->token_in, it->token_out, m->info.key_size + 8);
+		} while (ret == 0 || ret == -ENOSPC);
+	} else {
+		/* Always the first key: deleting it is what moves on. */
+		for (uint64_t i = 0; i <= m->info.max_entries; i++) {
+			if ((ret = lbpf_map__next_key(m->fd, NULL, m->kbuf)) != 0)
+				break;
+			if ((ret = lbpf_map__delete(m->fd, m->kbuf)) != 0 && ret != -ENOENT)
+				break;
+			n += ret == 0;
+		}
+	}
+	if (ret && ret != -ENOENT)
+		return raise_errno(L, m, "clear", ret);
 	lua_pushinteger(L, n);
 	return 1;
 }
 
-static const luaL_Reg map_methods[] = {
-	{"get", map_get},
-	{"set", map_set},
-	{"delete", map_delete},
-	{NULL, NULL},
-};
+/* ---- description, pinning, closing ---- */
+
+static int map_info(lua_State *L)
+{
+	struct lua_map *m = check_map(L, 1);
+	lua_createtable(L, 0, 12);
+	lua_pushstring(L, m->info.name);
+	lua_setfield(L, -2, "name");
+	lua_pushstring(L, lbpf_map__type_name(m->info.type));
+	lua_setfield(L, -2, "type");
+	lua_pushinteger(L, m->info.key_size);
+	lua_setfield(L, -2, "key_size");
+	lua_pushinteger(L, m->info.value_size);
+	lua_setfield(L, -2, "value_size");
+	lua_pushinteger(L, m->info.max_entries);
+	lua_setfield(L, -2, "max_entries");
+	lua_pushinteger(L, m->info.flags);
+	lua_setfield(L, -2, "flags");
+	lua_pushinteger(L, m->info.id);
+	lua_setfield(L, -2, "id");
+	lua_pushinteger(L, m->fd);
+	lua_setfield(L, -2, "fd");
+	if (m->key) {
+		lua_pushstring(L, lbpf_layout__root(m->key)->name);
+		lua_setfield(L, -2, "key_type");
+	}
+	if (m->value) {
+		lua_pushstring(L, lbpf_layout__root(m->value)->name);
+		lua_setfield(L, -2, "value_type");
+	}
+	if (m->ncpus) {
+		lua_pushinteger(L, m->ncpus);
+		lua_setfield(L, -2, "ncpus");
+	}
+	if (m->pin_path) {
+		lua_pushstring(L, m->pin_path);
+		lua_setfield(L, -2, "pinned");
+	}
+	return 1;
+}
+
+static int map_pin(lua_State *L)
+{
+	struct lua_map *m = check_map(L, 1);
+	const char *path = luaL_checkstring(L, 2);
+	struct lbpf_err err = {0};
+
+	if (m->pin_path)
+		return luaL_error(L, "map '%s' is already pinned at %s", m->info.name, m->pin_path);
+	if (lbpf_map__pin(m->fd, path, &err))
+		return lbpf_lua_raise(L, &err);
+	m->pin_path = strdup(path);
+	return 0;
+}
+
+/* m:unpin([path]): removes the pin this map made, or the one at path. */
+static int map_unpin(lua_State *L)
+{
+	struct lua_map *m = check_map(L, 1);
+	const char *path = luaL_optstring(L, 2, m->pin_path);
+	if (!path)
+		return luaL_error(L, "map '%s' was not pinned from here; give the path: m:unpin(path)", m->info.name);
+	if (unlink(path) != 0)
+		return luaL_error(L, "map '%s': cannot unpin %s: %s", m->info.name, path, strerror(errno));
+	if (m->pin_path && strcmp(path, m->pin_path) == 0) {
+		free(m->pin_path);
+		m->pin_path = NULL;
+	}
+	return 0;
+}
+
+static void release(struct lua_map *m)
+{
+	if (m->owns_fd && m->fd >= 0)
+		close(m->fd);
+	m->fd = -1;
+	lbpf_layout__free(m->key);
+	lbpf_layout__free(m->value);
+	free(m->kbuf);
+	free(m->vbuf);
+	free(m->pin_path);
+	m->key = m->value = NULL;
+	m->kbuf = m->vbuf = m->pin_path = NULL;
+}
+
+/* m:close(): only for maps opened by pin or id; an object's maps close with it. */
+static int map_close(lua_State *L)
+{
+	struct lua_map *m = check_map(L, 1);
+	if (!m->owns_fd)
+		return luaL_error(L, "map '%s' belongs to a bpf object and closes with it", m->info.name);
+	release(m);
+	return 0;
+}
+
+static int map_gc(lua_State *L)
+{
+	release(to_map(L, 1));
+	return 0;
+}
 
 static int map_index(lua_State *L)
 {
-	struct bpf_map *map = check_map(L, 1);
+	struct lua_map *m = check_map(L, 1);
 	if (lua_type(L, 2) == LUA_TSTRING) {
+		lua_getfield(L, LUA_REGISTRYINDEX, METHODS_KEY);
+		if (lua_getfield(L, -1, lua_tostring(L, 2)) != LUA_TNIL)
+			return 1;
 		const char *key = lua_tostring(L, 2);
-		for (const luaL_Reg *r = map_methods; r->name; r++)
-			if (strcmp(r->name, key) == 0) {
-				lua_pushcfunction(L, r->func);
-				return 1;
-			}
 		if (strcmp(key, "name") == 0) {
-			lua_pushstring(L, bpf_map__name(map));
+			lua_pushstring(L, m->info.name);
 			return 1;
 		}
+		if (strcmp(key, "fd") == 0) {
+			lua_pushinteger(L, m->fd);
+			return 1;
+		}
+		lua_settop(L, 2);
 	}
-	return get(L, map, 2);
+	return get(L, m, 2);
 }
 
 static int map_tostring(lua_State *L)
 {
-	struct lua_map *m = luaL_checkudata(L, 1, LBPF_MAP_MT);
-	lua_getiuservalue(L, 1, 1);
-	struct lua_object *o = lua_touserdata(L, -1);
-	if (!o || !o->obj)
+	struct lua_map *m = to_map(L, 1);
+	bool closed = m->fd < 0;
+	if (!m->owns_fd) {
+		lua_getiuservalue(L, 1, 1);
+		struct lua_object *o = lua_touserdata(L, -1);
+		closed = !o || !o->obj;
+	}
+	if (closed)
 		lua_pushfstring(L, "bpf.Map (closed): %p", (void *)m);
 	else
-		lua_pushfstring(L, "bpf.Map %s (%s, %d entries max): %p", bpf_map__name(m->map),
-				libbpf_bpf_map_type_str(bpf_map__type(m->map)), (int)bpf_map__max_entries(m->map),
-				(void *)m);
+		lua_pushfstring(L, "bpf.Map %s (%s, %d entries max): %p", m->info.name, lbpf_map__type_name(m->info.type),
+				(int)m->info.max_entries, (void *)m);
 	return 1;
 }
 
-void lbpf_lua_push_map(lua_State *L, int objidx, struct bpf_map *map)
+/* bpf.open_pinned(path) */
+static int bpf_open_pinned(lua_State *L)
 {
-	struct lua_map *m = lbpf_lua_push_child(L, objidx, LBPF_UV_MAPS, bpf_map__name(map), sizeof(*m), LBPF_MAP_MT);
-	if (m)
-		m->map = map;
+	struct lbpf_err err = {0};
+	int fd = lbpf_map__open_pinned(luaL_checkstring(L, 1), &err);
+	if (fd < 0)
+		return lbpf_lua_raise(L, &err);
+	push_owned_map(L, fd);
+	return 1;
+}
+
+/* bpf.map_by_id(id) */
+static int bpf_map_by_id(lua_State *L)
+{
+	struct lbpf_err err = {0};
+	lua_Integer id = luaL_checkinteger(L, 1);
+	luaL_argcheck(L, id > 0 && id <= UINT32_MAX, 1, "map ids are positive 32-bit integers");
+	int fd = lbpf_map__open_id((uint32_t)id, &err);
+	if (fd < 0)
+		return lbpf_lua_raise(L, &err);
+	push_owned_map(L, fd);
+	return 1;
 }
 
 void lbpf_lua_open_map(lua_State *L)
 {
 	static const luaL_Reg meta[] = {
-		{"__index", map_index},	  {"__newindex", map_newindex}, {"__pairs", map_pairs},
-		{"__len", map_len},	  {"__tostring", map_tostring}, {NULL, NULL},
+		{"__index", map_index}, {"__newindex", map_newindex}, {"__pairs", map_pairs}, {"__len", map_count},
+		{"__tostring", map_tostring}, {"__gc", map_gc}, {"__close", map_gc}, {NULL, NULL},
+	};
+	static const luaL_Reg methods[] = {
+		{"get", map_get}, {"set", map_set}, {"delete", map_delete},
+		{"lookup_and_delete", map_lookup_and_delete}, {"clear", map_clear}, {"items", map_items},
+		{"keys", map_keys}, {"values", map_values}, {"count", map_count}, {"iter", map_iter},
+		{"info", map_info}, {"push", map_push}, {"pop", map_pop}, {"peek", map_peek},
+		{"contains", map_contains}, {"pin", map_pin}, {"unpin", map_unpin}, {"close", map_close},
+		{NULL, NULL},
 	};
 	luaL_newmetatable(L, LBPF_MAP_MT);
 	luaL_setfuncs(L, meta, 0);
 	lua_pop(L, 1);
+	luaL_newlib(L, methods);
+	lua_setfield(L, LUA_REGISTRYINDEX, METHODS_KEY);
+	luaL_newmetatable(L, MAP_ITER_MT);
+	lua_pushcfunction(L, iter_gc);
+	lua_setfield(L, -2, "__gc");
+	lua_pop(L, 1);
+}
+
+void lbpf_lua_map_functions(lua_State *L)
+{
+	static const luaL_Reg funcs[] = {{"open_pinned", bpf_open_pinned}, {"map_by_id", bpf_map_by_id}, {NULL, NULL}};
+	luaL_setfuncs(L, funcs, 0);
 }

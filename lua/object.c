@@ -72,49 +72,37 @@ static void apply_max_entries(lua_State *L, struct lua_object *o, int opts)
 	lua_pop(L, 1);
 }
 
-/* Writes a Lua value into a const volatile global's bytes: integers, booleans,
- * and strings into char arrays. */
-static void encode_rodata(lua_State *L, const char *name, void *data, size_t size)
-{
-	if (lua_isinteger(L, -1) || lua_isboolean(L, -1)) {
-		lua_Integer v = lua_isboolean(L, -1) ? lua_toboolean(L, -1) : lua_tointeger(L, -1);
-		if (size != 1 && size != 2 && size != 4 && size != 8)
-			luaL_error(L, "opts.rodata.%s: the variable is %d bytes, not an integer", name, (int)size);
-		if (size < 8 && (v < -((lua_Integer)1 << (size * 8 - 1)) || v >= ((lua_Integer)1 << (size * 8))))
-			luaL_error(L, "opts.rodata.%s: %I does not fit in %d bytes", name, v, (int)size);
-		memcpy(data, &v, size); /* little-endian, like the BPF target */
-	} else if (lua_type(L, -1) == LUA_TSTRING) {
-		size_t len;
-		const char *s = lua_tolstring(L, -1, &len);
-		if (len >= size)
-			luaL_error(L, "opts.rodata.%s: string of %d bytes does not fit in %d bytes with its NUL",
-				   name, (int)len, (int)size);
-		memset(data, 0, size);
-		memcpy(data, s, len);
-	} else {
-		luaL_error(L, "opts.rodata.%s: expected an integer, boolean or string, got %s", name,
-			   luaL_typename(L, -1));
-	}
-}
-
-static void apply_rodata(lua_State *L, struct lua_object *o, int opts)
+/* opts.pin: {map_name = "/sys/fs/bpf/path"} shares maps between scripts. */
+static void apply_pins(lua_State *L, struct lua_object *o, int opts)
 {
 	struct lbpf_err err = {0};
 
+	if (lua_getfield(L, opts, "pin") == LUA_TNIL) {
+		lua_pop(L, 1);
+		return;
+	}
+	luaL_argexpected(L, lua_istable(L, -1), 2, "opts.pin to be a table {map_name = path}");
+	for (lua_pushnil(L); lua_next(L, -2); lua_pop(L, 1)) {
+		if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
+			luaL_error(L, "opts.pin: each entry must be map_name = \"/sys/fs/bpf/path\"");
+		if (lbpf_object__set_pin(o->obj, lua_tostring(L, -2), lua_tostring(L, -1), &err))
+			lbpf_lua_raise(L, &err);
+	}
+	lua_pop(L, 1);
+}
+
+/* opts.rodata: values for globals (const volatile ones above all) before load. */
+static void apply_rodata(lua_State *L, int objidx, int opts)
+{
 	if (lua_getfield(L, opts, "rodata") == LUA_TNIL) {
 		lua_pop(L, 1);
 		return;
 	}
 	luaL_argexpected(L, lua_istable(L, -1), 2, "opts.rodata to be a table {name = value}");
 	for (lua_pushnil(L); lua_next(L, -2); lua_pop(L, 1)) {
-		void *data;
-		size_t size;
 		if (lua_type(L, -2) != LUA_TSTRING)
 			luaL_error(L, "opts.rodata: keys must be variable names");
-		const char *name = lua_tostring(L, -2);
-		if (lbpf_object__rodata_var(o->obj, name, &data, &size, &err))
-			lbpf_lua_raise(L, &err);
-		encode_rodata(L, name, data, size);
+		lbpf_lua_global_set(L, objidx, lua_tostring(L, -2), -1, "opts.rodata.");
 	}
 	lua_pop(L, 1);
 }
@@ -145,12 +133,12 @@ int lbpf_lua_new(lua_State *L)
 
 	/* The userdata exists before the object, so an error anywhere below leaves
 	 * the object to __gc instead of leaking it. */
-	struct lua_object *o = lua_newuserdatauv(L, sizeof(*o), 2);
+	struct lua_object *o = lua_newuserdatauv(L, sizeof(*o), 3);
 	o->obj = NULL;
-	lua_newtable(L);
-	lua_setiuservalue(L, -2, LBPF_UV_MAPS);
-	lua_newtable(L);
-	lua_setiuservalue(L, -2, LBPF_UV_PROGS);
+	for (int uv = 1; uv <= 3; uv++) {
+		lua_newtable(L);
+		lua_setiuservalue(L, -2, uv);
+	}
 	luaL_setmetatable(L, LBPF_OBJECT_MT);
 
 	o->obj = lbpf_object__open_mem(elf, size, name, &err);
@@ -158,7 +146,8 @@ int lbpf_lua_new(lua_State *L)
 		return lbpf_lua_raise(L, &err);
 	if (opts) {
 		apply_max_entries(L, o, opts);
-		apply_rodata(L, o, opts);
+		apply_rodata(L, elf_idx + 1, opts);
+		apply_pins(L, o, opts);
 	}
 	int ret = lbpf_object__load(o->obj, &err);
 	lua_remove(L, elf_idx); /* libbpf is done with the ELF bytes once loaded */
@@ -438,6 +427,11 @@ static int object_index(lua_State *L)
 	if (strcmp(key, "progs") == 0) {
 		lbpf_lua_check_object(L, 1);
 		push_view(L, 1, VIEW_PROGS);
+		return 1;
+	}
+	if (strcmp(key, "globals") == 0) {
+		lbpf_lua_check_object(L, 1);
+		lbpf_lua_push_globals(L, 1);
 		return 1;
 	}
 	if (strcmp(key, "closed") == 0) {

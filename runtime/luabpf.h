@@ -93,9 +93,21 @@ void lbpf_object__map_names(const struct lbpf_object *obj, char *buf, size_t siz
 
 int lbpf_object__set_max_entries(struct lbpf_object *obj, const char *map, uint32_t n,
 				 struct lbpf_err *err);
-/* Where a `const volatile` global's initial bytes live before load. */
-int lbpf_object__rodata_var(struct lbpf_object *obj, const char *name, void **data, size_t *size,
-			    struct lbpf_err *err);
+/* Shares the map through a pin: reuses what is pinned at path, or pins it there. */
+int lbpf_object__set_pin(struct lbpf_object *obj, const char *map, const char *path, struct lbpf_err *err);
+/* A global variable: before load its initial bytes (.rodata included);
+ * after load the live memory-mapped bytes (.rodata read-only). */
+struct lbpf_global {
+	void *data;
+	size_t size;
+	uint32_t type_id;	/* in the object's BTF */
+	bool readonly;
+	const char *section;
+};
+int lbpf_object__global(const struct lbpf_object *obj, const char *name, struct lbpf_global *g,
+			struct lbpf_err *err);
+/* Global names in order: NULL gives the first; NULL after the last. */
+const char *lbpf_object__next_global(const struct lbpf_object *obj, const char *after);
 int lbpf_object__load(struct lbpf_object *obj, struct lbpf_err *err);
 bool lbpf_object__loaded(const struct lbpf_object *obj);
 /* Attaches every program whose section says where it goes. */
@@ -132,14 +144,90 @@ int lbpf_attach__kprobe(struct lbpf_object *obj, struct bpf_program *prog, const
 /* Shared wording for a failed attach: privileges first, then libbpf's reason. */
 int lbpf_attach__fail(struct lbpf_err *err, int code, const struct bpf_program *prog, const char *what);
 
-/* ---- maps (runtime/map.c): sizes are checked against the map's ---- */
+/* ---- layouts of BTF types (runtime/btf_codec.c) ---- */
 
-int lbpf_map__lookup(const struct bpf_map *map, const void *key, size_t key_size, void *value,
-		     size_t value_size);
-int lbpf_map__update(const struct bpf_map *map, const void *key, size_t key_size, const void *value,
-		     size_t value_size, uint64_t flags);
-int lbpf_map__delete(const struct bpf_map *map, const void *key, size_t key_size);
+struct btf;
+
+enum lbpf_type_kind {
+	LBPF_T_INT,	/* signed integer of 1, 2, 4 or 8 bytes (also signed enums) */
+	LBPF_T_UINT,	/* unsigned integer, unsigned enum or pointer */
+	LBPF_T_BOOL,
+	LBPF_T_FLOAT,	/* float or double */
+	LBPF_T_CHARS,	/* char[N]: a string cut at the first NUL */
+	LBPF_T_ARRAY,
+	LBPF_T_STRUCT,
+	LBPF_T_UNION,
+	LBPF_T_BYTES,	/* anything else, and maps without BTF: raw bytes */
+};
+
+struct lbpf_type;
+
+struct lbpf_field {
+	const char *name;
+	uint32_t bit_offset;
+	uint32_t bit_size;	/* 0 unless a bitfield */
+	const struct lbpf_type *type;
+};
+
+struct lbpf_type {
+	enum lbpf_type_kind kind;
+	uint32_t size;		/* bytes */
+	const char *name;	/* "struct event", "u32", "char[16]": for messages */
+	const struct lbpf_type *elem; /* ARRAY */
+	uint32_t count;		/* ARRAY */
+	const struct lbpf_field *fields; /* STRUCT, UNION: anonymous members' fields inlined */
+	uint32_t nfields;
+};
+
+/* A compiled type tree; owns its memory and names, independent of the BTF. */
+struct lbpf_layout;
+struct lbpf_layout *lbpf_layout__new(const struct btf *btf, uint32_t type_id, struct lbpf_err *err);
+struct lbpf_layout *lbpf_layout__bytes(uint32_t size);
+const struct lbpf_type *lbpf_layout__root(const struct lbpf_layout *layout);
+void lbpf_layout__free(struct lbpf_layout *layout);
+
+/* ---- maps by fd (runtime/map.c); buffers are sized by the caller from the info ---- */
+
+struct lbpf_map_info {
+	uint32_t type, key_size, value_size, max_entries, flags, id;
+	uint32_t btf_id, btf_key_type_id, btf_value_type_id;
+	char name[16];
+};
+
+int lbpf_map__info(int fd, struct lbpf_map_info *info);
+int lbpf_map__lookup(int fd, const void *key, void *value, uint64_t flags);
+int lbpf_map__update(int fd, const void *key, const void *value, uint64_t flags);
+int lbpf_map__delete(int fd, const void *key);
+int lbpf_map__lookup_and_delete(int fd, const void *key, void *value);
 /* key NULL gives the first key; returns -ENOENT after the last. */
-int lbpf_map__next_key(const struct bpf_map *map, const void *key, void *next, size_t key_size);
+int lbpf_map__next_key(int fd, const void *key, void *next);
+/* One batch of up to *count entries; -ENOENT marks the last batch. */
+int lbpf_map__lookup_batch(int fd, void *in_token, void *out_token, void *keys, void *values, uint32_t *count,
+			   bool and_delete);
+bool lbpf_map__batch_supported(uint32_t type);
+bool lbpf_map__is_percpu(uint32_t type);
+const char *lbpf_map__type_name(uint32_t type);
+/* These return a new fd, or a negative errno with err filled. */
+int lbpf_map__open_pinned(const char *path, struct lbpf_err *err);
+int lbpf_map__open_id(uint32_t id, struct lbpf_err *err);
+int lbpf_map__pin(int fd, const char *path, struct lbpf_err *err);
+
+/* ---- the BPF file system (runtime/bpffs.c) ---- */
+
+/* Makes sure pin_path's directory is on bpffs, mounting /sys/fs/bpf if needed. */
+int lbpf_bpffs__ensure(const char *pin_path, struct lbpf_err *err);
+
+/* ---- every map and program on the machine (runtime/sysview.c) ---- */
+
+struct lbpf_prog_info {
+	uint32_t id, type, xlated_size, jited_size, nr_map_ids, uid;
+	uint64_t run_cnt, run_time_ns, recursion_misses, load_time_ns;
+	char name[16];
+	char tag[17];
+};
+
+/* Start with *id = 0; each call moves to the next id; -ENOENT after the last. */
+int lbpf_sys__next_map(uint32_t *id, struct lbpf_map_info *info);
+int lbpf_sys__next_prog(uint32_t *id, struct lbpf_prog_info *info);
 
 #endif

@@ -109,46 +109,135 @@ int lbpf_object__set_max_entries(struct lbpf_object *o, const char *name, uint32
 	return 0;
 }
 
-static struct bpf_map *rodata_map(const struct lbpf_object *o)
+int lbpf_object__set_pin(struct lbpf_object *o, const char *name, const char *path, struct lbpf_err *err)
 {
-	struct bpf_map *m;
-	bpf_object__for_each_map(m, o->obj) {
-		const char *n = bpf_map__name(m);
-		size_t len = strlen(n);
-		if (bpf_map__is_internal(m) && len >= 7 && strcmp(n + len - 7, ".rodata") == 0)
-			return m;
+	struct bpf_map *m = lbpf_object__map(o, name);
+	char names[512];
+
+	if (!m) {
+		lbpf_object__map_names(o, names, sizeof(names));
+		return lbpf_err__set(err, ENOENT, "pin: no map named '%s' (maps: %s)", name, names);
 	}
-	return NULL;
+	int ret = lbpf_bpffs__ensure(path, err);
+	if (ret)
+		return ret;
+	/* At load libbpf reuses a compatible map pinned there, or pins the new one. */
+	ret = bpf_map__set_pin_path(m, path);
+	if (ret)
+		return lbpf_err__set(err, ret, "pin: cannot use %s for map '%s': %s", path, name, strerror(-ret));
+	return 0;
 }
 
-int lbpf_object__rodata_var(struct lbpf_object *o, const char *name, void **data, size_t *size,
-			    struct lbpf_err *err)
+static bool is_readonly_section(const char *sec)
 {
-	struct btf *btf = bpf_object__btf(o->obj);
-	struct bpf_map *map = rodata_map(o);
-	int sec_id = btf ? btf__find_by_name_kind(btf, ".rodata", BTF_KIND_DATASEC) : -ENOENT;
+	return strncmp(sec, ".rodata", 7) == 0 || strcmp(sec, ".kconfig") == 0;
+}
 
-	if (o->loaded)
-		return lbpf_err__set(err, EPERM, "rodata '%s' is read-only once the object is loaded", name);
-	if (map && sec_id > 0) {
-		const struct btf_type *sec = btf__type_by_id(btf, sec_id);
-		const struct btf_var_secinfo *vs = btf_var_secinfos(sec);
-		size_t total;
-		/* Writable before load (libbpf >= 1.3 drops the const); skeletons write it too. */
-		char *base = (char *)bpf_map__initial_value(map, &total);
-		for (int i = 0; i < btf_vlen(sec); i++, vs++) {
-			const struct btf_type *var = btf__type_by_id(btf, vs->type);
-			if (strcmp(btf__name_by_offset(btf, var->name_off), name) != 0)
-				continue;
-			if (!base || (size_t)vs->offset + vs->size > total)
-				break;
-			*data = base + vs->offset;
-			*size = vs->size;
-			return 0;
-		}
+/* Walks every variable of every data section; stops when fn returns true. */
+static bool for_each_global(const struct lbpf_object *o,
+			    bool (*fn)(const struct btf *, const char *sec, const struct btf_var_secinfo *, void *),
+			    void *ctx)
+{
+	const struct btf *btf = bpf_object__btf(o->obj);
+
+	for (__u32 id = 1, n = btf ? btf__type_cnt(btf) : 0; id < n; id++) {
+		const struct btf_type *t = btf__type_by_id(btf, id);
+		if (!btf_is_datasec(t))
+			continue;
+		const char *sec = btf__name_by_offset(btf, t->name_off);
+		const struct btf_var_secinfo *vs = btf_var_secinfos(t);
+		for (int i = 0; i < btf_vlen(t); i++, vs++)
+			if (fn(btf, sec, vs, ctx))
+				return true;
 	}
-	return lbpf_err__set(err, ENOENT,
-			     "rodata: the program has no global 'const volatile' variable named '%s'", name);
+	return false;
+}
+
+struct global_query {
+	const struct lbpf_object *o;
+	const char *name;
+	struct lbpf_global *out;
+	int ret;
+};
+
+static bool match_global(const struct btf *btf, const char *sec, const struct btf_var_secinfo *vs, void *ctx)
+{
+	struct global_query *q = ctx;
+	const struct btf_type *var = btf__type_by_id(btf, vs->type);
+
+	if (!btf_is_var(var) || strcmp(btf__name_by_offset(btf, var->name_off), q->name) != 0)
+		return false;
+	struct bpf_map *map = bpf_object__find_map_by_name(q->o->obj, sec);
+	size_t total = 0;
+	/* Before load this is the initial image; after load libbpf maps it onto the
+	 * kernel's memory for mmapable maps, so reads and writes cost no syscall.
+	 * libbpf >= 1.3 returns it without const. */
+	char *base = map ? (char *)bpf_map__initial_value(map, &total) : NULL;
+	if (!base || (size_t)vs->offset + vs->size > total) {
+		q->ret = -ENOENT;
+		return true;
+	}
+	if (q->o->loaded && !(bpf_map__map_flags(map) & BPF_F_MMAPABLE)) {
+		q->ret = -EOPNOTSUPP;
+		return true;
+	}
+	*q->out = (struct lbpf_global){
+		.data = base + vs->offset,
+		.size = vs->size,
+		.type_id = var->type,
+		.readonly = q->o->loaded && is_readonly_section(sec),
+		.section = sec,
+	};
+	q->ret = 0;
+	return true;
+}
+
+int lbpf_object__global(const struct lbpf_object *o, const char *name, struct lbpf_global *g, struct lbpf_err *err)
+{
+	struct global_query q = {o, name, g, -ENOENT};
+
+	for_each_global(o, match_global, &q);
+	if (q.ret == -EOPNOTSUPP)
+		return lbpf_err__set(err, q.ret, "global '%s': this kernel cannot memory-map BPF globals (Linux 5.5+)",
+				     name);
+	if (q.ret) {
+		char names[512] = "";
+		for (const char *g = lbpf_object__next_global(o, NULL); g; g = lbpf_object__next_global(o, g))
+			snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s", names[0] ? ", " : "", g);
+		return lbpf_err__set(err, q.ret, "the program has no global variable named '%s' (its globals: %s)",
+				     name, names[0] ? names : "none");
+	}
+	return 0;
+}
+
+struct global_walk {
+	const char *after;
+	bool passed;
+	const char *next;
+};
+
+static bool find_next_global(const struct btf *btf, const char *sec, const struct btf_var_secinfo *vs, void *ctx)
+{
+	struct global_walk *w = ctx;
+	const struct btf_type *var = btf__type_by_id(btf, vs->type);
+	const char *name = btf_is_var(var) ? btf__name_by_offset(btf, var->name_off) : NULL;
+
+	/* libbpf's own variables (license, version) are not the script's. */
+	if (!name || !*name || strcmp(sec, "license") == 0 || strncmp(name, "__luabpf", 8) == 0)
+		return false;
+	if (w->passed) {
+		w->next = name;
+		return true;
+	}
+	w->passed = strcmp(name, w->after) == 0;
+	return false;
+}
+
+const char *lbpf_object__next_global(const struct lbpf_object *o, const char *after)
+{
+	struct global_walk w = {after ? after : "", after == NULL, NULL};
+	for_each_global(o, find_next_global, &w);
+	return w.next;
 }
 
 static bool is_tracing_type(enum bpf_prog_type t)

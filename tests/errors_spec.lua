@@ -120,11 +120,11 @@ int deref_null(void *ctx)
   it("bad options are named", function()
     assert.matches("opts.cflags[2] must be a string, got number",
       h.error_of(bpf.new, NOOP, { cflags = { "-DX", 5 } }), 1, true)
-    assert.matches("no global 'const volatile' variable named 'nope'",
+    assert.matches("the program has no global variable named 'nope' (its globals: none)",
       h.error_of(bpf.new, NOOP, { rodata = { nope = 1 } }), 1, true)
     assert.matches("max_entries: no map named 'nope' (maps: counts)",
       h.error_of(bpf.new, h.hash_u32_u64("counts") .. NOOP, { max_entries = { nope = 5 } }), 1, true)
-    assert.matches("opts.rodata.small: 300 does not fit in 1 bytes",
+    assert.matches("opts.rodata.small: 300 is out of range for u8 (0 to 255)",
       h.error_of(bpf.new, "const volatile u8 small = 0;\n" .. NOOP, { rodata = { small = 300 } }), 1, true)
     assert.matches("not a usable BPF object",
       h.error_of(bpf.new, "\127ELF but not really an object"), 1, true)

@@ -1,0 +1,42 @@
+/* The BPF file system, where pinned maps live: found under the pin path, or
+ * mounted at /sys/fs/bpf when nothing is mounted there yet. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/vfs.h>
+
+#include "luabpf.h"
+
+#define BPF_FS_MAGIC 0xcafe4a11
+#define BPFFS_PATH "/sys/fs/bpf"
+
+static bool is_bpffs(const char *path)
+{
+	struct statfs st;
+	return statfs(path, &st) == 0 && st.f_type == BPF_FS_MAGIC;
+}
+
+int lbpf_bpffs__ensure(const char *pin_path, struct lbpf_err *err)
+{
+	char dir[PATH_MAX];
+
+	snprintf(dir, sizeof(dir), "%s", pin_path);
+	char *slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return lbpf_err__set(err, EINVAL, "pin path %s must be a file under a BPF file system, "
+						  "e.g. " BPFFS_PATH "/my_map", pin_path);
+	*slash = '\0';
+	if (is_bpffs(dir))
+		return 0;
+	if (strncmp(pin_path, BPFFS_PATH "/", sizeof(BPFFS_PATH)) == 0 && !is_bpffs(BPFFS_PATH)) {
+		if (mount("bpf", BPFFS_PATH, "bpf", 0, NULL) != 0)
+			return lbpf_err__set(err, errno, "cannot mount the BPF file system at " BPFFS_PATH ": %s",
+					     strerror(errno));
+		if (is_bpffs(dir))
+			return 0;
+	}
+	return lbpf_err__set(err, EINVAL, "cannot pin at %s: %s is not on a BPF file system (pin under " BPFFS_PATH
+					  ")", pin_path, dir);
+}
