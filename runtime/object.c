@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "object_internal.h"
 
@@ -293,13 +295,34 @@ static int explain_load_failure(struct lbpf_object *o, int ret, struct lbpf_err 
 			     *lbpf_log__last() ? ": " : "", lbpf_log__last());
 }
 
+/* Puts the kernel's memory of .bss, .data and .rodata where libbpf keeps
+ * their image, so globals read and write the live values with no syscall.
+ * libbpf 1.1 does this only for skeletons. */
+static int map_globals(struct lbpf_object *o, struct lbpf_err *err)
+{
+	struct bpf_map *m;
+	long page = sysconf(_SC_PAGESIZE);
+
+	bpf_object__for_each_map(m, o->obj) {
+		size_t size;
+		void *image = (void *)bpf_map__initial_value(m, &size);
+		if (!bpf_map__is_internal(m) || !image || !(bpf_map__map_flags(m) & BPF_F_MMAPABLE))
+			continue;
+		int prot = PROT_READ | ((bpf_map__map_flags(m) & BPF_F_RDONLY_PROG) ? 0 : PROT_WRITE);
+		size_t len = (size + page - 1) / page * page;
+		if (mmap(image, len, prot, MAP_SHARED | MAP_FIXED, bpf_map__fd(m), 0) == MAP_FAILED)
+			return lbpf_err__set(err, errno, "cannot map the globals of %s: %s", bpf_map__name(m),
+					     strerror(errno));
+	}
+	return 0;
+}
+
 int lbpf_object__load(struct lbpf_object *o, struct lbpf_err *err)
 {
 	lbpf_log__reset();
 	int ret = bpf_object__load(o->obj);
+	ret = ret ? explain_load_failure(o, ret, err) : map_globals(o, err);
 	/* The log is only needed to explain this load; give its memory back. */
-	if (ret)
-		ret = explain_load_failure(o, ret, err);
 	free(o->log_buf);
 	o->log_buf = NULL;
 	o->loaded = ret == 0;
