@@ -16,8 +16,6 @@
 
 #define MAP_ITER_MT "bpf.MapIter"
 #define METHODS_KEY "bpf.Map.methods"
-/* Entries per batch syscall when reading a whole map. */
-#define BATCH_ENTRIES 4096
 
 enum value_style {
 	V_CODEC,   /* through the BTF layout */
@@ -127,8 +125,9 @@ void lbpf_lua_push_map(lua_State *L, int objidx, struct bpf_map *map)
 	memset(m, 0, sizeof(*m));
 	m->fd = bpf_map__fd(map);
 	struct lua_object *o = lua_touserdata(L, objidx);
-	map_init(L, m, bpf_object__btf(lbpf_object__bpf(o->obj)), bpf_map__btf_key_type_id(map),
-		 bpf_map__btf_value_type_id(map));
+	uint32_t key_type, value_type;
+	lbpf_object__map_types(o->obj, map, &key_type, &value_type);
+	map_init(L, m, bpf_object__btf(lbpf_object__bpf(o->obj)), key_type, value_type);
 }
 
 /* A map the userdata owns by fd; its types come from the kernel's copy of its BTF. */
@@ -491,45 +490,23 @@ static int map_contains(lua_State *L)
 	return 1;
 }
 
-/* ---- whole-map iteration: batches where the kernel has them, else key by key ---- */
+/* ---- whole-map reads: runtime/map_reader.c does the kernel side ---- */
 
 struct map_iter {
-	bool batch, started, done;
-	uint32_t chunk, count, pos;
-	uint64_t steps;		/* key-by-key steps, bounded so churn cannot loop forever */
-	bool have_key;
-	char *keys, *values, *token_in, *token_out;
+	struct lbpf_map_reader *reader;
+	struct lua_map *map;	   /* kept alive by the iterator's user value */
+	struct lua_object *owner;  /* the map's object, or NULL for owned maps */
 };
-
-static void iter_free_buffers(struct map_iter *it)
-{
-	free(it->keys);
-	free(it->values);
-	free(it->token_in);
-	free(it->token_out);
-	it->keys = it->values = it->token_in = it->token_out = NULL;
-}
 
 static int iter_gc(lua_State *L)
 {
-	iter_free_buffers(luaL_checkudata(L, 1, MAP_ITER_MT));
+	struct map_iter *it = luaL_checkudata(L, 1, MAP_ITER_MT);
+	lbpf_map_reader__free(it->reader);
+	it->reader = NULL;
 	return 0;
 }
 
-static void iter_alloc(lua_State *L, struct lua_map *m, struct map_iter *it, uint32_t chunk)
-{
-	size_t ksz = m->info.key_size ? m->info.key_size : 1;
-	iter_free_buffers(it);
-	it->chunk = chunk;
-	it->keys = malloc((size_t)chunk * ksz);
-	it->values = malloc((size_t)chunk * (m->vbytes ? m->vbytes : 1));
-	it->token_in = malloc(ksz + 8);
-	it->token_out = malloc(ksz + 8);
-	if (!it->keys || !it->values || !it->token_in || !it->token_out)
-		luaL_error(L, "out of memory reading map '%s'", m->info.name);
-}
-
-/* Pushes a new iterator over map m; batch false forces key-by-key reads. */
+/* Pushes a new iterator over the map at midx; batch false forces key-by-key reads. */
 static struct map_iter *push_iter(lua_State *L, int midx, struct lua_map *m, bool batch)
 {
 	midx = lua_absindex(L, midx);
@@ -538,75 +515,27 @@ static struct map_iter *push_iter(lua_State *L, int midx, struct lua_map *m, boo
 	luaL_setmetatable(L, MAP_ITER_MT);
 	lua_pushvalue(L, midx);
 	lua_setiuservalue(L, -2, 1);
-	it->batch = batch && lbpf_map__batch_supported(m->info.type);
-	uint32_t chunk = m->info.max_entries < BATCH_ENTRIES ? m->info.max_entries : BATCH_ENTRIES;
-	iter_alloc(L, m, it, it->batch ? (chunk ? chunk : 1) : 1);
+	it->map = m;
+	if (!m->owns_fd) {
+		lua_getiuservalue(L, midx, 1);
+		it->owner = lua_touserdata(L, -1);
+		lua_pop(L, 1);
+	}
+	it->reader = lbpf_map_reader__new(m->fd, &m->info, m->vbytes, batch);
+	if (!it->reader)
+		luaL_error(L, "out of memory reading map '%s'", m->info.name);
 	return it;
 }
 
-static bool batch_fill(lua_State *L, struct lua_map *m, struct map_iter *it)
+/* The next entry's bytes, or false at the end; raises if the map closed meanwhile. */
+static bool iter_step(lua_State *L, struct map_iter *it, const char **key, const char **value)
 {
-	while (it->pos >= it->count) {
-		if (it->done)
-			return false;
-		uint32_t n = it->chunk;
-		int ret = lbpf_map__lookup_batch(m->fd, it->started ? it->token_in : NULL, it->token_out, it->keys,
-						 it->values, &n, false);
-		if (ret == -ENOSPC && it->chunk < m->info.max_entries) {
-			/* A hash bucket held more than a batch: ask again with room for it. */
-			iter_alloc(L, m, it, it->chunk * 2);
-			continue;
-		}
-		if (ret && ret != -ENOENT) {
-			if (!it->started && (ret == -EINVAL || ret == -EOPNOTSUPP || ret == -524)) {
-				it->batch = false; /* an older kernel: read key by key */
-				return true;
-			}
-			raise_errno(L, m, "batch lookup", ret);
-		}
-		it->started = true;
-		memcpy(it->token_in, it->token_out, m->info.key_size + 8);
-		it->count = n;
-		it->pos = 0;
-		it->done = ret == -ENOENT;
-	}
-	return true;
-}
-
-/* Advances to the next entry: its key and value bytes, or false at the end. */
-static bool iter_step(lua_State *L, struct lua_map *m, struct map_iter *it, const char **key, const char **value)
-{
-	if (it->batch) {
-		if (!batch_fill(L, m, it))
-			return false;
-		if (it->batch) {
-			*key = it->keys + (size_t)it->pos * m->info.key_size;
-			*value = it->values + (size_t)it->pos * m->vbytes;
-			it->pos++;
-			return true;
-		}
-	}
-	char *cur = it->token_in, *next = it->token_out;
-	for (;;) {
-		/* A key deleted meanwhile sends the kernel back to the first key. */
-		if (++it->steps > (uint64_t)m->info.max_entries + 1)
-			return false;
-		int ret = lbpf_map__next_key(m->fd, it->have_key ? cur : NULL, next);
-		if (ret == -ENOENT)
-			return false;
-		if (ret)
-			raise_errno(L, m, "iteration", ret);
-		memcpy(cur, next, m->info.key_size);
-		it->have_key = true;
-		ret = lbpf_map__lookup(m->fd, cur, it->values, 0);
-		if (ret == 0)
-			break;
-		if (ret != -ENOENT)
-			raise_errno(L, m, "lookup", ret);
-	}
-	*key = cur;
-	*value = it->values;
-	return true;
+	if (it->owner ? !it->owner->obj : it->map->fd < 0)
+		luaL_error(L, "map '%s' was closed while being read", it->map->info.name);
+	int ret = lbpf_map_reader__next(it->reader, (const void **)key, (const void **)value);
+	if (ret < 0)
+		raise_errno(L, it->map, "reading", ret);
+	return ret > 0;
 }
 
 static void check_iterable(lua_State *L, struct lua_map *m)
@@ -622,12 +551,10 @@ static int iter_next(lua_State *L)
 	struct map_iter *it = luaL_checkudata(L, 1, MAP_ITER_MT);
 	const char *key, *value;
 
-	lua_getiuservalue(L, 1, 1);
-	struct lua_map *m = check_map(L, -1);
-	if (!iter_step(L, m, it, &key, &value))
+	if (!iter_step(L, it, &key, &value))
 		return 0;
-	push_key(L, m, key);
-	push_value(L, m, value);
+	push_key(L, it->map, key);
+	push_value(L, it->map, value);
 	return 2;
 }
 
@@ -667,7 +594,7 @@ static int collect(lua_State *L, enum collect what)
 	struct map_iter *it = push_iter(L, 1, m, true);
 	if (what != C_COUNT)
 		lua_newtable(L);
-	while (iter_step(L, m, it, &key, &value)) {
+	while (iter_step(L, it, &key, &value)) {
 		n++;
 		switch (what) {
 		case C_ITEMS:
@@ -716,49 +643,15 @@ static int map_count(lua_State *L)
 static int map_clear(lua_State *L)
 {
 	struct lua_map *m = check_map(L, 1);
-	lua_Integer n = 0;
-	int ret;
+	uint64_t removed;
 
 	check_elements(L, m);
-	if (m->info.type == BPF_MAP_TYPE_QUEUE || m->info.type == BPF_MAP_TYPE_STACK) {
-		while ((ret = lbpf_map__lookup_and_delete(m->fd, NULL, m->vbuf)) == 0)
-			n++;
-	} else if (m->info.type == BPF_MAP_TYPE_BLOOM_FILTER) {
+	if (m->info.type == BPF_MAP_TYPE_BLOOM_FILTER)
 		return luaL_error(L, "map '%s': a bloom filter cannot be cleared", m->info.name);
-	} else if (m->info.type == BPF_MAP_TYPE_ARRAY || m->info.type == BPF_MAP_TYPE_PERCPU_ARRAY) {
-		memset(m->vbuf, 0, m->vbytes);
-		for (uint32_t i = 0; i < m->info.max_entries; i++, n++)
-			if ((ret = lbpf_map__update(m->fd, &i, m->vbuf, BPF_ANY)) != 0)
-				return raise_errno(L, m, "clear", ret);
-		ret = -ENOENT;
-	} else if (lbpf_map__batch_supported(m->info.type)) {
-		struct map_iter *it = push_iter(L, 1, m, true);
-		bool first = true;
-		do {
-			uint32_t got = it->chunk;
-			ret = lbpf_map__lookup_batch(m->fd, first ? NULL : it->token_in, it->token_out, it->keys,
-						     it->values, &got, true);
-			if (ret == -ENOSPC) {
-				iter_alloc(L, m, it, it->chunk * 2);
-				continue;
-			}
-			n += got;
-			first = false;
-			memcpy(it->token_in, it->token_out, m->info.key_size + 8);
-		} while (ret == 0 || ret == -ENOSPC);
-	} else {
-		/* Always the first key: deleting it is what moves on. */
-		for (uint64_t i = 0; i <= m->info.max_entries; i++) {
-			if ((ret = lbpf_map__next_key(m->fd, NULL, m->kbuf)) != 0)
-				break;
-			if ((ret = lbpf_map__delete(m->fd, m->kbuf)) != 0 && ret != -ENOENT)
-				break;
-			n += ret == 0;
-		}
-	}
-	if (ret && ret != -ENOENT)
+	int ret = lbpf_map__clear(m->fd, &m->info, m->vbytes, &removed);
+	if (ret)
 		return raise_errno(L, m, "clear", ret);
-	lua_pushinteger(L, n);
+	lua_pushinteger(L, (lua_Integer)removed);
 	return 1;
 }
 

@@ -93,6 +93,9 @@ void lbpf_object__map_names(const struct lbpf_object *obj, char *buf, size_t siz
 
 int lbpf_object__set_max_entries(struct lbpf_object *obj, const char *map, uint32_t n,
 				 struct lbpf_err *err);
+/* The BTF ids of a map's key and value types in the object's BTF (0 if none). */
+void lbpf_object__map_types(const struct lbpf_object *obj, const struct bpf_map *map, uint32_t *key,
+			    uint32_t *value);
 /* Shares the map through a pin: reuses what is pinned at path, or pins it there. */
 int lbpf_object__set_pin(struct lbpf_object *obj, const char *map, const char *path, struct lbpf_err *err);
 /* A global variable: before load its initial bytes (.rodata included);
@@ -211,6 +214,18 @@ const char *lbpf_map__type_name(uint32_t type);
 int lbpf_map__open_pinned(const char *path, struct lbpf_err *err);
 int lbpf_map__open_id(uint32_t id, struct lbpf_err *err);
 int lbpf_map__pin(int fd, const char *path, struct lbpf_err *err);
+
+/* ---- reading and clearing whole maps (runtime/map_reader.c) ---- */
+
+struct lbpf_map_reader;
+/* vbytes: bytes of one value as lookups return it (all CPUs for per-CPU maps).
+ * batch false forces key-by-key reads. NULL when out of memory. */
+struct lbpf_map_reader *lbpf_map_reader__new(int fd, const struct lbpf_map_info *info, size_t vbytes, bool batch);
+/* 1 with the next entry's bytes (valid until the next call), 0 at the end, or -errno. */
+int lbpf_map_reader__next(struct lbpf_map_reader *r, const void **key, const void **value);
+void lbpf_map_reader__free(struct lbpf_map_reader *r);
+/* Removes every entry (zeroes arrays); *removed counts them. */
+int lbpf_map__clear(int fd, const struct lbpf_map_info *info, size_t vbytes, uint64_t *removed);
 
 /* ---- the BPF file system (runtime/bpffs.c) ---- */
 

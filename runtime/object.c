@@ -111,6 +111,47 @@ int lbpf_object__set_max_entries(struct lbpf_object *o, const char *name, uint32
 	return 0;
 }
 
+/* The type a `.maps` definition names in its key or value field ("key" or
+ * "value"): libbpf zeroes the ids for map types whose kernel side takes no
+ * BTF (queues, stacks, ...), yet the definition still says what they hold. */
+static __u32 declared_type(const struct btf *btf, const char *map, const char *field)
+{
+	int sec = btf ? btf__find_by_name_kind(btf, ".maps", BTF_KIND_DATASEC) : -ENOENT;
+	if (sec <= 0)
+		return 0;
+	const struct btf_type *ds = btf__type_by_id(btf, sec);
+	const struct btf_var_secinfo *vs = btf_var_secinfos(ds);
+	for (int i = 0; i < btf_vlen(ds); i++, vs++) {
+		const struct btf_type *var = btf__type_by_id(btf, vs->type);
+		if (!btf_is_var(var) || strcmp(btf__name_by_offset(btf, var->name_off), map) != 0)
+			continue;
+		const struct btf_type *def = btf__type_by_id(btf, var->type);
+		while (def && (btf_is_mod(def) || btf_is_typedef(def)))
+			def = btf__type_by_id(btf, def->type);
+		if (!def || !btf_is_struct(def))
+			return 0;
+		const struct btf_member *m = btf_members(def);
+		for (int j = 0; j < btf_vlen(def); j++, m++) {
+			const struct btf_type *ptr = btf__type_by_id(btf, m->type);
+			if (strcmp(btf__name_by_offset(btf, m->name_off), field) == 0 && ptr && btf_is_ptr(ptr))
+				return ptr->type;
+		}
+		return 0;
+	}
+	return 0;
+}
+
+void lbpf_object__map_types(const struct lbpf_object *o, const struct bpf_map *map, uint32_t *key, uint32_t *value)
+{
+	const struct btf *btf = bpf_object__btf(o->obj);
+	*key = bpf_map__btf_key_type_id(map);
+	*value = bpf_map__btf_value_type_id(map);
+	if (!*key)
+		*key = declared_type(btf, bpf_map__name(map), "key");
+	if (!*value)
+		*value = declared_type(btf, bpf_map__name(map), "value");
+}
+
 int lbpf_object__set_pin(struct lbpf_object *o, const char *name, const char *path, struct lbpf_err *err)
 {
 	struct bpf_map *m = lbpf_object__map(o, name);
