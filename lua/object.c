@@ -52,59 +52,57 @@ static void object_name(const char *script, char *out, size_t size)
 		snprintf(out, size, "luabpf");
 }
 
-static void apply_max_entries(lua_State *L, struct lua_object *o, int opts)
+/* Calls apply(L, objidx, name) for each entry of the table opts[field], with
+ * the entry's value on top of the stack; keys must be names. */
+static void each_option(lua_State *L, int objidx, int opts, const char *field, const char *shape,
+			void (*apply)(lua_State *L, int objidx, const char *name))
 {
-	struct lbpf_err err = {0};
-
-	if (lua_getfield(L, opts, "max_entries") == LUA_TNIL) {
+	if (lua_getfield(L, opts, field) == LUA_TNIL) {
 		lua_pop(L, 1);
 		return;
 	}
-	luaL_argexpected(L, lua_istable(L, -1), 2, "opts.max_entries to be a table {map_name = n}");
+	if (!lua_istable(L, -1))
+		luaL_error(L, "opts.%s must be a table %s", field, shape);
 	for (lua_pushnil(L); lua_next(L, -2); lua_pop(L, 1)) {
-		const char *name = lua_tostring(L, -2);
-		lua_Integer n = lua_tointeger(L, -1);
-		if (lua_type(L, -2) != LUA_TSTRING || !lua_isinteger(L, -1) || n < 1 || n > UINT32_MAX)
-			luaL_error(L, "opts.max_entries: each entry must be map_name = positive integer");
-		if (lbpf_object__set_max_entries(o->obj, name, (uint32_t)n, &err))
-			lbpf_lua_raise(L, &err);
+		if (lua_type(L, -2) != LUA_TSTRING)
+			luaL_error(L, "opts.%s: keys must be names, as in %s", field, shape);
+		apply(L, objidx, lua_tostring(L, -2));
 	}
 	lua_pop(L, 1);
+}
+
+static struct lbpf_object *object_at(lua_State *L, int objidx)
+{
+	return ((struct lua_object *)lua_touserdata(L, objidx))->obj;
+}
+
+/* opts.max_entries: {map_name = n} sizes maps before load. */
+static void apply_max_entries(lua_State *L, int objidx, const char *name)
+{
+	struct lbpf_err err = {0};
+	lua_Integer n = lua_tointeger(L, -1);
+
+	if (!lua_isinteger(L, -1) || n < 1 || n > UINT32_MAX)
+		luaL_error(L, "opts.max_entries.%s must be a positive 32-bit integer", name);
+	if (lbpf_object__set_max_entries(object_at(L, objidx), name, (uint32_t)n, &err))
+		lbpf_lua_raise(L, &err);
 }
 
 /* opts.pin: {map_name = "/sys/fs/bpf/path"} shares maps between scripts. */
-static void apply_pins(lua_State *L, struct lua_object *o, int opts)
+static void apply_pin(lua_State *L, int objidx, const char *name)
 {
 	struct lbpf_err err = {0};
 
-	if (lua_getfield(L, opts, "pin") == LUA_TNIL) {
-		lua_pop(L, 1);
-		return;
-	}
-	luaL_argexpected(L, lua_istable(L, -1), 2, "opts.pin to be a table {map_name = path}");
-	for (lua_pushnil(L); lua_next(L, -2); lua_pop(L, 1)) {
-		if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
-			luaL_error(L, "opts.pin: each entry must be map_name = \"/sys/fs/bpf/path\"");
-		if (lbpf_object__set_pin(o->obj, lua_tostring(L, -2), lua_tostring(L, -1), &err))
-			lbpf_lua_raise(L, &err);
-	}
-	lua_pop(L, 1);
+	if (lua_type(L, -1) != LUA_TSTRING)
+		luaL_error(L, "opts.pin.%s must be a path such as \"/sys/fs/bpf/%s\"", name, name);
+	if (lbpf_object__set_pin(object_at(L, objidx), name, lua_tostring(L, -1), &err))
+		lbpf_lua_raise(L, &err);
 }
 
 /* opts.rodata: values for globals (const volatile ones above all) before load. */
-static void apply_rodata(lua_State *L, int objidx, int opts)
+static void apply_rodata(lua_State *L, int objidx, const char *name)
 {
-	if (lua_getfield(L, opts, "rodata") == LUA_TNIL) {
-		lua_pop(L, 1);
-		return;
-	}
-	luaL_argexpected(L, lua_istable(L, -1), 2, "opts.rodata to be a table {name = value}");
-	for (lua_pushnil(L); lua_next(L, -2); lua_pop(L, 1)) {
-		if (lua_type(L, -2) != LUA_TSTRING)
-			luaL_error(L, "opts.rodata: keys must be variable names");
-		lbpf_lua_global_set(L, objidx, lua_tostring(L, -2), -1, "opts.rodata.");
-	}
-	lua_pop(L, 1);
+	lbpf_lua_global_set(L, objidx, name, -1, "opts.rodata.");
 }
 
 /* bpf.new(src_or_elf [, opts]) */
@@ -145,9 +143,9 @@ int lbpf_lua_new(lua_State *L)
 	if (!o->obj)
 		return lbpf_lua_raise(L, &err);
 	if (opts) {
-		apply_max_entries(L, o, opts);
-		apply_rodata(L, elf_idx + 1, opts);
-		apply_pins(L, o, opts);
+		each_option(L, elf_idx + 1, opts, "max_entries", "{map_name = n}", apply_max_entries);
+		each_option(L, elf_idx + 1, opts, "rodata", "{name = value}", apply_rodata);
+		each_option(L, elf_idx + 1, opts, "pin", "{map_name = path}", apply_pin);
 	}
 	int ret = lbpf_object__load(o->obj, &err);
 	lua_remove(L, elf_idx); /* libbpf is done with the ELF bytes once loaded */
