@@ -2,7 +2,14 @@
 // libraries: the source and every header live in an in-memory file system.
 #include "clang_driver.h"
 
+#include <clang/AST/ASTConsumer.h>
+#include <clang/AST/ASTContext.h>
+#include <clang/AST/Attr.h>
+#include <clang/AST/Expr.h>
+#include <clang/AST/Decl.h>
+#include <clang/AST/DeclGroup.h>
 #include <clang/Basic/DiagnosticOptions.h>
+#include <clang/Basic/SourceManager.h>
 #include <clang/CodeGen/CodeGenAction.h>
 #include <clang/Frontend/CompilerInstance.h>
 #include <clang/Frontend/CompilerInvocation.h>
@@ -54,6 +61,87 @@ const char *const kBaseFlags[] = {
 	"-Wno-unused-value", "-Wno-pointer-sign", "-Wno-compare-distinct-pointer-types",
 	"-Wno-gnu-variable-sized-type-not-at-end", "-Wno-address-of-packed-member",
 	"-Wno-tautological-compare", "-Wno-unknown-warning-option",
+};
+
+// BTF keeps only types reachable from globals, maps and function signatures,
+// so a ring buffer's record type would be missing. For each type the script
+// itself defines (in the main file, not vmlinux.h) this adds a used static
+// pointer to it, in a section libbpf leaves alone, so BTF keeps exactly those.
+class KeepScriptTypes : public clang::ASTConsumer {
+public:
+	KeepScriptTypes(std::unique_ptr<clang::ASTConsumer> inner, clang::CompilerInstance &ci)
+		: inner_(std::move(inner)), ci_(ci)
+	{
+	}
+
+	bool HandleTopLevelDecl(clang::DeclGroupRef group) override
+	{
+		for (clang::Decl *d : group) {
+			if (!ci_.getSourceManager().isInMainFile(d->getLocation()))
+				continue;
+			if (auto *tag = llvm::dyn_cast<clang::TagDecl>(d)) {
+				if (tag->isThisDeclarationADefinition() && tag->getIdentifier())
+					types_.push_back(ci_.getASTContext().getTagDeclType(tag));
+			} else if (auto *td = llvm::dyn_cast<clang::TypedefNameDecl>(d)) {
+				types_.push_back(ci_.getASTContext().getTypedefType(td));
+			}
+		}
+		return inner_->HandleTopLevelDecl(group);
+	}
+
+	void HandleTranslationUnit(clang::ASTContext &ctx) override
+	{
+		if (!ci_.getDiagnostics().hasErrorOccurred()) {
+			int n = 0;
+			for (clang::QualType t : types_) {
+				clang::QualType ptr = ctx.getPointerType(t);
+				std::string name = "__luabpf_keep_type_" + std::to_string(n++);
+				auto *var = clang::VarDecl::Create(ctx, ctx.getTranslationUnitDecl(), clang::SourceLocation(),
+								   clang::SourceLocation(), &ctx.Idents.get(name), ptr,
+								   ctx.getTrivialTypeSourceInfo(ptr), clang::SC_Static);
+				var->setInit(new (ctx) clang::ImplicitValueInitExpr(ptr));
+				var->addAttr(clang::UsedAttr::CreateImplicit(ctx));
+				var->addAttr(clang::SectionAttr::CreateImplicit(ctx, ".luabpf.types"));
+				ctx.getTranslationUnitDecl()->addDecl(var);
+				inner_->HandleTopLevelDecl(clang::DeclGroupRef(var));
+			}
+		}
+		inner_->HandleTranslationUnit(ctx);
+	}
+
+	void Initialize(clang::ASTContext &ctx) override { inner_->Initialize(ctx); }
+	void HandleInlineFunctionDefinition(clang::FunctionDecl *d) override
+	{
+		inner_->HandleInlineFunctionDefinition(d);
+	}
+	void HandleInterestingDecl(clang::DeclGroupRef d) override { inner_->HandleInterestingDecl(d); }
+	void HandleTagDeclDefinition(clang::TagDecl *d) override { inner_->HandleTagDeclDefinition(d); }
+	void HandleTagDeclRequiredDefinition(const clang::TagDecl *d) override
+	{
+		inner_->HandleTagDeclRequiredDefinition(d);
+	}
+	void CompleteTentativeDefinition(clang::VarDecl *d) override { inner_->CompleteTentativeDefinition(d); }
+	void CompleteExternalDeclaration(clang::DeclaratorDecl *d) override
+	{
+		inner_->CompleteExternalDeclaration(d);
+	}
+	bool shouldSkipFunctionBody(clang::Decl *d) override { return inner_->shouldSkipFunctionBody(d); }
+
+private:
+	std::unique_ptr<clang::ASTConsumer> inner_;
+	clang::CompilerInstance &ci_;
+	std::vector<clang::QualType> types_;
+};
+
+class EmitBpfObject : public clang::EmitObjAction {
+protected:
+	std::unique_ptr<clang::ASTConsumer> CreateASTConsumer(clang::CompilerInstance &ci, llvm::StringRef file) override
+	{
+		auto inner = clang::EmitObjAction::CreateASTConsumer(ci, file);
+		if (!inner)
+			return nullptr;
+		return std::make_unique<KeepScriptTypes>(std::move(inner), ci);
+	}
 };
 
 void init_bpf_target()
@@ -141,7 +229,7 @@ extern "C" int lbpf_clang__compile(const struct lbpf_clang_input *in, struct lbp
 	bool ok = false;
 	llvm::CrashRecoveryContext crc;
 	bool survived = crc.RunSafely([&] {
-		clang::EmitObjAction act;
+		EmitBpfObject act;
 		ok = ci.ExecuteAction(act);
 	});
 	diag_os.flush();

@@ -13,14 +13,20 @@
 #define LBPF_PROG_MT "bpf.Program"
 #define LBPF_LINK_MT "bpf.Link"
 #define LBPF_ERROR_MT "bpf.Error"
+/* Registry tables of methods, which C files and the embedded .lua modules fill. */
+#define LBPF_OBJECT_METHODS "bpf.Object.methods"
+#define LBPF_MAP_METHODS "bpf.Map.methods"
 
 /* Object userdata user values: map, program and global userdata by name. */
 #define LBPF_UV_MAPS 1
 #define LBPF_UV_PROGS 2
 #define LBPF_UV_GLOBALS 3
+#define LBPF_UV_SOURCES 4 /* event sources by loop id */
+#define LBPF_UV_COUNT 4
 
 struct lua_object {
 	struct lbpf_object *obj; /* NULL once closed */
+	bool polling;		 /* inside b:poll: its callbacks may not poll again */
 };
 
 void lbpf_lua_open_error(lua_State *L);
@@ -28,6 +34,8 @@ void lbpf_lua_open_object(lua_State *L);
 void lbpf_lua_open_map(lua_State *L);
 void lbpf_lua_open_prog(lua_State *L);
 void lbpf_lua_open_link(lua_State *L);
+void lbpf_lua_open_events(lua_State *L);
+void lbpf_lua_events_functions(lua_State *L);
 
 /* Raises err as a Lua error (an error object with .log for verifier logs). */
 int lbpf_lua_raise(lua_State *L, struct lbpf_err *err);
@@ -52,6 +60,8 @@ struct bpf_program *lbpf_lua_check_prog_arg(lua_State *L, int objidx, int arg);
  * Encoding zeroes the bytes first; errors start with prefix ("map 'm': key"). */
 void lbpf_codec_push(lua_State *L, const struct lbpf_type *t, const void *data);
 void lbpf_codec_encode(lua_State *L, int idx, const struct lbpf_type *t, void *data, const char *prefix);
+/* One field of a struct or union at base (bitfields included). */
+void lbpf_codec_push_field(lua_State *L, const struct lbpf_field *f, const void *base);
 
 /* Module functions each file adds to the bpf table at the top of the stack. */
 void lbpf_lua_map_functions(lua_State *L);

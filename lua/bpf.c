@@ -65,19 +65,20 @@ static int bpf_ktime_ns(lua_State *L)
 	return 1;
 }
 
-/* The Lua-side modules embedded at build time; each receives what it extends. */
+/* The Lua-side modules embedded at build time; each receives what it may
+ * extend: the module table, the object methods and the map methods. */
 static void run_lua_modules(lua_State *L)
 {
+	int module = lua_gettop(L);
 	for (const struct lbpf_embedded *m = lbpf_lua_modules; m->name; m++) {
 		char chunk[64];
 		snprintf(chunk, sizeof(chunk), "=%s", m->name);
 		if (luaL_loadbuffer(L, m->data, m->size, chunk) != LUA_OK)
 			lua_error(L);
-		if (strcmp(m->name, "map_methods.lua") == 0)
-			lua_getfield(L, LUA_REGISTRYINDEX, "bpf.Map.methods");
-		else
-			lua_pushvalue(L, -2);
-		lua_call(L, 1, 0);
+		lua_pushvalue(L, module);
+		lua_getfield(L, LUA_REGISTRYINDEX, LBPF_OBJECT_METHODS);
+		lua_getfield(L, LUA_REGISTRYINDEX, LBPF_MAP_METHODS);
+		lua_call(L, 3, 0);
 	}
 }
 
@@ -101,7 +102,9 @@ int luaopen_bpf(lua_State *L)
 	lbpf_lua_open_prog(L);
 	lbpf_lua_open_link(L);
 	lbpf_lua_open_globals(L);
+	lbpf_lua_open_events(L);
 	luaL_newlib(L, funcs);
+	lbpf_lua_events_functions(L);
 	lbpf_lua_map_functions(L);
 	lbpf_lua_sysview_functions(L);
 	run_lua_modules(L);

@@ -83,6 +83,14 @@ static void push_bitfield(lua_State *L, const struct lbpf_field *f, const uint8_
 		lua_pushinteger(L, f->type->kind == LBPF_T_INT ? sign_extend(v, f->bit_size) : (lua_Integer)v);
 }
 
+void lbpf_codec_push_field(lua_State *L, const struct lbpf_field *f, const void *base)
+{
+	if (f->bit_size)
+		push_bitfield(L, f, base);
+	else
+		lbpf_codec_push(L, f->type, (const uint8_t *)base + f->bit_offset / 8);
+}
+
 void lbpf_codec_push(lua_State *L, const struct lbpf_type *t, const void *data)
 {
 	const uint8_t *p = data;
@@ -125,12 +133,8 @@ void lbpf_codec_push(lua_State *L, const struct lbpf_type *t, const void *data)
 		luaL_checkstack(L, 4, "value nested too deeply");
 		lua_createtable(L, 0, (int)t->nfields);
 		for (uint32_t i = 0; i < t->nfields; i++) {
-			const struct lbpf_field *f = &t->fields[i];
-			if (f->bit_size)
-				push_bitfield(L, f, p);
-			else
-				lbpf_codec_push(L, f->type, p + f->bit_offset / 8);
-			lua_setfield(L, -2, f->name);
+			lbpf_codec_push_field(L, &t->fields[i], p);
+			lua_setfield(L, -2, t->fields[i].name);
 		}
 		break;
 	case LBPF_T_BYTES:

@@ -15,7 +15,6 @@
 #include "binding.h"
 
 #define MAP_ITER_MT "bpf.MapIter"
-#define METHODS_KEY "bpf.Map.methods"
 
 enum value_style {
 	V_CODEC,   /* through the BTF layout */
@@ -760,7 +759,7 @@ static int map_index(lua_State *L)
 {
 	struct lua_map *m = check_map(L, 1);
 	if (lua_type(L, 2) == LUA_TSTRING) {
-		lua_getfield(L, LUA_REGISTRYINDEX, METHODS_KEY);
+		lua_getfield(L, LUA_REGISTRYINDEX, LBPF_MAP_METHODS);
 		if (lua_getfield(L, -1, lua_tostring(L, 2)) != LUA_TNIL)
 			return 1;
 		const char *key = lua_tostring(L, 2);
@@ -836,7 +835,7 @@ void lbpf_lua_open_map(lua_State *L)
 	luaL_setfuncs(L, meta, 0);
 	lua_pop(L, 1);
 	luaL_newlib(L, methods);
-	lua_setfield(L, LUA_REGISTRYINDEX, METHODS_KEY);
+	lua_setfield(L, LUA_REGISTRYINDEX, LBPF_MAP_METHODS);
 	luaL_newmetatable(L, MAP_ITER_MT);
 	lua_pushcfunction(L, iter_gc);
 	lua_setfield(L, -2, "__gc");

@@ -1,6 +1,7 @@
 -- Map methods written in Lua, where speed does not matter: per-CPU sums and
--- maxima. The binding runs this file with its table of map methods.
-local methods = ...
+-- maxima. The binding runs this file with the bpf table, the object methods
+-- and the map methods.
+local _, _, methods = ...
 
 -- Combines two per-CPU values: numbers by op, tables field by field (nested),
 -- anything else (strings, booleans) from the first CPU.

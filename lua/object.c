@@ -131,9 +131,9 @@ int lbpf_lua_new(lua_State *L)
 
 	/* The userdata exists before the object, so an error anywhere below leaves
 	 * the object to __gc instead of leaking it. */
-	struct lua_object *o = lua_newuserdatauv(L, sizeof(*o), 3);
-	o->obj = NULL;
-	for (int uv = 1; uv <= 3; uv++) {
+	struct lua_object *o = lua_newuserdatauv(L, sizeof(*o), LBPF_UV_COUNT);
+	memset(o, 0, sizeof(*o));
+	for (int uv = 1; uv <= LBPF_UV_COUNT; uv++) {
 		lua_newtable(L);
 		lua_setiuservalue(L, -2, uv);
 	}
@@ -165,6 +165,8 @@ static int object_close(lua_State *L)
 	struct lua_object *o = luaL_checkudata(L, 1, LBPF_OBJECT_MT);
 	if (!o->obj)
 		return luaL_error(L, "this bpf object is already closed");
+	if (o->polling)
+		return luaL_error(L, "a bpf object cannot be closed from inside its own event callback");
 	lbpf_object__close(o->obj);
 	o->obj = NULL;
 	return 0;
@@ -407,16 +409,15 @@ static int progs_pairs(lua_State *L)
 	return 3;
 }
 
-/* b.NAME: a method, b.maps / b.progs, or (BCC style) a map by name. */
+/* b.NAME: a method, b.maps / b.progs / b.globals, or (BCC style) a map by name. */
 static int object_index(lua_State *L)
 {
 	const char *key = luaL_checkstring(L, 2);
 
-	for (const luaL_Reg *r = object_methods; r->name; r++)
-		if (strcmp(r->name, key) == 0) {
-			lua_pushcfunction(L, r->func);
-			return 1;
-		}
+	lua_getfield(L, LUA_REGISTRYINDEX, LBPF_OBJECT_METHODS);
+	if (lua_getfield(L, -1, key) != LUA_TNIL)
+		return 1;
+	lua_pop(L, 2);
 	if (strcmp(key, "maps") == 0) {
 		lbpf_lua_check_object(L, 1);
 		push_view(L, 1, VIEW_MAPS);
@@ -455,9 +456,12 @@ void lbpf_lua_open_object(lua_State *L)
 
 	luaL_newmetatable(L, LBPF_OBJECT_MT);
 	luaL_setfuncs(L, meta, 0);
+	lua_pop(L, 1);
+	luaL_newlib(L, object_methods);
+	lua_setfield(L, LUA_REGISTRYINDEX, LBPF_OBJECT_METHODS);
 	luaL_newmetatable(L, VIEW_MAPS);
 	luaL_setfuncs(L, maps_meta, 0);
 	luaL_newmetatable(L, VIEW_PROGS);
 	luaL_setfuncs(L, progs_meta, 0);
-	lua_pop(L, 3);
+	lua_pop(L, 2);
 }

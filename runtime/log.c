@@ -21,7 +21,7 @@ static int on_libbpf_print(enum libbpf_print_level level, const char *fmt, va_li
 	vsnprintf(line, sizeof(line), fmt, copy);
 	va_end(copy);
 	if (debug_enabled)
-		fprintf(stderr, "luabpf: libbpf: %s", line);
+		fprintf(stderr, "luabpf: %s", line);
 	if (level == LIBBPF_WARN) {
 		const char *text = strncmp(line, "libbpf: ", 8) == 0 ? line + 8 : line;
 		size_t n = strcspn(text, "\n");

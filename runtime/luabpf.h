@@ -93,6 +93,8 @@ void lbpf_object__map_names(const struct lbpf_object *obj, char *buf, size_t siz
 
 int lbpf_object__set_max_entries(struct lbpf_object *obj, const char *map, uint32_t n,
 				 struct lbpf_err *err);
+/* A type of the program's BTF named as C names it ("struct event", "u64"): its id, or -ENOENT. */
+int lbpf_object__find_type(const struct lbpf_object *obj, const char *name);
 /* The BTF ids of a map's key and value types in the object's BTF (0 if none). */
 void lbpf_object__map_types(const struct lbpf_object *obj, const struct bpf_map *map, uint32_t *key,
 			    uint32_t *value);
@@ -113,6 +115,8 @@ int lbpf_object__global(const struct lbpf_object *obj, const char *name, struct 
 const char *lbpf_object__next_global(const struct lbpf_object *obj, const char *after);
 int lbpf_object__load(struct lbpf_object *obj, struct lbpf_err *err);
 bool lbpf_object__loaded(const struct lbpf_object *obj);
+/* The object's event loop, made on first use and freed with the object. */
+struct lbpf_loop *lbpf_object__loop(struct lbpf_object *obj, struct lbpf_err *err);
 /* Attaches every program whose section says where it goes. */
 int lbpf_object__attach_auto(struct lbpf_object *obj, struct lbpf_err *err);
 void lbpf_object__close(struct lbpf_object *obj);
@@ -226,6 +230,49 @@ int lbpf_map_reader__next(struct lbpf_map_reader *r, const void **key, const voi
 void lbpf_map_reader__free(struct lbpf_map_reader *r);
 /* Removes every entry (zeroes arrays); *removed counts them. */
 int lbpf_map__clear(int fd, const struct lbpf_map_info *info, size_t vbytes, uint64_t *removed);
+
+/* ---- events: one epoll loop per object (runtime/event_loop.c) over ring
+ * buffers (ringbuf.c), perf buffers (perfbuf.c), trace_pipe (trace_pipe.c)
+ * and timers ---- */
+
+/* One event: a record's bytes, a trace_pipe line (without its newline), or a
+ * timer's expiry count (a uint64_t). A negative return stops delivery. */
+typedef int (*lbpf_event_fn)(void *ctx, const void *data, size_t size, int cpu);
+/* Perf buffer records the kernel dropped on a CPU. */
+typedef void (*lbpf_lost_fn)(void *ctx, int cpu, uint64_t count);
+
+struct lbpf_source_stats {
+	uint64_t received;	/* delivered to the callback */
+	uint64_t lost;		/* dropped by the kernel (perf buffers) */
+	uint64_t pending;	/* left undelivered when a callback stopped delivery */
+};
+
+struct lbpf_loop;
+struct lbpf_loop *lbpf_loop__new(struct lbpf_err *err);
+void lbpf_loop__free(struct lbpf_loop *loop);
+/* The epoll fd: readable when any source is, so loops can nest. */
+int lbpf_loop__fd(const struct lbpf_loop *loop);
+/* Each returns a source id (>= 0) or a negative errno with err filled. */
+int lbpf_loop__add_ringbuf(struct lbpf_loop *loop, int map_fd, lbpf_event_fn fn, void *ctx, struct lbpf_err *err);
+int lbpf_loop__add_perfbuf(struct lbpf_loop *loop, int map_fd, size_t pages, unsigned int wakeup_events,
+			   lbpf_event_fn fn, lbpf_lost_fn lost, void *ctx, struct lbpf_err *err);
+int lbpf_loop__add_trace_pipe(struct lbpf_loop *loop, lbpf_event_fn fn, void *ctx, struct lbpf_err *err);
+int lbpf_loop__add_timer(struct lbpf_loop *loop, uint64_t interval_ns, lbpf_event_fn fn, void *ctx,
+			 struct lbpf_err *err);
+void lbpf_loop__remove(struct lbpf_loop *loop, int id);
+/* Waits up to timeout_ms (-1: forever) and delivers what is ready. Returns 0,
+ * a callback's negative return (delivery stopped; the rest is counted as
+ * pending), or -EINTR when a signal cut the wait short. *handled counts events. */
+int lbpf_loop__poll(struct lbpf_loop *loop, int timeout_ms, int *handled);
+int lbpf_loop__stats(const struct lbpf_loop *loop, int id, struct lbpf_source_stats *stats);
+/* "ringbuf", "perfbuf", "trace_pipe", "timer", or NULL for an unused id. */
+const char *lbpf_loop__kind(const struct lbpf_loop *loop, int id);
+int lbpf_loop__count(const struct lbpf_loop *loop);
+
+/* SIGINT and SIGTERM as a request to stop a run, not to die. */
+void lbpf_stop__arm(void);
+void lbpf_stop__disarm(void);
+bool lbpf_stop__requested(void);
 
 /* ---- the BPF file system (runtime/bpffs.c) ---- */
 

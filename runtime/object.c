@@ -141,6 +141,27 @@ static __u32 declared_type(const struct btf *btf, const char *map, const char *f
 	return 0;
 }
 
+int lbpf_object__find_type(const struct lbpf_object *o, const char *name)
+{
+	static const struct {
+		const char *prefix;
+		int kind;
+	} tagged[] = {{"struct ", BTF_KIND_STRUCT}, {"union ", BTF_KIND_UNION}, {"enum ", BTF_KIND_ENUM}};
+	const struct btf *btf = bpf_object__btf(o->obj);
+
+	if (!btf)
+		return -ENOENT;
+	for (size_t i = 0; i < sizeof(tagged) / sizeof(tagged[0]); i++) {
+		size_t n = strlen(tagged[i].prefix);
+		if (strncmp(name, tagged[i].prefix, n) == 0)
+			return btf__find_by_name_kind(btf, name + n, tagged[i].kind);
+	}
+	int id = btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF);
+	if (id < 0)
+		id = btf__find_by_name_kind(btf, name, BTF_KIND_INT);
+	return id;
+}
+
 void lbpf_object__map_types(const struct lbpf_object *o, const struct bpf_map *map, uint32_t *key, uint32_t *value)
 {
 	const struct btf *btf = bpf_object__btf(o->obj);
@@ -425,10 +446,19 @@ int lbpf_object__attach_auto(struct lbpf_object *o, struct lbpf_err *err)
 	return 0;
 }
 
+struct lbpf_loop *lbpf_object__loop(struct lbpf_object *o, struct lbpf_err *err)
+{
+	if (!o->loop)
+		o->loop = lbpf_loop__new(err);
+	return o->loop;
+}
+
 void lbpf_object__close(struct lbpf_object *o)
 {
 	if (!o)
 		return;
+	/* Sources map the object's maps: they go first. */
+	lbpf_loop__free(o->loop);
 	lbpf_link__detach_all(o);
 	bpf_object__close(o->obj);
 	free(o->log_buf);

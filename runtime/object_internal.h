@@ -12,6 +12,7 @@ struct lbpf_object {
 	int nlinks;
 	int links_cap;
 	bool loaded;
+	struct lbpf_loop *loop;	/* made on first use */
 };
 
 #endif

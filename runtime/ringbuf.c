@@ -1,0 +1,125 @@
+/* Event source: a BPF ring buffer, consumed straight from its memory map.
+ * Doing it here rather than through libbpf lets a failing callback stop at
+ * any record and lets the loop count the records still waiting. */
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <linux/bpf.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "event_source.h"
+
+struct ringbuf {
+	struct lbpf_source base;
+	unsigned long *consumer_pos;
+	unsigned long *producer_pos;
+	char *data;
+	unsigned long mask;
+	size_t page, data_size;
+};
+
+static size_t record_size(uint32_t len)
+{
+	len &= ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
+	return (len + BPF_RINGBUF_HDR_SZ + 7) & ~7u;
+}
+
+static int consume(struct lbpf_source *s, int *handled)
+{
+	struct ringbuf *r = (struct ringbuf *)s;
+	unsigned long cons = __atomic_load_n(r->consumer_pos, __ATOMIC_ACQUIRE);
+
+	for (;;) {
+		unsigned long prod = __atomic_load_n(r->producer_pos, __ATOMIC_ACQUIRE);
+		if (cons >= prod)
+			return 0;
+		while (cons < prod) {
+			uint32_t *hdr = (uint32_t *)(r->data + (cons & r->mask));
+			uint32_t len = __atomic_load_n(hdr, __ATOMIC_ACQUIRE);
+			if (len & BPF_RINGBUF_BUSY_BIT)
+				return 0; /* still being written: the next wakeup brings it */
+			cons += record_size(len);
+			int ret = 0;
+			if (!(len & BPF_RINGBUF_DISCARD_BIT)) {
+				s->stats.received++;
+				(*handled)++;
+				ret = s->fn(s->ctx, hdr + 2, len, -1);
+			}
+			/* Released record by record, so the producer gets room back early. */
+			__atomic_store_n(r->consumer_pos, cons, __ATOMIC_RELEASE);
+			if (ret < 0)
+				return ret;
+		}
+	}
+}
+
+static uint64_t pending(struct lbpf_source *s)
+{
+	struct ringbuf *r = (struct ringbuf *)s;
+	unsigned long cons = __atomic_load_n(r->consumer_pos, __ATOMIC_ACQUIRE);
+	unsigned long prod = __atomic_load_n(r->producer_pos, __ATOMIC_ACQUIRE);
+	uint64_t n = 0;
+
+	while (cons < prod) {
+		uint32_t len = __atomic_load_n((uint32_t *)(r->data + (cons & r->mask)), __ATOMIC_ACQUIRE);
+		if (len & BPF_RINGBUF_BUSY_BIT)
+			break;
+		n += !(len & BPF_RINGBUF_DISCARD_BIT);
+		cons += record_size(len);
+	}
+	return n;
+}
+
+static void ringbuf_free(struct lbpf_source *s)
+{
+	struct ringbuf *r = (struct ringbuf *)s;
+	if (r->consumer_pos)
+		munmap(r->consumer_pos, r->page);
+	if (r->producer_pos)
+		munmap(r->producer_pos, r->page + 2 * r->data_size);
+	free(r);
+}
+
+static const struct lbpf_source_ops ops = {"ringbuf", consume, pending, ringbuf_free};
+
+struct lbpf_source *lbpf_ringbuf__new(int map_fd, struct lbpf_err *err)
+{
+	struct lbpf_map_info info;
+	struct ringbuf *r = calloc(1, sizeof(*r));
+	int ret = lbpf_map__info(map_fd, &info);
+
+	if (!r || ret) {
+		free(r);
+		lbpf_err__set(err, r ? ret : -ENOMEM, "cannot open the ring buffer: %s", strerror(r ? -ret : ENOMEM));
+		return NULL;
+	}
+	if (info.type != BPF_MAP_TYPE_RINGBUF) {
+		free(r);
+		lbpf_err__set(err, EINVAL, "map '%s' is a %s, not a ring buffer (BPF_MAP_TYPE_RINGBUF)", info.name,
+			      lbpf_map__type_name(info.type));
+		return NULL;
+	}
+	r->base.ops = &ops;
+	r->base.fd = map_fd;
+	r->page = (size_t)sysconf(_SC_PAGESIZE);
+	r->data_size = info.max_entries;
+	r->mask = info.max_entries - 1;
+	void *c = mmap(NULL, r->page, PROT_READ | PROT_WRITE, MAP_SHARED, map_fd, 0);
+	/* The data is mapped twice in a row, so a record that wraps reads straight. */
+	void *p = c == MAP_FAILED ? MAP_FAILED
+				  : mmap(NULL, r->page + 2 * r->data_size, PROT_READ, MAP_SHARED, map_fd, r->page);
+	if (c == MAP_FAILED || p == MAP_FAILED) {
+		int e = errno;
+		if (c != MAP_FAILED)
+			r->consumer_pos = c;
+		ringbuf_free(&r->base);
+		lbpf_err__set(err, e, "cannot map ring buffer '%s': %s", info.name, strerror(e));
+		return NULL;
+	}
+	r->consumer_pos = c;
+	r->producer_pos = p;
+	r->data = (char *)p + r->page;
+	return &r->base;
+}
