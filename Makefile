@@ -34,7 +34,7 @@ LIBBPF_HEADERS := bpf_helpers.h bpf_helper_defs.h bpf_tracing.h bpf_core_read.h 
 CLANG_HEADERS := stddef.h stdint.h stdbool.h stdarg.h limits.h float.h stdalign.h stdnoreturn.h \
 	iso646.h stdatomic.h
 
-FIXTURES := $(B)/tests/uprobe_target $(B)/tests/opener $(B)/tests/ptydrive
+FIXTURES := $(B)/tests/uprobe_target $(B)/tests/opener $(B)/tests/ptydrive $(B)/tests/getppid_loop
 
 .PHONY: all deps test bench demo install clean fixtures
 all: $(B)/luabpf $(B)/bpf.so $(B)/libluabpf-clang.so
@@ -102,6 +102,10 @@ $(B)/tests/uprobe_target: tests/fixtures/uprobe_target.c
 
 # Static, so the only openat calls it makes are the ones the test counts.
 $(B)/tests/opener: tests/fixtures/opener.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -static -o $@ $<
+
+$(B)/tests/getppid_loop: tests/fixtures/getppid_loop.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -static -o $@ $<
 

@@ -3,6 +3,7 @@
  * arrays, queues, bloom filters, program and map arrays, stack traces, LPM
  * prefixes). Maps of an object, pinned maps and maps by id work alike. */
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,9 @@ struct lua_map {
 	size_t vbytes;		/* bytes of one whole value in a buffer */
 	char *kbuf, *vbuf;	/* scratch for one element */
 	char *pin_path;
+	struct user_ring_buffer *urb;	   /* user ring buffers, on first submit */
+	struct lbpf_layout *submit_layout; /* the type m:submit last encoded */
+	char submit_type[64];
 };
 
 static struct lua_map *to_map(lua_State *L, int idx)
@@ -489,6 +493,75 @@ static int map_contains(lua_State *L)
 	return 1;
 }
 
+/* ---- user ring buffers: Lua produces, a BPF program drains ---- */
+
+/* The layout of the type named at idx, from the map's object's BTF (cached). */
+static const struct lbpf_type *submit_type(lua_State *L, struct lua_map *m, int idx)
+{
+	const char *name = luaL_checkstring(L, idx);
+	struct lbpf_err err = {0};
+
+	if (m->submit_layout && strcmp(m->submit_type, name) == 0)
+		return lbpf_layout__root(m->submit_layout);
+	if (m->owns_fd)
+		luaL_error(L, "map '%s': typed submits need the map's object; submit a string of bytes", m->info.name);
+	struct lbpf_object *obj = lbpf_lua_owner(L, 1, "map");
+	int id = lbpf_object__find_type(obj, name);
+	if (id < 0)
+		luaL_error(L, "map '%s': the program's BTF has no type '%s'", m->info.name, name);
+	struct lbpf_layout *l = lbpf_layout__new(bpf_object__btf(lbpf_object__bpf(obj)), (uint32_t)id, &err);
+	if (!l)
+		lbpf_lua_raise(L, &err);
+	lbpf_layout__free(m->submit_layout);
+	m->submit_layout = l;
+	snprintf(m->submit_type, sizeof(m->submit_type), "%s", name);
+	return lbpf_layout__root(l);
+}
+
+/* m:submit(bytes) or m:submit(value, "struct req"): one record for the BPF side's bpf_user_ringbuf_drain. */
+static int map_submit(lua_State *L)
+{
+	struct lua_map *m = check_map(L, 1);
+	const struct lbpf_type *t = NULL;
+	size_t size;
+
+	if (m->info.type != BPF_MAP_TYPE_USER_RINGBUF)
+		return luaL_error(L, "map '%s': submit is for user ring buffers, and this is a %s", m->info.name,
+				  lbpf_map__type_name(m->info.type));
+	luaL_checkany(L, 2);
+	if (lua_type(L, 2) == LUA_TSTRING && lua_isnoneornil(L, 3)) {
+		size = lua_rawlen(L, 2);
+	} else {
+		if (lua_isnoneornil(L, 3))
+			return luaL_error(L, "map '%s': name the record's type: m:submit(value, \"struct name\")",
+					  m->info.name);
+		t = submit_type(L, m, 3);
+		size = t->size;
+	}
+	if (size == 0 || size > m->info.max_entries / 2)
+		return luaL_error(L, "map '%s': a record of %d bytes does not fit this user ring buffer", m->info.name,
+				  (int)size);
+	/* Encoded aside, so a bad value never leaves a reserved record behind. */
+	char *rec = lua_newuserdatauv(L, size, 0);
+	if (t) {
+		char prefix[64];
+		snprintf(prefix, sizeof(prefix), "map '%s': record", m->info.name);
+		lbpf_codec_encode(L, 2, t, rec, prefix);
+	} else {
+		memcpy(rec, lua_tostring(L, 2), size);
+	}
+	if (!m->urb && !(m->urb = user_ring_buffer__new(m->fd, NULL)))
+		return luaL_error(L, "map '%s': cannot open the user ring buffer: %s", m->info.name, strerror(errno));
+	void *slot = user_ring_buffer__reserve(m->urb, (uint32_t)size);
+	if (!slot)
+		return luaL_error(L, "map '%s': %s", m->info.name,
+				  errno == ENOSPC ? "the user ring buffer is full until the BPF side drains it"
+						  : strerror(errno));
+	memcpy(slot, rec, size);
+	user_ring_buffer__submit(m->urb, slot);
+	return 0;
+}
+
 /* ---- whole-map reads: runtime/map_reader.c does the kernel side ---- */
 
 struct map_iter {
@@ -727,6 +800,10 @@ static int map_unpin(lua_State *L)
 
 static void release(struct lua_map *m)
 {
+	user_ring_buffer__free(m->urb);
+	m->urb = NULL;
+	lbpf_layout__free(m->submit_layout);
+	m->submit_layout = NULL;
 	if (m->owns_fd && m->fd >= 0)
 		close(m->fd);
 	m->fd = -1;
@@ -828,7 +905,8 @@ void lbpf_lua_open_map(lua_State *L)
 		{"lookup_and_delete", map_lookup_and_delete}, {"clear", map_clear}, {"items", map_items},
 		{"keys", map_keys}, {"values", map_values}, {"count", map_count}, {"iter", map_iter},
 		{"info", map_info}, {"push", map_push}, {"pop", map_pop}, {"peek", map_peek},
-		{"contains", map_contains}, {"pin", map_pin}, {"unpin", map_unpin}, {"close", map_close},
+		{"contains", map_contains}, {"submit", map_submit}, {"pin", map_pin}, {"unpin", map_unpin},
+		{"close", map_close},
 		{NULL, NULL},
 	};
 	luaL_newmetatable(L, LBPF_MAP_MT);

@@ -442,10 +442,17 @@ static int object_index(lua_State *L)
 	return 1;
 }
 
+static int object_newindex(lua_State *L)
+{
+	return luaL_error(L, "a bpf object has no field to set ('%s'); write globals with b.globals.NAME = v "
+			     "and maps with b.maps.NAME[k] = v", luaL_tolstring(L, 2, NULL));
+}
+
 void lbpf_lua_open_object(lua_State *L)
 {
 	static const luaL_Reg meta[] = {
 		{"__index", object_index},
+		{"__newindex", object_newindex},
 		{"__gc", object_gc},
 		{"__close", object_gc},
 		{"__tostring", object_tostring},

@@ -36,13 +36,57 @@ struct bpf_program *lbpf_lua_check_prog_arg(lua_State *L, int objidx, int arg)
 	return p->prog;
 }
 
+/* p:test_run{data = bytes, repeat = n}: the program's return value and its
+ * average run time in nanoseconds. */
+static int prog_test_run(lua_State *L)
+{
+	struct lua_prog *p = luaL_checkudata(L, 1, LBPF_PROG_MT);
+	struct lbpf_err err = {0};
+	static const char zeros[64];
+	const char *data = zeros;
+	size_t size = sizeof(zeros);
+	lua_Integer repeat = 1;
+	uint32_t retval, duration;
+
+	lbpf_lua_owner(L, 1, "program");
+	if (!lua_isnoneornil(L, 2)) {
+		luaL_checktype(L, 2, LUA_TTABLE);
+		if (lua_getfield(L, 2, "data") != LUA_TNIL)
+			data = luaL_checklstring(L, -1, &size);
+		lua_getfield(L, 2, "repeat");
+		repeat = luaL_optinteger(L, -1, 1);
+		luaL_argcheck(L, repeat >= 1 && repeat <= UINT32_MAX, 2, "repeat must be a positive 32-bit integer");
+	}
+	if (lbpf_prog__test_run(bpf_program__fd(p->prog), data, size, (uint32_t)repeat, &retval, &duration, &err))
+		return lbpf_lua_raise(L, &err);
+	lua_pushinteger(L, retval);
+	lua_pushinteger(L, duration);
+	return 2;
+}
+
+/* p:pin(path): so another process can open the program from bpffs. */
+static int prog_pin(lua_State *L)
+{
+	struct lua_prog *p = luaL_checkudata(L, 1, LBPF_PROG_MT);
+	struct lbpf_err err = {0};
+
+	lbpf_lua_owner(L, 1, "program");
+	if (lbpf_prog__pin(bpf_program__fd(p->prog), luaL_checkstring(L, 2), &err))
+		return lbpf_lua_raise(L, &err);
+	return 0;
+}
+
 static int prog_index(lua_State *L)
 {
 	struct lua_prog *p = luaL_checkudata(L, 1, LBPF_PROG_MT);
 	const char *key = luaL_checkstring(L, 2);
 
 	lbpf_lua_owner(L, 1, "program");
-	if (strcmp(key, "name") == 0)
+	if (strcmp(key, "test_run") == 0)
+		lua_pushcfunction(L, prog_test_run);
+	else if (strcmp(key, "pin") == 0)
+		lua_pushcfunction(L, prog_pin);
+	else if (strcmp(key, "name") == 0)
 		lua_pushstring(L, bpf_program__name(p->prog));
 	else if (strcmp(key, "fd") == 0)
 		lua_pushinteger(L, bpf_program__fd(p->prog));
@@ -57,7 +101,8 @@ static int prog_index(lua_State *L)
 			return luaL_error(L, "program '%s': cannot read its id", bpf_program__name(p->prog));
 		lua_pushinteger(L, info.id);
 	} else
-		return luaL_error(L, "bpf.Program has no field '%s' (fields: name, fd, id, type, section)", key);
+		return luaL_error(L, "bpf.Program has no field '%s' (it has: name, fd, id, type, section, test_run, pin)",
+				  key);
 	return 1;
 }
 

@@ -151,6 +151,14 @@ int lbpf_attach__kprobe(struct lbpf_object *obj, struct bpf_program *prog, const
 /* Shared wording for a failed attach: privileges first, then libbpf's reason. */
 int lbpf_attach__fail(struct lbpf_err *err, int code, const struct bpf_program *prog, const char *what);
 
+/* ---- programs (runtime/prog.c) ---- */
+
+/* Runs the program repeat times on data in the kernel; its return value and
+ * the average run time. */
+int lbpf_prog__test_run(int fd, const void *data, size_t size, uint32_t repeat, uint32_t *retval,
+			uint32_t *duration_ns, struct lbpf_err *err);
+int lbpf_prog__pin(int fd, const char *path, struct lbpf_err *err);
+
 /* ---- layouts of BTF types (runtime/btf_codec.c) ---- */
 
 struct btf;
