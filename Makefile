@@ -34,9 +34,10 @@ LIBBPF_HEADERS := bpf_helpers.h bpf_helper_defs.h bpf_tracing.h bpf_core_read.h 
 CLANG_HEADERS := stddef.h stdint.h stdbool.h stdarg.h limits.h float.h stdalign.h stdnoreturn.h \
 	iso646.h stdatomic.h
 
+BENCH_TOOLS := $(B)/bench/producer $(B)/bench/lbpf_gen $(B)/bench/c_consumer
 FIXTURES := $(B)/tests/uprobe_target $(B)/tests/opener $(B)/tests/ptydrive $(B)/tests/getppid_loop
 
-.PHONY: all deps test bench demo install clean fixtures
+.PHONY: all deps bench-deps test bench demo install clean fixtures
 all: $(B)/luabpf $(B)/bpf.so $(B)/libluabpf-clang.so
 
 deps:
@@ -113,15 +114,34 @@ $(B)/tests/ptydrive: tests/fixtures/ptydrive.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -Wall -o $@ $< -lutil
 
+$(B)/bench/producer: bench/producer.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -Wall -o $@ $< -lbpf
+
+# Its name is its comm, which the traced program matches.
+$(B)/bench/lbpf_gen: bench/gen.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -Wall -static -o $@ $<
+
+$(B)/bench/c_consumer: bench/c_consumer.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -Wall -o $@ $< -lbpf
+
 test:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory all fixtures
 	@tests/run
 
 bench:
-	@$(MAKE) --no-print-directory deps
-	@$(MAKE) --no-print-directory all fixtures
+	@$(MAKE) --no-print-directory deps bench-deps
+	@$(MAKE) --no-print-directory all fixtures $(BENCH_TOOLS)
 	@bench/run
+
+# Peers measured beside luabpf; only the benchmarks need them.
+bench-deps:
+	@dpkg-query -W -f='$${Status}\n' bpftrace 2>/dev/null | grep -q '^install ok installed' || \
+		{ [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -q bpftrace; } || \
+		echo "make bench: bpftrace is not installed; its column stays empty"
 
 demo:
 	@$(MAKE) --no-print-directory deps

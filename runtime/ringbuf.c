@@ -26,33 +26,42 @@ static size_t record_size(uint32_t len)
 	return (len + BPF_RINGBUF_HDR_SZ + 7) & ~7u;
 }
 
+/* Records consumed between releases of their space: releasing after every
+ * record would bounce the consumer position's cache line to the producer. */
+#define RELEASE_EVERY 64
+
 static int consume(struct lbpf_source *s, int *handled)
 {
 	struct ringbuf *r = (struct ringbuf *)s;
 	unsigned long cons = __atomic_load_n(r->consumer_pos, __ATOMIC_ACQUIRE);
+	int ret = 0, unreleased = 0;
 
 	for (;;) {
 		unsigned long prod = __atomic_load_n(r->producer_pos, __ATOMIC_ACQUIRE);
 		if (cons >= prod)
-			return 0;
-		while (cons < prod) {
+			break;
+		while (cons < prod && ret >= 0) {
 			uint32_t *hdr = (uint32_t *)(r->data + (cons & r->mask));
 			uint32_t len = __atomic_load_n(hdr, __ATOMIC_ACQUIRE);
 			if (len & BPF_RINGBUF_BUSY_BIT)
-				return 0; /* still being written: the next wakeup brings it */
+				goto out; /* still being written: the next wakeup brings it */
 			cons += record_size(len);
-			int ret = 0;
 			if (!(len & BPF_RINGBUF_DISCARD_BIT)) {
 				s->stats.received++;
 				(*handled)++;
 				ret = s->fn(s->ctx, hdr + 2, len, -1);
 			}
-			/* Released record by record, so the producer gets room back early. */
-			__atomic_store_n(r->consumer_pos, cons, __ATOMIC_RELEASE);
-			if (ret < 0)
-				return ret;
+			if (++unreleased == RELEASE_EVERY) {
+				__atomic_store_n(r->consumer_pos, cons, __ATOMIC_RELEASE);
+				unreleased = 0;
+			}
 		}
+		if (ret < 0)
+			break;
 	}
+out:
+	__atomic_store_n(r->consumer_pos, cons, __ATOMIC_RELEASE);
+	return ret < 0 ? ret : 0;
 }
 
 static uint64_t pending(struct lbpf_source *s)
