@@ -307,6 +307,15 @@ int produce(struct xdp_md *ctx)
     assert.is_true(grown < 8 * 1024, "RSS grew by " .. grown .. " kB")
   end)
 
+  it("scripts/execsnoop.lua prints an exec as it happens", function()
+    local out, code = h.run("(" .. h.luabpf .. " " .. h.root .. "/scripts/execsnoop.lua 2 &) ; sleep 1; "
+      .. LOOP .. " 1 > /dev/null; sleep 2")
+    assert.are.equal(0, code, out)
+    assert.matches("TIME%(s%)%s+COMM%s+PID%s+PPID%s+FILENAME", out)
+    assert.matches("getppid_loop%s+%d+%s+%d+%s+" .. LOOP:gsub("%p", "%%%0"), out)
+    assert.matches("%d+ execs %(duration%)", out)
+  end)
+
   it("user ring buffer: Lua submits, a BPF program drains", function()
     local b <close> = bpf.new([[
 const volatile u32 target = 0;

@@ -27,7 +27,7 @@ end
 
 -- Runs a shell command; returns its combined output and exit code.
 function M.run(cmd)
-  local p = io.popen(cmd .. " 2>&1")
+  local p = io.popen("(" .. cmd .. ") 2>&1")
   local out = p:read("a")
   local _, _, code = p:close()
   return out, code
