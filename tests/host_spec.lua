@@ -63,8 +63,8 @@ describe("luabpf host", function()
       "expect > ",
       "send t = {\\n", "expect >> ",
       "send   n = 6 * 7 }\\n", "expect > ",
-      "send t.n\\n", "expect 42\\r\\n",
-      "send 'a', 'b'\\n", "expect a\\tb\\r\\n",
+      "send t.n\\n", "expect 42\\r\\n", "expect > ",
+      "send 'a', 'b'\\n", "expect a\\tb\\r\\n", "expect > ",
       "send \\x04", "exit 0",
     }
     assert.are.equal(0, code, out)
