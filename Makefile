@@ -20,7 +20,8 @@ LUA_CFLAGS = $(shell pkg-config --cflags lua5.4)
 WARN := -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
 CFLAGS ?= -O2 -g
 ALL_CFLAGS = $(CFLAGS) $(WARN) -std=gnu11 -fPIC -D_GNU_SOURCE -Iruntime -Itools -Iclang_driver \
-	-Ilua -I$(B)/gen $(LUA_CFLAGS) -DLBPF_LIBDIR='"$(PREFIX)/lib/luabpf"'
+	-Ilua -I$(B)/gen $(LUA_CFLAGS) -DLBPF_LIBDIR='"$(PREFIX)/lib/luabpf"' \
+	-DLBPF_DRIVER_ID='"llvm-$(shell $(LLVM_CONFIG) --version)"'
 RUNTIME_LIBS := -lbpf -lelf -lz -ldl
 
 RUNTIME_SRCS := $(wildcard runtime/*.c)

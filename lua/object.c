@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <bpf/libbpf.h>
 
@@ -105,8 +106,31 @@ static void apply_rodata(lua_State *L, int objidx, const char *name)
 	lbpf_lua_global_set(L, objidx, name, -1, "opts.rodata.");
 }
 
-/* bpf.new(src_or_elf [, opts]) */
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int new_object(lua_State *L);
+
+/* bpf.new(src_or_elf [, opts]); opts.debug logs like LUABPF_DEBUG=1 for this call. */
 int lbpf_lua_new(lua_State *L)
+{
+	bool debug = lua_istable(L, 2) && lua_getfield(L, 2, "debug") != LUA_TNIL && lua_toboolean(L, -1);
+	lua_settop(L, 2);
+	if (!debug)
+		return new_object(L);
+	bool was = lbpf_log__set_debug(true);
+	lua_pushcfunction(L, new_object);
+	lua_insert(L, 1);
+	int status = lua_pcall(L, 2, 1, 0);
+	lbpf_log__set_debug(was);
+	return status == LUA_OK ? 1 : lua_error(L);
+}
+
+static int new_object(lua_State *L)
 {
 	struct lbpf_err err = {0};
 	size_t size;
@@ -147,10 +171,15 @@ int lbpf_lua_new(lua_State *L)
 		each_option(L, elf_idx + 1, opts, "rodata", "{name = value}", apply_rodata);
 		each_option(L, elf_idx + 1, opts, "pin", "{map_name = path}", apply_pin);
 	}
+	double t0 = now_s();
 	int ret = lbpf_object__load(o->obj, &err);
+	double t1 = now_s();
 	lua_remove(L, elf_idx); /* libbpf is done with the ELF bytes once loaded */
 	if (!ret && !(opts && lua_getfield(L, opts, "autoattach") != LUA_TNIL && !lua_toboolean(L, -1)))
 		ret = lbpf_object__attach_auto(o->obj, &err);
+	if (lbpf_log__debug())
+		fprintf(stderr, "luabpf: loaded in %.1f ms, attached in %.1f ms\n", (t1 - t0) * 1e3,
+			(now_s() - t1) * 1e3);
 	if (ret) {
 		lbpf_object__close(o->obj);
 		o->obj = NULL;

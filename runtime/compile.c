@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "clang_driver.h"
@@ -115,9 +117,9 @@ static char *build_unit(const char *src, size_t len, const struct lbpf_compile_o
 	return text;
 }
 
-/* The compile itself, run in the child. */
-static int compile_here(const char *src, size_t len, const struct lbpf_compile_opts *opts, struct lbpf_elf *out,
-			struct lbpf_err *err)
+/* The compile itself, run in the child; unit is the whole translation unit. */
+static int compile_here(const char *src, size_t len, const char *unit, size_t unit_size,
+			const struct lbpf_compile_opts *opts, struct lbpf_elf *out, struct lbpf_err *err)
 {
 	struct lbpf_clang_file files[8];
 	size_t nfiles = 0;
@@ -138,13 +140,6 @@ static int compile_here(const char *src, size_t len, const struct lbpf_compile_o
 	for (const struct lbpf_embedded *e = lbpf_runtime_files; e->name && nfiles < 8; e++)
 		files[nfiles++] = (struct lbpf_clang_file){e->name, e->data, e->size};
 
-	size_t unit_size;
-	char *unit = build_unit(src, len, opts, &unit_size);
-	if (!unit) {
-		free(vmlinux);
-		return lbpf_err__set(err, ENOMEM, "out of memory building the translation unit");
-	}
-
 	struct lbpf_clang_input in = {
 		.main_name = opts->name,
 		.main_text = unit,
@@ -156,7 +151,6 @@ static int compile_here(const char *src, size_t len, const struct lbpf_compile_o
 	};
 	struct lbpf_clang_output res;
 	ret = driver_compile(&in, &res);
-	free(unit);
 	free(vmlinux);
 	if (ret) {
 		ret = lbpf_err__set(err, EINVAL, "compile failed:\n%s",
@@ -214,15 +208,15 @@ static int read_all(int fd, void *buf, size_t n)
 	return 0;
 }
 
-static void __attribute__((noreturn)) child_main(int fd, const char *src, size_t len,
-						 const struct lbpf_compile_opts *opts)
+static void __attribute__((noreturn)) child_main(int fd, const char *src, size_t len, const char *unit,
+						 size_t unit_size, const struct lbpf_compile_opts *opts)
 {
 	struct lbpf_elf elf = {0};
 	struct lbpf_err err = {0};
 
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
-	int ret = compile_here(src, len, opts, &elf, &err);
+	int ret = compile_here(src, len, unit, unit_size, opts, &elf, &err);
 	const char *text = ret ? err.msg : (elf.warnings ? elf.warnings : "");
 	struct reply r = {ret, ret ? 0 : (uint32_t)elf.size, (uint32_t)strlen(text)};
 	if (write_all(fd, &r, sizeof(r)) || write_all(fd, elf.data, r.elf_size) ||
@@ -271,14 +265,12 @@ static int receive(int fd, struct lbpf_elf *out, struct lbpf_err *err)
 	return 0;
 }
 
-int lbpf_compile(const char *src, size_t len, const struct lbpf_compile_opts *opts, struct lbpf_elf *out,
-		 struct lbpf_err *err)
+/* Forks the compiler: the child loads LLVM, compiles, and sends the ELF back. */
+static int compile_in_child(const char *src, size_t len, const char *unit, size_t unit_size,
+			    const struct lbpf_compile_opts *opts, struct lbpf_elf *out, struct lbpf_err *err)
 {
 	int fds[2], status;
 
-	memset(out, 0, sizeof(*out));
-	if (memchr(src, '\0', len))
-		return lbpf_err__set(err, EINVAL, "the BPF source contains a NUL byte");
 	if (pipe2(fds, O_CLOEXEC) != 0)
 		return lbpf_err__set(err, errno, "cannot start the compiler: %s", strerror(errno));
 	fflush(NULL);
@@ -291,7 +283,7 @@ int lbpf_compile(const char *src, size_t len, const struct lbpf_compile_opts *op
 	}
 	if (pid == 0) {
 		close(fds[0]);
-		child_main(fds[1], src, len, opts);
+		child_main(fds[1], src, len, unit, unit_size, opts);
 	}
 	close(fds[1]);
 	int ret = receive(fds[0], out, err);
@@ -300,6 +292,78 @@ int lbpf_compile(const char *src, size_t len, const struct lbpf_compile_opts *op
 		kill(pid, SIGKILL);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
+	return ret;
+}
+
+/* The cache key: everything that decides the object's bytes. */
+static void cache_key(const char *unit, size_t unit_size, const struct lbpf_compile_opts *opts, char key[33])
+{
+	struct lbpf_hash h;
+	struct utsname u;
+	struct stat st;
+	char path[PATH_MAX + 32];
+
+	lbpf_hash__init(&h);
+	lbpf_hash__add(&h, unit, unit_size);
+	for (const struct lbpf_embedded *e = lbpf_runtime_files; e->name; e++)
+		lbpf_hash__add(&h, e->data, e->size);
+	for (size_t i = 0; i < opts->ncflags; i++)
+		lbpf_hash__add(&h, opts->cflags[i], strlen(opts->cflags[i]));
+	/* The compiler: its ABI, its LLVM, and the library file itself. */
+	lbpf_hash__add(&h, LBPF_DRIVER_ID, sizeof(LBPF_DRIVER_ID));
+	snprintf(path, sizeof(path), "%s/" DRIVER_NAME, driver_dir[0] ? driver_dir : LBPF_LIBDIR);
+	if (stat(path, &st) == 0) {
+		lbpf_hash__add(&h, &st.st_size, sizeof(st.st_size));
+		lbpf_hash__add(&h, &st.st_mtime, sizeof(st.st_mtime));
+	}
+	/* The kernel whose BTF vmlinux.h came from. */
+	if (uname(&u) == 0) {
+		lbpf_hash__add(&h, u.release, strlen(u.release));
+		lbpf_hash__add(&h, u.version, strlen(u.version));
+		lbpf_hash__add(&h, u.machine, strlen(u.machine));
+	}
+	if (stat("/sys/kernel/btf/vmlinux", &st) == 0)
+		lbpf_hash__add(&h, &st.st_size, sizeof(st.st_size));
+	lbpf_hash__hex(&h, key);
+}
+
+static double seconds_since(const struct timespec *t0)
+{
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (t1.tv_sec - t0->tv_sec) + (t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+int lbpf_compile(const char *src, size_t len, const struct lbpf_compile_opts *opts, struct lbpf_elf *out,
+		 struct lbpf_err *err)
+{
+	char key[33];
+	size_t unit_size;
+	struct timespec t0;
+
+	memset(out, 0, sizeof(*out));
+	if (memchr(src, '\0', len))
+		return lbpf_err__set(err, EINVAL, "the BPF source contains a NUL byte");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	char *unit = build_unit(src, len, opts, &unit_size);
+	if (!unit)
+		return lbpf_err__set(err, ENOMEM, "out of memory building the translation unit");
+	cache_key(unit, unit_size, opts, key);
+	if (lbpf_cache__get(key, out) == 0) {
+		free(unit);
+		if (lbpf_log__debug())
+			fprintf(stderr, "luabpf: cache hit %s (%.1f ms)\n", key, seconds_since(&t0) * 1e3);
+		return 0;
+	}
+	if (lbpf_log__debug())
+		fprintf(stderr, "luabpf: cache miss %s: compiling\n", key);
+	int ret = compile_in_child(src, len, unit, unit_size, opts, out, err);
+	free(unit);
+	if (ret == 0) {
+		if (lbpf_log__debug())
+			fprintf(stderr, "luabpf: compiled in %.3f s\n", seconds_since(&t0));
+		lbpf_cache__put(key, out);
+	}
 	return ret;
 }
 

@@ -61,3 +61,10 @@ bool lbpf_log__debug(void)
 	lbpf_log__init();
 	return debug_enabled;
 }
+
+bool lbpf_log__set_debug(bool on)
+{
+	bool was = lbpf_log__debug();
+	debug_enabled = on;
+	return was;
+}

@@ -36,6 +36,8 @@ void lbpf_log__reset(void);
 /* The last warning libbpf printed since the reset, without its "libbpf: " prefix, or "". */
 const char *lbpf_log__last(void);
 bool lbpf_log__debug(void);
+/* Turns debug logging on or off (opts.debug); returns what it was. */
+bool lbpf_log__set_debug(bool on);
 
 /* ---- what this kernel and process allow (runtime/features.c) ---- */
 
@@ -76,6 +78,22 @@ struct lbpf_elf {
 int lbpf_compile(const char *src, size_t len, const struct lbpf_compile_opts *opts,
 		 struct lbpf_elf *out, struct lbpf_err *err);
 void lbpf_elf__free(struct lbpf_elf *elf);
+
+/* ---- the compiled-object cache (runtime/cache.c) ---- */
+
+/* A 128-bit non-cryptographic key over everything added to it. */
+struct lbpf_hash {
+	uint64_t a, b;
+};
+void lbpf_hash__init(struct lbpf_hash *h);
+void lbpf_hash__add(struct lbpf_hash *h, const void *data, size_t size);
+void lbpf_hash__hex(const struct lbpf_hash *h, char out[33]);
+
+/* The ELF cached under key (32 hex digits), verified; -ENOENT on a miss.
+ * LUABPF_CACHE_DIR, XDG_CACHE_HOME or HOME say where; LUABPF_NO_CACHE=1 turns
+ * it off; an unsafe directory is refused with a warning. */
+int lbpf_cache__get(const char *key, struct lbpf_elf *out);
+void lbpf_cache__put(const char *key, const struct lbpf_elf *elf);
 
 /* ---- objects (runtime/object.c) ---- */
 
