@@ -35,7 +35,7 @@ LIBBPF_HEADERS := bpf_helpers.h bpf_helper_defs.h bpf_tracing.h bpf_core_read.h 
 CLANG_HEADERS := stddef.h stdint.h stdbool.h stdarg.h limits.h float.h stdalign.h stdnoreturn.h \
 	iso646.h stdatomic.h
 
-BENCH_TOOLS := $(B)/bench/producer $(B)/bench/lbpf_gen $(B)/bench/c_consumer
+BENCH_TOOLS := $(B)/bench/producer $(B)/bench/lbpf_gen $(B)/bench/c_consumer $(B)/bench/measure
 FIXTURES := $(B)/tests/uprobe_target $(B)/tests/opener $(B)/tests/ptydrive $(B)/tests/getppid_loop
 
 .PHONY: all deps bench-deps test bench demo install clean fixtures
@@ -123,6 +123,10 @@ $(B)/bench/producer: bench/producer.c
 $(B)/bench/lbpf_gen: bench/gen.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -Wall -static -o $@ $<
+
+$(B)/bench/measure: bench/measure.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -Wall -o $@ $<
 
 $(B)/bench/c_consumer: bench/c_consumer.c
 	@mkdir -p $(dir $@)
