@@ -2,20 +2,7 @@
 -- program and the host's memory, measured in this process (not a test).
 local bpf = require "bpf"
 
-local SRC = [[
-struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 10240); __type(key, u32); __type(value, u64); } counts SEC(".maps");
-SEC("tracepoint/syscalls/sys_enter_openat")
-int count_openat(void *ctx)
-{
-	u32 pid = bpf_get_current_pid_tgid() >> 32;
-	u64 one = 1, *v = bpf_map_lookup_elem(&counts, &pid);
-	if (v)
-		__sync_fetch_and_add(v, 1);
-	else
-		bpf_map_update_elem(&counts, &pid, &one, BPF_NOEXIST);
-	return 0;
-}
-]]
+local SRC = require "count_openat"
 
 local function rss_mb()
   for line in io.lines("/proc/self/status") do
@@ -47,7 +34,7 @@ local b <close> = bpf.new(elf)
 collectgarbage()
 
 print(("%-44s %10s"):format("startup (best of several runs)", "value"))
-print(("%-44s %9.3f s"):format("compile (fork + clang, vmlinux.h parse)", compile_s))
+print(("%-44s %9.3f s"):format("compile, no cache (fork + clang + vmlinux.h)", compile_s))
 print(("%-44s %9.4f s"):format("load from ELF bytes", load_s))
 print(("%-44s %9.4f s"):format("load + auto-attach + close", attach_s))
 print(("%-44s %9.4f s"):format("  of which close (detach waits for RCU)", detach_s))

@@ -10,21 +10,7 @@ local cache = home .. "/.cache/luabpf-bench"
 local script = os.tmpname()
 
 local f = assert(io.open(script, "w"))
-f:write([=[
-local b = bpf.new([[
-struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 10240); __type(key, u32); __type(value, u64); } counts SEC(".maps");
-SEC("tracepoint/syscalls/sys_enter_openat")
-int count_openat(void *ctx)
-{
-	u32 pid = bpf_get_current_pid_tgid() >> 32;
-	u64 one = 1, *v = bpf_map_lookup_elem(&counts, &pid);
-	if (v)
-		__sync_fetch_and_add(v, 1);
-	else
-		bpf_map_update_elem(&counts, &pid, &one, BPF_NOEXIST);
-	return 0;
-}
-]])
+f:write("local b = bpf.new(" .. string.format("%q", require "count_openat") .. ")\n", [=[
 if arg[1] then
   for line in io.lines("/proc/self/status") do
     local kb = line:match("^VmRSS:%s+(%d+)")

@@ -349,17 +349,27 @@ static struct bpf_map *check_event_map(lua_State *L, struct lbpf_object *obj, co
 	return m;
 }
 
+/* The arguments ring_buffer and perf_buffer share, (b, name, cb [, opts]):
+ * checks them and pushes the new source. */
+static struct lua_source *push_map_source(lua_State *L, struct lbpf_object **obj, struct bpf_map **map, int *opts)
+{
+	*obj = check_idle(L, 1);
+	const char *name = luaL_checkstring(L, 2);
+	luaL_checktype(L, 3, LUA_TFUNCTION);
+	*opts = lua_istable(L, 4) ? 4 : 0;
+	*map = check_event_map(L, *obj, name, 1);
+	return push_source(L, 3, name, record_layout(L, *obj, *opts));
+}
+
 /* b:ring_buffer(name, cb [, {type = "struct event" | raw = true}]) */
 static int object_ring_buffer(lua_State *L)
 {
-	struct lbpf_object *obj = check_idle(L, 1);
-	const char *name = luaL_checkstring(L, 2);
+	struct lbpf_object *obj;
+	struct bpf_map *m;
 	struct lbpf_err err = {0};
+	int opts;
 
-	luaL_checktype(L, 3, LUA_TFUNCTION);
-	int opts = lua_istable(L, 4) ? 4 : 0;
-	struct bpf_map *m = check_event_map(L, obj, name, 1);
-	struct lua_source *s = push_source(L, 3, name, record_layout(L, obj, opts));
+	struct lua_source *s = push_map_source(L, &obj, &m, &opts);
 	struct lbpf_loop *loop = lbpf_object__loop(obj, &err);
 	int id = loop ? lbpf_loop__add_ringbuf(loop, bpf_map__fd(m), deliver, s, &err) : err.code;
 	keep_source(L, 1, s, id, &err);
@@ -381,16 +391,14 @@ static lua_Integer opt_integer(lua_State *L, int opts, const char *field, lua_In
 /* b:perf_buffer(name, cb [, {type=, raw=, pages=, wakeup=, lost = function(cpu, n)}]); cb(ev, cpu) */
 static int object_perf_buffer(lua_State *L)
 {
-	struct lbpf_object *obj = check_idle(L, 1);
-	const char *name = luaL_checkstring(L, 2);
+	struct lbpf_object *obj;
+	struct bpf_map *m;
 	struct lbpf_err err = {0};
+	int opts;
 
-	luaL_checktype(L, 3, LUA_TFUNCTION);
-	int opts = lua_istable(L, 4) ? 4 : 0;
+	struct lua_source *s = push_map_source(L, &obj, &m, &opts);
 	size_t pages = (size_t)opt_integer(L, opts, "pages", 64, 1 << 16);
 	unsigned int wakeup = (unsigned int)opt_integer(L, opts, "wakeup", 1, 1 << 20);
-	struct bpf_map *m = check_event_map(L, obj, name, 1);
-	struct lua_source *s = push_source(L, 3, name, record_layout(L, obj, opts));
 	s->cpu_arg = true;
 	if (opts && lua_getfield(L, opts, "lost") != LUA_TNIL) {
 		luaL_argexpected(L, lua_isfunction(L, -1), 4, "opts.lost to be a function(cpu, count)");
