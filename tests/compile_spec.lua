@@ -52,6 +52,18 @@ char LICENSE[] SEC("license") = "GPL";
       h.error_of(bpf.compile, "u32 x;\n", { prelude = false }), 1, true)
   end)
 
+  it("compiles without vmlinux.h using linux/types.h and libbpf's headers", function()
+    local b <close> = bpf.new([[
+#include <linux/types.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+char LICENSE[] SEC("license") = "GPL";
+__u64 seen;
+SEC("tp/syscalls/sys_enter_getpid") int p(void *ctx) { seen = bpf_htons(1); return 0; }
+]], { prelude = false })
+    assert.are.equal(0, b.globals.seen)
+  end)
+
   it("reads no header from disk: a host header is not found", function()
     assert.matches("'stdio.h' file not found", h.error_of(bpf.compile, "#include <stdio.h>\n" .. NOOP), 1, true)
   end)
