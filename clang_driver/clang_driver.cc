@@ -13,6 +13,7 @@
 #include <clang/CodeGen/CodeGenAction.h>
 #include <clang/Frontend/CompilerInstance.h>
 #include <clang/Frontend/CompilerInvocation.h>
+#include <clang/Frontend/FrontendActions.h>
 #include <clang/Frontend/TextDiagnosticPrinter.h>
 #include <clang/Frontend/Utils.h>
 #include <llvm/ADT/SmallVector.h>
@@ -39,6 +40,7 @@ namespace {
 const char kRoot[] = "/luabpf";
 const char kIncludeDir[] = "/luabpf/include";
 const char kMainFile[] = "/luabpf/input.c";
+const char kPchFile[] = "/luabpf/prelude.pch";
 
 #if defined(__x86_64__)
 const char kTargetArch[] = "-D__TARGET_ARCH_x86";
@@ -197,7 +199,23 @@ extern "C" int lbpf_clang__compile(const struct lbpf_clang_input *in, struct lbp
 	std::vector<const char *> args(std::begin(kBaseFlags), std::end(kBaseFlags));
 	for (size_t i = 0; i < in->ncflags; i++)
 		args.push_back(in->cflags[i]);
-	args.insert(args.end(), {"-x", "c", kMainFile, "-o", "/luabpf/output.o"});
+	std::unique_ptr<llvm::MemoryBuffer> pch;
+	if (in->pch_in) {
+		// Mapped, not read: clang loads only the parts of it the program uses.
+		auto file = llvm::MemoryBuffer::getFile(in->pch_in, false, false);
+		if (!file) {
+			out->diagnostics = dup_string(std::string("error: cannot read the precompiled header ") +
+						      in->pch_in + ": " + file.getError().message() + "\n");
+			return -1;
+		}
+		pch = std::move(*file);
+		fs->addFile(kPchFile, 0, llvm::MemoryBuffer::getMemBuffer(pch->getBuffer(), kPchFile, false));
+		args.insert(args.end(), {"-include-pch", kPchFile, "-Xclang", "-fno-validate-pch"});
+	}
+	if (in->pch_out)
+		args.insert(args.end(), {"-x", "c-header", kMainFile, "-o", in->pch_out});
+	else
+		args.insert(args.end(), {"-x", "c", kMainFile, "-o", "/luabpf/output.o"});
 
 	std::string diag_text;
 	llvm::raw_string_ostream diag_os(diag_text);
@@ -216,6 +234,10 @@ extern "C" int lbpf_clang__compile(const struct lbpf_clang_input *in, struct lbp
 		return -1;
 	}
 
+	if (in->pch_out) {
+		inv->getFrontendOpts().OutputFile = in->pch_out;
+		inv->getFrontendOpts().ProgramAction = clang::frontend::GeneratePCH;
+	}
 	clang::CompilerInstance ci;
 	ci.setInvocation(inv);
 	ci.getDiagnosticOpts().ShowColumn = false;
@@ -224,13 +246,19 @@ extern "C" int lbpf_clang__compile(const struct lbpf_clang_input *in, struct lbp
 	ci.setVerboseOutputStream(std::make_unique<llvm::raw_null_ostream>());
 
 	llvm::SmallVector<char, 0> obj;
-	ci.setOutputStream(std::make_unique<llvm::raw_svector_ostream>(obj));
+	if (!in->pch_out)
+		ci.setOutputStream(std::make_unique<llvm::raw_svector_ostream>(obj));
 
 	bool ok = false;
 	llvm::CrashRecoveryContext crc;
 	bool survived = crc.RunSafely([&] {
-		EmitBpfObject act;
-		ok = ci.ExecuteAction(act);
+		if (in->pch_out) {
+			clang::GeneratePCHAction act;
+			ok = ci.ExecuteAction(act);
+		} else {
+			EmitBpfObject act;
+			ok = ci.ExecuteAction(act);
+		}
 	});
 	diag_os.flush();
 	if (!survived) {
@@ -238,6 +266,8 @@ extern "C" int lbpf_clang__compile(const struct lbpf_clang_input *in, struct lbp
 		ok = false;
 	}
 	out->diagnostics = dup_string(diag_text);
+	if (in->pch_out)
+		return ok ? 0 : -1;
 	if (!ok || obj.empty())
 		return -1;
 	out->elf = static_cast<char *>(malloc(obj.size()));

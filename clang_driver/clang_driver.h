@@ -9,7 +9,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever the structs below or the embedded headers change meaning. */
-#define LBPF_CLANG_ABI 1
+#define LBPF_CLANG_ABI 2
 
 struct lbpf_clang_file {
 	const char *name; /* as #include names it, e.g. "vmlinux.h" */
@@ -25,6 +25,12 @@ struct lbpf_clang_input {
 	size_t ncflags;
 	const struct lbpf_clang_file *files; /* extra in-memory headers */
 	size_t nfiles;
+	/* A precompiled header file to start from (its source is then skipped),
+	 * or NULL. */
+	const char *pch_in;
+	/* When set, write a precompiled header of main_text to this path instead
+	 * of compiling. */
+	const char *pch_out;
 };
 
 struct lbpf_clang_output {

@@ -104,8 +104,8 @@ static int make_dirs(const char *dir)
 	return mkdir(path, 0700) != 0 && errno != EEXIST ? -errno : 0;
 }
 
-/* The cache directory, made if missing; false (with a warning) when unusable. */
-static bool cache_dir(char *out, size_t size)
+/* The cache directory, made if missing; false (with a warning if asked) when unusable. */
+static bool cache_dir(char *out, size_t size, bool warn)
 {
 	const char *env = getenv("LUABPF_CACHE_DIR"), *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
 	char why[PATH_MAX + 64];
@@ -121,12 +121,15 @@ static bool cache_dir(char *out, size_t size)
 	else
 		return false;
 	if (out[0] != '/') {
-		fprintf(stderr, "luabpf: warning: ignoring the cache directory %s: it must be an absolute path\n", out);
+		if (warn)
+			fprintf(stderr, "luabpf: warning: ignoring the cache directory %s: it must be an absolute path\n",
+				out);
 		return false;
 	}
 	make_dirs(out);
 	if (!path_is_safe(out, why, sizeof(why))) {
-		fprintf(stderr,
+		if (warn)
+			fprintf(stderr,
 			"luabpf: warning: not using the object cache at %s: %s; compiling in memory instead "
 			"(fix the ownership or mode, or set LUABPF_CACHE_DIR)\n",
 			out, why);
@@ -138,6 +141,21 @@ static bool cache_dir(char *out, size_t size)
 static void entry_path(char *out, size_t size, const char *dir, const char *key)
 {
 	snprintf(out, size, "%s/%s.o", dir, key);
+}
+
+bool lbpf_cache__file(const char *key, const char *ext, char *out, size_t size)
+{
+	char dir[PATH_MAX];
+	if (!cache_dir(dir, sizeof(dir), false))
+		return false;
+	snprintf(out, size, "%s/%s%s", dir, key, ext);
+	return true;
+}
+
+bool lbpf_cache__trusted(const char *path)
+{
+	struct stat st;
+	return lstat(path, &st) == 0 && S_ISREG(st.st_mode) && safe_owner(&st) && !(st.st_mode & (S_IWGRP | S_IWOTH));
 }
 
 /* ---- reading and writing entries ---- */
@@ -156,7 +174,7 @@ int lbpf_cache__get(const char *key, struct lbpf_elf *out)
 	struct stat st;
 
 	memset(out, 0, sizeof(*out));
-	if (!cache_dir(dir, sizeof(dir)))
+	if (!cache_dir(dir, sizeof(dir), true))
 		return -ENOENT;
 	entry_path(path, sizeof(path), dir, key);
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -198,7 +216,7 @@ void lbpf_cache__put(const char *key, const struct lbpf_elf *elf)
 {
 	char dir[PATH_MAX], path[PATH_MAX + 64], tmp[PATH_MAX + 64], sum[33];
 
-	if (!cache_dir(dir, sizeof(dir)))
+	if (!cache_dir(dir, sizeof(dir), false))
 		return;
 	entry_path(path, sizeof(path), dir, key);
 	snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", dir, key);

@@ -117,41 +117,188 @@ static char *build_unit(const char *src, size_t len, const struct lbpf_compile_o
 	return text;
 }
 
-/* The compile itself, run in the child; unit is the whole translation unit. */
-static int compile_here(const char *src, size_t len, const char *unit, size_t unit_size,
-			const struct lbpf_compile_opts *opts, struct lbpf_elf *out, struct lbpf_err *err)
+static double seconds_since(const struct timespec *t0)
+{
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (t1.tv_sec - t0->tv_sec) + (t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* What decides a compile's output besides the source: the prelude, the
+ * flags, the compiler, and the kernel whose BTF vmlinux.h comes from. */
+static void add_build_identity(struct lbpf_hash *h, const struct lbpf_compile_opts *opts)
+{
+	struct utsname u;
+	struct stat st;
+	char path[PATH_MAX + 32];
+
+	for (const struct lbpf_embedded *e = lbpf_runtime_files; e->name; e++)
+		lbpf_hash__add(h, e->data, e->size);
+	for (size_t i = 0; i < opts->ncflags; i++)
+		lbpf_hash__add(h, opts->cflags[i], strlen(opts->cflags[i]));
+	lbpf_hash__add(h, LBPF_DRIVER_ID, sizeof(LBPF_DRIVER_ID));
+	snprintf(path, sizeof(path), "%s/" DRIVER_NAME, driver_dir[0] ? driver_dir : LBPF_LIBDIR);
+	if (stat(path, &st) == 0) {
+		lbpf_hash__add(h, &st.st_size, sizeof(st.st_size));
+		lbpf_hash__add(h, &st.st_mtime, sizeof(st.st_mtime));
+	}
+	if (uname(&u) == 0) {
+		lbpf_hash__add(h, u.release, strlen(u.release));
+		lbpf_hash__add(h, u.version, strlen(u.version));
+		lbpf_hash__add(h, u.machine, strlen(u.machine));
+	}
+	if (stat("/sys/kernel/btf/vmlinux", &st) == 0)
+		lbpf_hash__add(h, &st.st_size, sizeof(st.st_size));
+}
+
+/* One call of the driver with the headers it needs: vmlinux.h unless a
+ * precompiled header stands in for it. */
+static int run_driver(const char *main_text, size_t main_size, const struct lbpf_compile_opts *opts,
+		      bool want_vmlinux, const char *pch_in, size_t stand_in_size, const char *pch_out,
+		      struct lbpf_clang_output *res, struct lbpf_err *err)
 {
 	struct lbpf_clang_file files[8];
 	size_t nfiles = 0;
 	char *vmlinux = NULL;
 	size_t vmlinux_size = 0;
-	int ret;
 
-	ret = load_driver(err);
-	if (ret)
-		return ret;
-
-	if (!opts->no_prelude || memmem(src, len, "vmlinux.h", 9)) {
-		ret = lbpf_vmlinux_h__generate(&vmlinux, &vmlinux_size, err);
+	if (want_vmlinux) {
+		int ret = lbpf_vmlinux_h__generate(&vmlinux, &vmlinux_size, err);
 		if (ret)
 			return ret;
 		files[nfiles++] = (struct lbpf_clang_file){"vmlinux.h", vmlinux, vmlinux_size};
+	} else if (pch_in) {
+		/* The precompiled header names vmlinux.h and checks its size; its text
+		 * is only quoted in diagnostics, and a failed compile is redone from source. */
+		vmlinux = malloc(stand_in_size + 1);
+		if (!vmlinux)
+			return lbpf_err__set(err, ENOMEM, "out of memory");
+		memset(vmlinux, '\n', stand_in_size);
+		files[nfiles++] = (struct lbpf_clang_file){"vmlinux.h", vmlinux, stand_in_size};
 	}
 	for (const struct lbpf_embedded *e = lbpf_runtime_files; e->name && nfiles < 8; e++)
 		files[nfiles++] = (struct lbpf_clang_file){e->name, e->data, e->size};
-
 	struct lbpf_clang_input in = {
 		.main_name = opts->name,
-		.main_text = unit,
-		.main_size = unit_size,
+		.main_text = main_text,
+		.main_size = main_size,
 		.cflags = opts->cflags,
 		.ncflags = opts->ncflags,
 		.files = files,
 		.nfiles = nfiles,
+		.pch_in = pch_in,
+		.pch_out = pch_out,
 	};
-	struct lbpf_clang_output res;
-	ret = driver_compile(&in, &res);
+	int ret = driver_compile(&in, res);
 	free(vmlinux);
+	return ret;
+}
+
+/* The size of the vmlinux.h a precompiled header was built from, kept beside it. */
+static size_t read_pch_size(const char *pch)
+{
+	char path[PATH_MAX + 96];
+	unsigned long long n = 0;
+
+	snprintf(path, sizeof(path), "%s.size", pch);
+	FILE *f = lbpf_cache__trusted(path) ? fopen(path, "r") : NULL;
+	if (f) {
+		if (fscanf(f, "%llu", &n) != 1)
+			n = 0;
+		fclose(f);
+	}
+	return n;
+}
+
+static bool write_pch_size(const char *pch, size_t n)
+{
+	char path[PATH_MAX + 96];
+	snprintf(path, sizeof(path), "%s.size", pch);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (!f) {
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	bool ok = fprintf(f, "%zu\n", n) > 0;
+	return fclose(f) == 0 && ok;
+}
+
+/* The cached precompiled header of the prelude (vmlinux.h above all), built
+ * on first use, and the size of the vmlinux.h it came from; false when there
+ * is none to use. */
+static bool prelude_pch(const struct lbpf_compile_opts *opts, char *path, size_t size, size_t *vmlinux_size)
+{
+	static const char prelude[] = "#include <luabpf/prelude.h>\n";
+	struct lbpf_hash h;
+	char key[33], tmp[PATH_MAX + 96];
+	struct timespec t0;
+	struct lbpf_err err = {0};
+	struct lbpf_clang_output res = {0};
+
+	lbpf_hash__init(&h);
+	add_build_identity(&h, opts);
+	lbpf_hash__add(&h, "precompiled prelude", 19);
+	lbpf_hash__hex(&h, key);
+	if (!lbpf_cache__file(key, ".pch", path, size))
+		return false;
+	if (lbpf_cache__trusted(path) && (*vmlinux_size = read_pch_size(path)) > 0)
+		return true;
+	if (lbpf_log__debug())
+		fprintf(stderr, "luabpf: building the precompiled header %s\n", path);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	char *vmlinux;
+	int ret = lbpf_vmlinux_h__generate(&vmlinux, vmlinux_size, &err);
+	if (ret)
+		return false;
+	free(vmlinux);
+	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
+	ret = run_driver(prelude, sizeof(prelude) - 1, opts, true, NULL, 0, tmp, &res, &err);
+	free(res.diagnostics);
+	free(res.elf);
+	/* Written aside and renamed, like cache entries; the size goes first. */
+	if (ret || !write_pch_size(path, *vmlinux_size) || rename(tmp, path) != 0) {
+		unlink(tmp);
+		return false;
+	}
+	if (lbpf_log__debug())
+		fprintf(stderr, "luabpf: built the precompiled header in %.3f s\n", seconds_since(&t0));
+	return lbpf_cache__trusted(path);
+}
+
+/* The compile itself, run in the child; unit is the whole translation unit. */
+static int compile_here(const char *src, size_t len, const char *unit, size_t unit_size,
+			const struct lbpf_compile_opts *opts, struct lbpf_elf *out, struct lbpf_err *err)
+{
+	char pch[PATH_MAX + 64];
+	struct lbpf_clang_output res;
+	int ret = load_driver(err);
+
+	if (ret)
+		return ret;
+	size_t vmlinux_size = 0;
+	bool use_pch = !opts->no_prelude && prelude_pch(opts, pch, sizeof(pch), &vmlinux_size);
+	if (use_pch && lbpf_log__debug())
+		fprintf(stderr, "luabpf: compiling with the precompiled header %s\n", pch);
+	bool want_vmlinux = !use_pch && (!opts->no_prelude || memmem(src, len, "vmlinux.h", 9));
+	ret = run_driver(unit, unit_size, opts, want_vmlinux, use_pch ? pch : NULL, vmlinux_size, NULL, &res, err);
+	if (ret == -1 && use_pch) {
+		/* Redone from source: its diagnostics quote the real headers, and if it
+		 * succeeds the precompiled header was at fault and goes. */
+		if (lbpf_log__debug())
+			fprintf(stderr, "luabpf: compiling with the precompiled header failed:\n%s",
+				res.diagnostics ? res.diagnostics : "");
+		free(res.diagnostics);
+		free(res.elf);
+		ret = run_driver(unit, unit_size, opts, true, NULL, 0, NULL, &res, err);
+		if (ret == 0) {
+			fprintf(stderr, "luabpf: warning: the precompiled header %s is unusable; removing it\n", pch);
+			unlink(pch);
+		}
+	}
+	if (ret > 0 || ret < -1)
+		return ret; /* vmlinux.h could not be written: err says why */
 	if (ret) {
 		ret = lbpf_err__set(err, EINVAL, "compile failed:\n%s",
 				    res.diagnostics && *res.diagnostics ? res.diagnostics : "(no diagnostics)");
@@ -167,7 +314,6 @@ static int compile_here(const char *src, size_t len, const char *unit, size_t un
 		free(res.diagnostics);
 	return 0;
 }
-
 
 /* What the child sends back: this header, then the ELF, then the text (the
  * error message on failure, the warnings on success). */
@@ -299,39 +445,11 @@ static int compile_in_child(const char *src, size_t len, const char *unit, size_
 static void cache_key(const char *unit, size_t unit_size, const struct lbpf_compile_opts *opts, char key[33])
 {
 	struct lbpf_hash h;
-	struct utsname u;
-	struct stat st;
-	char path[PATH_MAX + 32];
 
 	lbpf_hash__init(&h);
 	lbpf_hash__add(&h, unit, unit_size);
-	for (const struct lbpf_embedded *e = lbpf_runtime_files; e->name; e++)
-		lbpf_hash__add(&h, e->data, e->size);
-	for (size_t i = 0; i < opts->ncflags; i++)
-		lbpf_hash__add(&h, opts->cflags[i], strlen(opts->cflags[i]));
-	/* The compiler: its ABI, its LLVM, and the library file itself. */
-	lbpf_hash__add(&h, LBPF_DRIVER_ID, sizeof(LBPF_DRIVER_ID));
-	snprintf(path, sizeof(path), "%s/" DRIVER_NAME, driver_dir[0] ? driver_dir : LBPF_LIBDIR);
-	if (stat(path, &st) == 0) {
-		lbpf_hash__add(&h, &st.st_size, sizeof(st.st_size));
-		lbpf_hash__add(&h, &st.st_mtime, sizeof(st.st_mtime));
-	}
-	/* The kernel whose BTF vmlinux.h came from. */
-	if (uname(&u) == 0) {
-		lbpf_hash__add(&h, u.release, strlen(u.release));
-		lbpf_hash__add(&h, u.version, strlen(u.version));
-		lbpf_hash__add(&h, u.machine, strlen(u.machine));
-	}
-	if (stat("/sys/kernel/btf/vmlinux", &st) == 0)
-		lbpf_hash__add(&h, &st.st_size, sizeof(st.st_size));
+	add_build_identity(&h, opts);
 	lbpf_hash__hex(&h, key);
-}
-
-static double seconds_since(const struct timespec *t0)
-{
-	struct timespec t1;
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	return (t1.tv_sec - t0->tv_sec) + (t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
 int lbpf_compile(const char *src, size_t len, const struct lbpf_compile_opts *opts, struct lbpf_elf *out,

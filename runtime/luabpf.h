@@ -94,6 +94,10 @@ void lbpf_hash__hex(const struct lbpf_hash *h, char out[33]);
  * it off; an unsafe directory is refused with a warning. */
 int lbpf_cache__get(const char *key, struct lbpf_elf *out);
 void lbpf_cache__put(const char *key, const struct lbpf_elf *elf);
+/* The path of the cache file key + ext; false when the cache is off or unsafe. */
+bool lbpf_cache__file(const char *key, const char *ext, char *out, size_t size);
+/* A regular file owned by root or us that no one else may write. */
+bool lbpf_cache__trusted(const char *path);
 
 /* ---- objects (runtime/object.c) ---- */
 
