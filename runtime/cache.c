@@ -38,6 +38,22 @@ void lbpf_hash__add(struct lbpf_hash *h, const void *data, size_t size)
 	h->b = (h->b ^ (n * 0xff51afd7ed558ccdull)) * 0x100000001b3ull;
 }
 
+/* The same idea eight bytes at a time, for large files such as precompiled headers. */
+void lbpf_hash__add_words(struct lbpf_hash *h, const void *data, size_t size)
+{
+	const unsigned char *p = data;
+	size_t i = 0;
+	for (; i + 8 <= size; i += 8) {
+		uint64_t w;
+		memcpy(&w, p + i, 8);
+		h->a = (h->a ^ w) * 0x9e3779b97f4a7c15ull;
+		h->a ^= h->a >> 31;
+		h->b = (h->b + w) * 0xff51afd7ed558ccdull;
+		h->b ^= h->b >> 29;
+	}
+	lbpf_hash__add(h, p + i, size - i);
+}
+
 static uint64_t mix(uint64_t x)
 {
 	x ^= x >> 33;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -194,34 +195,64 @@ static int run_driver(const char *main_text, size_t main_size, const struct lbpf
 	return ret;
 }
 
-/* The size of the vmlinux.h a precompiled header was built from, kept beside it. */
-static size_t read_pch_size(const char *pch)
+/* A precompiled header's checksum, to verify it before use as cache entries are. */
+static bool file_digest(const char *path, char out[33])
 {
-	char path[PATH_MAX + 96];
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	void *map = MAP_FAILED;
+
+	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0)
+		map = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (fd >= 0)
+		close(fd);
+	if (map == MAP_FAILED)
+		return false;
+	struct lbpf_hash h;
+	lbpf_hash__init(&h);
+	lbpf_hash__add_words(&h, map, st.st_size);
+	lbpf_hash__hex(&h, out);
+	munmap(map, st.st_size);
+	return true;
+}
+
+/* Beside each precompiled header: the size of the vmlinux.h it came from
+ * (clang checks it) and its checksum. 0 when missing or not matching. */
+static size_t read_pch_meta(const char *pch)
+{
+	char path[PATH_MAX + 96], want[33] = "", have[33];
 	unsigned long long n = 0;
 
-	snprintf(path, sizeof(path), "%s.size", pch);
+	snprintf(path, sizeof(path), "%s.meta", pch);
 	FILE *f = lbpf_cache__trusted(path) ? fopen(path, "r") : NULL;
-	if (f) {
-		if (fscanf(f, "%llu", &n) != 1)
-			n = 0;
-		fclose(f);
+	if (!f)
+		return 0;
+	if (fscanf(f, "%llu %32s", &n, want) != 2)
+		n = 0;
+	fclose(f);
+	if (n && (!file_digest(pch, have) || strcmp(have, want) != 0)) {
+		fprintf(stderr, "luabpf: warning: the precompiled header %s is corrupt; building it again\n", pch);
+		return 0;
 	}
 	return n;
 }
 
-static bool write_pch_size(const char *pch, size_t n)
+static bool write_pch_meta(const char *pch, size_t n)
 {
-	char path[PATH_MAX + 96];
-	snprintf(path, sizeof(path), "%s.size", pch);
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	char path[PATH_MAX + 96], digest[33];
+
+	if (!file_digest(pch, digest))
+		return false;
+	snprintf(path, sizeof(path), "%s.meta", pch);
+	unlink(path);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
 	if (!f) {
 		if (fd >= 0)
 			close(fd);
 		return false;
 	}
-	bool ok = fprintf(f, "%zu\n", n) > 0;
+	bool ok = fprintf(f, "%zu %s\n", n, digest) > 0;
 	return fclose(f) == 0 && ok;
 }
 
@@ -243,7 +274,7 @@ static bool prelude_pch(const struct lbpf_compile_opts *opts, char *path, size_t
 	lbpf_hash__hex(&h, key);
 	if (!lbpf_cache__file(key, ".pch", path, size))
 		return false;
-	if (lbpf_cache__trusted(path) && (*vmlinux_size = read_pch_size(path)) > 0)
+	if (lbpf_cache__trusted(path) && (*vmlinux_size = read_pch_meta(path)) > 0)
 		return true;
 	if (lbpf_log__debug())
 		fprintf(stderr, "luabpf: building the precompiled header %s\n", path);
@@ -257,8 +288,9 @@ static bool prelude_pch(const struct lbpf_compile_opts *opts, char *path, size_t
 	ret = run_driver(prelude, sizeof(prelude) - 1, opts, true, NULL, 0, tmp, &res, &err);
 	free(res.diagnostics);
 	free(res.elf);
-	/* Written aside and renamed, like cache entries; the size goes first. */
-	if (ret || !write_pch_size(path, *vmlinux_size) || rename(tmp, path) != 0) {
+	/* Written aside and renamed, like cache entries; the checksum is of the
+	 * renamed file, so a header is never used without one. */
+	if (ret || rename(tmp, path) != 0 || !write_pch_meta(path, *vmlinux_size)) {
 		unlink(tmp);
 		return false;
 	}

@@ -88,6 +88,8 @@ struct lbpf_hash {
 void lbpf_hash__init(struct lbpf_hash *h);
 void lbpf_hash__add(struct lbpf_hash *h, const void *data, size_t size);
 void lbpf_hash__hex(const struct lbpf_hash *h, char out[33]);
+/* Faster for large data; not interchangeable with lbpf_hash__add. */
+void lbpf_hash__add_words(struct lbpf_hash *h, const void *data, size_t size);
 
 /* The ELF cached under key (32 hex digits), verified; -ENOENT on a miss.
  * LUABPF_CACHE_DIR, XDG_CACHE_HOME or HOME say where; LUABPF_NO_CACHE=1 turns
