@@ -153,10 +153,11 @@ static void add_build_identity(struct lbpf_hash *h, const struct lbpf_compile_op
 }
 
 /* One call of the driver with the headers it needs: vmlinux.h unless a
- * precompiled header stands in for it. */
+ * precompiled header stands in for it. vmlinux_size, when given, receives
+ * the size of the vmlinux.h generated. */
 static int run_driver(const char *main_text, size_t main_size, const struct lbpf_compile_opts *opts,
 		      bool want_vmlinux, const char *pch_in, size_t stand_in_size, const char *pch_out,
-		      struct lbpf_clang_output *res, struct lbpf_err *err)
+		      size_t *vmlinux_size_out, struct lbpf_clang_output *res, struct lbpf_err *err)
 {
 	struct lbpf_clang_file files[8];
 	size_t nfiles = 0;
@@ -168,6 +169,8 @@ static int run_driver(const char *main_text, size_t main_size, const struct lbpf
 		if (ret)
 			return ret;
 		files[nfiles++] = (struct lbpf_clang_file){"vmlinux.h", vmlinux, vmlinux_size};
+		if (vmlinux_size_out)
+			*vmlinux_size_out = vmlinux_size;
 	} else if (pch_in) {
 		/* The precompiled header names vmlinux.h and checks its size; its text
 		 * is only quoted in diagnostics, and a failed compile is redone from source. */
@@ -279,13 +282,8 @@ static bool prelude_pch(const struct lbpf_compile_opts *opts, char *path, size_t
 	if (lbpf_log__debug())
 		fprintf(stderr, "luabpf: building the precompiled header %s\n", path);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	char *vmlinux;
-	int ret = lbpf_vmlinux_h__generate(&vmlinux, vmlinux_size, &err);
-	if (ret)
-		return false;
-	free(vmlinux);
 	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
-	ret = run_driver(prelude, sizeof(prelude) - 1, opts, true, NULL, 0, tmp, &res, &err);
+	int ret = run_driver(prelude, sizeof(prelude) - 1, opts, true, NULL, 0, tmp, vmlinux_size, &res, &err);
 	free(res.diagnostics);
 	free(res.elf);
 	/* Written aside and renamed, like cache entries; the checksum is of the
@@ -314,7 +312,8 @@ static int compile_here(const char *src, size_t len, const char *unit, size_t un
 	if (use_pch && lbpf_log__debug())
 		fprintf(stderr, "luabpf: compiling with the precompiled header %s\n", pch);
 	bool want_vmlinux = !use_pch && (!opts->no_prelude || memmem(src, len, "vmlinux.h", 9));
-	ret = run_driver(unit, unit_size, opts, want_vmlinux, use_pch ? pch : NULL, vmlinux_size, NULL, &res, err);
+	ret = run_driver(unit, unit_size, opts, want_vmlinux, use_pch ? pch : NULL, vmlinux_size, NULL, NULL, &res,
+			 err);
 	if (ret == -1 && use_pch) {
 		/* Redone from source: its diagnostics quote the real headers, and if it
 		 * succeeds the precompiled header was at fault and goes. */
@@ -323,7 +322,7 @@ static int compile_here(const char *src, size_t len, const char *unit, size_t un
 				res.diagnostics ? res.diagnostics : "");
 		free(res.diagnostics);
 		free(res.elf);
-		ret = run_driver(unit, unit_size, opts, true, NULL, 0, NULL, &res, err);
+		ret = run_driver(unit, unit_size, opts, true, NULL, 0, NULL, NULL, &res, err);
 		if (ret == 0) {
 			fprintf(stderr, "luabpf: warning: the precompiled header %s is unusable; removing it\n", pch);
 			unlink(pch);
