@@ -336,15 +336,6 @@ static void push_view(lua_State *L, int objidx, const char *mt)
 	luaL_setmetatable(L, mt);
 }
 
-static void no_such(lua_State *L, struct lbpf_object *obj, const char *kind, const char *name)
-{
-	char names[512];
-	if (strcmp(kind, "map") == 0)
-		lbpf_object__map_names(obj, names, sizeof(names));
-	else
-		lbpf_object__prog_names(obj, names, sizeof(names));
-	luaL_error(L, "no %s named '%s' in this bpf object (its %ss: %s)", kind, name, kind, names);
-}
 
 /* Pushes the map named by the string at idx, or raises naming the ones there are. */
 static void push_map_by_name(lua_State *L, int objidx, int idx)
@@ -352,8 +343,11 @@ static void push_map_by_name(lua_State *L, int objidx, int idx)
 	struct lbpf_object *obj = lbpf_lua_check_object(L, objidx);
 	const char *name = luaL_checkstring(L, idx);
 	struct bpf_map *m = lbpf_object__map(obj, name);
-	if (!m)
-		no_such(L, obj, "map", name);
+	char names[512];
+	if (!m) {
+		lbpf_object__map_names(obj, names, sizeof(names));
+		luaL_error(L, "no map named '%s' in this bpf object (its maps: %s)", name, names);
+	}
 	lbpf_lua_push_map(L, objidx, m);
 }
 
@@ -366,14 +360,10 @@ static int maps_index(lua_State *L)
 
 static int progs_index(lua_State *L)
 {
+	luaL_checkstring(L, 2);
 	lua_getiuservalue(L, 1, 1);
 	int objidx = lua_gettop(L);
-	struct lbpf_object *obj = lbpf_lua_check_object(L, objidx);
-	const char *name = luaL_checkstring(L, 2);
-	struct bpf_program *p = lbpf_object__prog(obj, name);
-	if (!p)
-		no_such(L, obj, "program", name);
-	lbpf_lua_push_prog(L, objidx, p);
+	lbpf_lua_push_prog(L, objidx, lbpf_lua_check_prog_arg(L, objidx, 2));
 	return 1;
 }
 

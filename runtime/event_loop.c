@@ -19,6 +19,18 @@ struct lbpf_loop {
 	int nsources;
 };
 
+int lbpf_source__check_map(int map_fd, uint32_t type, const char *what, struct lbpf_map_info *info,
+			   struct lbpf_err *err)
+{
+	int ret = lbpf_map__info(map_fd, info);
+	if (ret)
+		return lbpf_err__set(err, ret, "cannot open %s: %s", what, strerror(-ret));
+	if (info->type != type)
+		return lbpf_err__set(err, EINVAL, "map '%s' is a %s, not %s", info->name,
+				     lbpf_map__type_name(info->type), what);
+	return 0;
+}
+
 /* ---- timers: a timerfd whose expiries are the events ---- */
 
 static int timer_consume(struct lbpf_source *s, int *handled)
@@ -193,11 +205,6 @@ int lbpf_loop__stats(const struct lbpf_loop *l, int id, struct lbpf_source_stats
 const char *lbpf_loop__kind(const struct lbpf_loop *l, int id)
 {
 	return id >= 0 && id < l->nsources && l->sources[id] ? l->sources[id]->ops->kind : NULL;
-}
-
-int lbpf_loop__count(const struct lbpf_loop *l)
-{
-	return l->nsources;
 }
 
 /* ---- stopping a run ---- */

@@ -24,6 +24,11 @@ struct lbpf_source {
 	struct lbpf_source_stats stats;
 };
 
+/* Describes the map at map_fd and checks it has the type a source needs
+ * ("a ring buffer (BPF_MAP_TYPE_RINGBUF)" names it in the error). */
+int lbpf_source__check_map(int map_fd, uint32_t type, const char *what, struct lbpf_map_info *info,
+			   struct lbpf_err *err);
+
 struct lbpf_source *lbpf_ringbuf__new(int map_fd, struct lbpf_err *err);
 struct lbpf_source *lbpf_perfbuf__new(int map_fd, size_t pages, unsigned int wakeup_events, struct lbpf_err *err);
 struct lbpf_source *lbpf_trace_pipe__new(struct lbpf_err *err);

@@ -138,7 +138,6 @@ int lbpf_object__global(const struct lbpf_object *obj, const char *name, struct 
 /* Global names in order: NULL gives the first; NULL after the last. */
 const char *lbpf_object__next_global(const struct lbpf_object *obj, const char *after);
 int lbpf_object__load(struct lbpf_object *obj, struct lbpf_err *err);
-bool lbpf_object__loaded(const struct lbpf_object *obj);
 /* The object's event loop, made on first use and freed with the object. */
 struct lbpf_loop *lbpf_object__loop(struct lbpf_object *obj, struct lbpf_err *err);
 /* Attaches every program whose section says where it goes. */
@@ -299,7 +298,6 @@ int lbpf_loop__poll(struct lbpf_loop *loop, int timeout_ms, int *handled);
 int lbpf_loop__stats(const struct lbpf_loop *loop, int id, struct lbpf_source_stats *stats);
 /* "ringbuf", "perfbuf", "trace_pipe", "timer", or NULL for an unused id. */
 const char *lbpf_loop__kind(const struct lbpf_loop *loop, int id);
-int lbpf_loop__count(const struct lbpf_loop *loop);
 
 /* SIGINT and SIGTERM as a request to stop a run, not to die. */
 void lbpf_stop__arm(void);

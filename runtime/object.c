@@ -94,15 +94,26 @@ void lbpf_object__map_names(const struct lbpf_object *o, char *buf, size_t size)
 		snprintf(buf, size, "none");
 }
 
-int lbpf_object__set_max_entries(struct lbpf_object *o, const char *name, uint32_t n, struct lbpf_err *err)
+/* The map an option names, or NULL with err naming the maps there are. */
+static struct bpf_map *option_map(const struct lbpf_object *o, const char *option, const char *name,
+				  struct lbpf_err *err)
 {
 	struct bpf_map *m = lbpf_object__map(o, name);
 	char names[512];
 
 	if (!m) {
 		lbpf_object__map_names(o, names, sizeof(names));
-		return lbpf_err__set(err, ENOENT, "max_entries: no map named '%s' (maps: %s)", name, names);
+		lbpf_err__set(err, ENOENT, "%s: no map named '%s' (maps: %s)", option, name, names);
 	}
+	return m;
+}
+
+int lbpf_object__set_max_entries(struct lbpf_object *o, const char *name, uint32_t n, struct lbpf_err *err)
+{
+	struct bpf_map *m = option_map(o, "max_entries", name, err);
+
+	if (!m)
+		return err->code;
 	if (n == 0)
 		return lbpf_err__set(err, EINVAL, "max_entries: map '%s' needs at least 1 entry", name);
 	int ret = bpf_map__set_max_entries(m, n);
@@ -175,13 +186,10 @@ void lbpf_object__map_types(const struct lbpf_object *o, const struct bpf_map *m
 
 int lbpf_object__set_pin(struct lbpf_object *o, const char *name, const char *path, struct lbpf_err *err)
 {
-	struct bpf_map *m = lbpf_object__map(o, name);
-	char names[512];
+	struct bpf_map *m = option_map(o, "pin", name, err);
 
-	if (!m) {
-		lbpf_object__map_names(o, names, sizeof(names));
-		return lbpf_err__set(err, ENOENT, "pin: no map named '%s' (maps: %s)", name, names);
-	}
+	if (!m)
+		return err->code;
 	int ret = lbpf_bpffs__ensure(path, err);
 	if (ret)
 		return ret;
@@ -389,11 +397,6 @@ int lbpf_object__load(struct lbpf_object *o, struct lbpf_err *err)
 	o->log_buf = NULL;
 	o->loaded = ret == 0;
 	return ret;
-}
-
-bool lbpf_object__loaded(const struct lbpf_object *o)
-{
-	return o->loaded;
 }
 
 static bool is_kprobe_section(const char *sec)

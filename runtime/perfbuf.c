@@ -102,23 +102,17 @@ static const struct lbpf_source_ops ops = {"perfbuf", consume, pending, perfbuf_
 struct lbpf_source *lbpf_perfbuf__new(int map_fd, size_t pages, unsigned int wakeup_events, struct lbpf_err *err)
 {
 	struct lbpf_map_info info;
-	struct perfbuf *p = calloc(1, sizeof(*p));
-	int ret = lbpf_map__info(map_fd, &info);
 
-	if (!p || ret) {
-		free(p);
-		lbpf_err__set(err, p ? ret : -ENOMEM, "cannot open the perf buffer: %s", strerror(p ? -ret : ENOMEM));
+	if (lbpf_source__check_map(map_fd, BPF_MAP_TYPE_PERF_EVENT_ARRAY,
+				   "a perf event array (BPF_MAP_TYPE_PERF_EVENT_ARRAY)", &info, err))
 		return NULL;
-	}
-	if (info.type != BPF_MAP_TYPE_PERF_EVENT_ARRAY) {
-		free(p);
-		lbpf_err__set(err, EINVAL, "map '%s' is a %s, not a perf event array (BPF_MAP_TYPE_PERF_EVENT_ARRAY)",
-			      info.name, lbpf_map__type_name(info.type));
-		return NULL;
-	}
 	if (pages == 0 || (pages & (pages - 1))) {
-		free(p);
 		lbpf_err__set(err, EINVAL, "perf buffer pages must be a power of two, got %zu", pages);
+		return NULL;
+	}
+	struct perfbuf *p = calloc(1, sizeof(*p));
+	if (!p) {
+		lbpf_err__set(err, ENOMEM, "out of memory opening perf buffer '%s'", info.name);
 		return NULL;
 	}
 	struct perf_event_attr attr = {

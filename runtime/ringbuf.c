@@ -96,18 +96,12 @@ static const struct lbpf_source_ops ops = {"ringbuf", consume, pending, ringbuf_
 struct lbpf_source *lbpf_ringbuf__new(int map_fd, struct lbpf_err *err)
 {
 	struct lbpf_map_info info;
-	struct ringbuf *r = calloc(1, sizeof(*r));
-	int ret = lbpf_map__info(map_fd, &info);
 
-	if (!r || ret) {
-		free(r);
-		lbpf_err__set(err, r ? ret : -ENOMEM, "cannot open the ring buffer: %s", strerror(r ? -ret : ENOMEM));
+	if (lbpf_source__check_map(map_fd, BPF_MAP_TYPE_RINGBUF, "a ring buffer (BPF_MAP_TYPE_RINGBUF)", &info, err))
 		return NULL;
-	}
-	if (info.type != BPF_MAP_TYPE_RINGBUF) {
-		free(r);
-		lbpf_err__set(err, EINVAL, "map '%s' is a %s, not a ring buffer (BPF_MAP_TYPE_RINGBUF)", info.name,
-			      lbpf_map__type_name(info.type));
+	struct ringbuf *r = calloc(1, sizeof(*r));
+	if (!r) {
+		lbpf_err__set(err, ENOMEM, "out of memory opening ring buffer '%s'", info.name);
 		return NULL;
 	}
 	r->base.ops = &ops;
