@@ -88,11 +88,12 @@ $(B)/bpf.so: $(RUNTIME_OBJS) $(BINDING_OBJS)
 $(B)/luabpf: $(B)/obj/lua/host.o $(B)/obj/gen/host_lua.o $(RUNTIME_OBJS) $(BINDING_OBJS)
 	$(CC) -o $@ $^ -llua5.4 -ledit $(RUNTIME_LIBS) -lm
 
-$(B)/libluabpf-clang.so: clang_driver/clang_driver.cc clang_driver/clang_driver.h $(B)/gen/clang_headers.c
+DRIVER_SRCS := $(wildcard clang_driver/*.cc)
+$(B)/libluabpf-clang.so: $(DRIVER_SRCS) $(wildcard clang_driver/*.h) $(B)/gen/clang_headers.c
 	@mkdir -p $(B)/obj/clang_driver
 	$(CC) $(ALL_CFLAGS) -c $(B)/gen/clang_headers.c -o $(B)/obj/clang_driver/headers.o
 	$(CXX) -O2 -g -fPIC -Wall -Iclang_driver -Itools $(shell $(LLVM_CONFIG) --cxxflags) -fexceptions \
-		-shared -o $@ clang_driver/clang_driver.cc $(B)/obj/clang_driver/headers.o \
+		-shared -o $@ $(DRIVER_SRCS) $(B)/obj/clang_driver/headers.o \
 		-L$(LLVM_PREFIX)/lib -Wl,-rpath,$(LLVM_PREFIX)/lib -lclang-cpp -lLLVM-$(LLVM_MAJOR) \
 		-Wl,--no-undefined -Wl,--exclude-libs,ALL
 

@@ -1,6 +1,7 @@
 // Compiles BPF C to a BPF ELF object entirely in memory with the clang/LLVM
 // libraries: the source and every header live in an in-memory file system.
 #include "clang_driver.h"
+#include "bcc_rewrite.h"
 
 #include <clang/AST/ASTConsumer.h>
 #include <clang/AST/ASTContext.h>
@@ -8,6 +9,7 @@
 #include <clang/AST/Expr.h>
 #include <clang/AST/Decl.h>
 #include <clang/AST/DeclGroup.h>
+#include <clang/AST/RecursiveASTVisitor.h>
 #include <clang/Basic/DiagnosticOptions.h>
 #include <clang/Basic/SourceManager.h>
 #include <clang/CodeGen/CodeGenAction.h>
@@ -26,6 +28,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -65,10 +68,67 @@ const char *const kBaseFlags[] = {
 	"-Wno-tautological-compare", "-Wno-unknown-warning-option",
 };
 
+// The record type each ring or perf buffer carries, from the data its
+// bpf_perf_event_output/bpf_ringbuf_output calls pass or the sizeof its
+// bpf_ringbuf_reserve calls ask for; a map given two types has none.
+class RecordTypes : public clang::RecursiveASTVisitor<RecordTypes> {
+public:
+	explicit RecordTypes(clang::ASTContext &ctx) : ctx_(ctx) {}
+
+	bool VisitCallExpr(clang::CallExpr *call)
+	{
+		auto *fn = llvm::dyn_cast<clang::DeclRefExpr>(call->getCallee()->IgnoreParenImpCasts());
+		if (!fn || !fn->getDecl()->getIdentifier())
+			return true;
+		llvm::StringRef name = fn->getDecl()->getName();
+		unsigned map_arg = 0, data_arg = 1;
+		bool by_size = false;
+		if (name == "bpf_perf_event_output")
+			map_arg = 1, data_arg = 3;
+		else if (name == "bpf_ringbuf_reserve")
+			by_size = true;
+		else if (name != "bpf_ringbuf_output")
+			return true;
+		if (call->getNumArgs() <= std::max(map_arg, data_arg))
+			return true;
+		const clang::Expr *map = call->getArg(map_arg)->IgnoreParenCasts();
+		if (auto *u = llvm::dyn_cast<clang::UnaryOperator>(map); u && u->getOpcode() == clang::UO_AddrOf)
+			map = u->getSubExpr()->IgnoreParenCasts();
+		auto *ref = llvm::dyn_cast<clang::DeclRefExpr>(map);
+		if (!ref || !ref->getDecl()->getIdentifier())
+			return true;
+		clang::QualType t;
+		const clang::Expr *data = call->getArg(data_arg)->IgnoreParenImpCasts();
+		if (by_size) {
+			auto *s = llvm::dyn_cast<clang::UnaryExprOrTypeTraitExpr>(data);
+			if (!s || s->getKind() != clang::UETT_SizeOf)
+				return true;
+			t = s->getTypeOfArgument();
+		} else if (data->getType()->isPointerType()) {
+			t = data->getType()->getPointeeType();
+		}
+		if (t.isNull() || t->isVoidType() || t->isIncompleteType())
+			return true;
+		t = t.getUnqualifiedType();
+		auto [it, fresh] = types_.emplace(ref->getDecl()->getName().str(), t);
+		if (!fresh && !it->second.isNull() && !ctx_.hasSameType(it->second, t))
+			it->second = clang::QualType();
+		return true;
+	}
+
+	const std::map<std::string, clang::QualType> &types() const { return types_; }
+
+private:
+	clang::ASTContext &ctx_;
+	std::map<std::string, clang::QualType> types_;
+};
+
 // BTF keeps only types reachable from globals, maps and function signatures,
 // so a ring buffer's record type would be missing. For each type the script
 // itself defines (in the main file, not vmlinux.h) this adds a used static
 // pointer to it, in a section libbpf leaves alone, so BTF keeps exactly those.
+// Each ring or perf buffer's record type gets one too, named
+// __luabpf_record__<map>, so the runtime decodes its events without opts.type.
 class KeepScriptTypes : public clang::ASTConsumer {
 public:
 	KeepScriptTypes(std::unique_ptr<clang::ASTConsumer> inner, clang::CompilerInstance &ci)
@@ -94,10 +154,16 @@ public:
 	void HandleTranslationUnit(clang::ASTContext &ctx) override
 	{
 		if (!ci_.getDiagnostics().hasErrorOccurred()) {
-			int n = 0;
-			for (clang::QualType t : types_) {
+			RecordTypes records(ctx);
+			records.TraverseDecl(ctx.getTranslationUnitDecl());
+			std::vector<std::pair<std::string, clang::QualType>> keep;
+			for (clang::QualType t : types_)
+				keep.emplace_back("__luabpf_keep_type_" + std::to_string(keep.size()), t);
+			for (const auto &[map, t] : records.types())
+				if (!t.isNull())
+					keep.emplace_back("__luabpf_record__" + map, t);
+			for (const auto &[name, t] : keep) {
 				clang::QualType ptr = ctx.getPointerType(t);
-				std::string name = "__luabpf_keep_type_" + std::to_string(n++);
 				auto *var = clang::VarDecl::Create(ctx, ctx.getTranslationUnitDecl(), clang::SourceLocation(),
 								   clang::SourceLocation(), &ctx.Idents.get(name), ptr,
 								   ctx.getTrivialTypeSourceInfo(ptr), clang::SC_Static);
@@ -194,7 +260,26 @@ extern "C" int lbpf_clang__compile(const struct lbpf_clang_input *in, struct lbp
 	for (size_t i = 0; i < in->nfiles; i++)
 		add_file(*fs, std::string(kIncludeDir) + "/" + in->files[i].name, in->files[i].data,
 			 in->files[i].size);
-	add_file(*fs, kMainFile, in->main_text, in->main_size);
+	std::string rewritten;
+	if (in->bcc) {
+		std::string diags;
+		auto tracepoint_struct = [in](const std::string &cat, const std::string &ev, std::string &text) {
+			char *error = nullptr;
+			char *def = in->tracepoint_struct ? in->tracepoint_struct(in->tracepoint_ctx, cat.c_str(), ev.c_str(), &error)
+							  : nullptr;
+			text = def ? def : error ? error : "tracepoint formats are not available";
+			free(def);
+			free(error);
+			return def != nullptr;
+		};
+		if (!lbpf::bcc_rewrite(llvm::StringRef(in->main_text, in->main_size), tracepoint_struct, rewritten, diags)) {
+			out->diagnostics = dup_string(diags);
+			return -1;
+		}
+		add_file(*fs, kMainFile, rewritten.data(), rewritten.size());
+	} else {
+		add_file(*fs, kMainFile, in->main_text, in->main_size);
+	}
 
 	std::vector<const char *> args(std::begin(kBaseFlags), std::end(kBaseFlags));
 	for (size_t i = 0; i < in->ncflags; i++)

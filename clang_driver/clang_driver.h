@@ -9,7 +9,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever the structs below or the embedded headers change meaning. */
-#define LBPF_CLANG_ABI 2
+#define LBPF_CLANG_ABI 3
 
 struct lbpf_clang_file {
 	const char *name; /* as #include names it, e.g. "vmlinux.h" */
@@ -31,6 +31,14 @@ struct lbpf_clang_input {
 	/* When set, write a precompiled header of main_text to this path instead
 	 * of compiling. */
 	const char *pch_out;
+	/* Apply the BCC dialect's rewrite first: map.method() calls, BPF_TABLE,
+	 * TRACEPOINT_PROBE, probes named kprobe__X and the like. */
+	int bcc;
+	/* For TRACEPOINT_PROBE(cat, ev): the C definition of
+	 * struct tracepoint__<cat>__<ev> on one line, malloc'd; or NULL with a
+	 * malloc'd message in *error. */
+	char *(*tracepoint_struct)(void *ctx, const char *category, const char *event, char **error);
+	void *tracepoint_ctx;
 };
 
 struct lbpf_clang_output {

@@ -269,24 +269,33 @@ static struct lbpf_object *check_idle(lua_State *L, int objidx)
 	return obj;
 }
 
-/* The record type opts.type names, as a layout; NULL for raw bytes. */
-static struct lbpf_layout *record_layout(lua_State *L, struct lbpf_object *obj, int opts)
+/* The record type opts.type names, or else the one the program writes to
+ * the map (see lbpf_object__record_type), as a layout; NULL for raw bytes. */
+static struct lbpf_layout *record_layout(lua_State *L, struct lbpf_object *obj, const char *map, int opts)
 {
 	struct lbpf_err err = {0};
+	const char *name = NULL;
+	int id;
 
-	if (!opts)
-		return NULL;
-	lua_getfield(L, opts, "raw");
-	bool raw = lua_toboolean(L, -1);
-	lua_getfield(L, opts, "type");
-	const char *name = lua_tostring(L, -1);
-	lua_pop(L, 2);
-	if (raw || !name)
-		return NULL;
-	int id = lbpf_object__find_type(obj, name);
-	if (id < 0)
-		luaL_error(L, "opts.type: the program's BTF has no type '%s' (name it as in C, e.g. \"struct event\")",
-			   name);
+	if (opts) {
+		lua_getfield(L, opts, "raw");
+		bool raw = lua_toboolean(L, -1);
+		lua_getfield(L, opts, "type");
+		name = lua_tostring(L, -1);
+		lua_pop(L, 2);
+		if (raw)
+			return NULL;
+	}
+	if (name) {
+		id = lbpf_object__find_type(obj, name);
+		if (id < 0)
+			luaL_error(L, "opts.type: the program's BTF has no type '%s' (name it as in C, e.g. \"struct event\")",
+				   name);
+	} else {
+		id = lbpf_object__record_type(obj, map);
+		if (id < 0)
+			return NULL;
+	}
 	struct lbpf_layout *l = lbpf_layout__new(bpf_object__btf(lbpf_object__bpf(obj)), (uint32_t)id, &err);
 	if (!l)
 		lbpf_lua_raise(L, &err);
@@ -358,7 +367,7 @@ static struct lua_source *push_map_source(lua_State *L, struct lbpf_object **obj
 	luaL_checktype(L, 3, LUA_TFUNCTION);
 	*opts = lua_istable(L, 4) ? 4 : 0;
 	*map = check_event_map(L, *obj, name, 1);
-	return push_source(L, 3, name, record_layout(L, *obj, *opts));
+	return push_source(L, 3, name, record_layout(L, *obj, name, *opts));
 }
 
 /* b:ring_buffer(name, cb [, {type = "struct event" | raw = true}]) */

@@ -152,6 +152,17 @@ static void add_build_identity(struct lbpf_hash *h, const struct lbpf_compile_op
 		lbpf_hash__add(h, &st.st_size, sizeof(st.st_size));
 }
 
+/* TRACEPOINT_PROBE's args type, for the driver's rewrite. */
+static char *tracepoint_struct(void *ctx, const char *category, const char *event, char **error)
+{
+	struct lbpf_err err = {0};
+	char *text = lbpf_tracepoint__struct(category, event, &err);
+
+	if (!text)
+		*error = strdup(err.msg);
+	return text;
+}
+
 /* One call of the driver with the headers it needs: vmlinux.h unless a
  * precompiled header stands in for it. vmlinux_size, when given, receives
  * the size of the vmlinux.h generated. */
@@ -192,6 +203,8 @@ static int run_driver(const char *main_text, size_t main_size, const struct lbpf
 		.nfiles = nfiles,
 		.pch_in = pch_in,
 		.pch_out = pch_out,
+		.bcc = !opts->no_prelude && !pch_out,
+		.tracepoint_struct = tracepoint_struct,
 	};
 	int ret = driver_compile(&in, res);
 	free(vmlinux);

@@ -10,6 +10,9 @@
 #include "luabpf.h"
 
 static __thread char last_warning[1024];
+/* The program libbpf said it failed to load: after a failure it closes every
+ * program, so this is the only way to tell which one it was. */
+static __thread char failed_prog[128];
 static bool debug_enabled;
 
 static int on_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -29,6 +32,10 @@ static int on_libbpf_print(enum libbpf_print_level level, const char *fmt, va_li
 		if (n > 0) {
 			snprintf(last_warning, sizeof(last_warning), "%.*s", (int)n, text);
 		}
+		char name[128];
+		if (sscanf(text, "prog '%127[^']': BPF program load failed", name) == 1 ||
+		    sscanf(text, "prog '%127[^']': failed to load", name) == 1)
+			snprintf(failed_prog, sizeof(failed_prog), "%s", name);
 	}
 	return 0;
 }
@@ -49,6 +56,12 @@ void lbpf_log__init(void)
 void lbpf_log__reset(void)
 {
 	last_warning[0] = '\0';
+	failed_prog[0] = '\0';
+}
+
+const char *lbpf_log__failed_prog(void)
+{
+	return failed_prog;
 }
 
 const char *lbpf_log__last(void)

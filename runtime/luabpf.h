@@ -35,6 +35,8 @@ void lbpf_log__init(void);
 void lbpf_log__reset(void);
 /* The last warning libbpf printed since the reset, without its "libbpf: " prefix, or "". */
 const char *lbpf_log__last(void);
+/* The program libbpf last reported failing to load, or "". */
+const char *lbpf_log__failed_prog(void);
 bool lbpf_log__debug(void);
 /* Turns debug logging on or off (opts.debug); returns what it was. */
 bool lbpf_log__set_debug(bool on);
@@ -52,6 +54,12 @@ int lbpf_tracefs__ensure(struct lbpf_err *err);
 /* The tracefs root in use ("/sys/kernel/tracing"), valid after ensure succeeded. */
 const char *lbpf_tracefs__root(void);
 bool lbpf_tracefs__event_exists(const char *category, const char *event);
+
+/* ---- tracepoint records (runtime/tracepoint_format.c) ---- */
+
+/* The C definition of struct tracepoint__<category>__<event>, on one line,
+ * from the tracepoint's format file; malloc'd, or NULL with err set. */
+char *lbpf_tracepoint__struct(const char *category, const char *event, struct lbpf_err *err);
 
 /* ---- compiling (runtime/vmlinux_h.c, runtime/compile.c) ---- */
 
@@ -119,6 +127,9 @@ int lbpf_object__set_max_entries(struct lbpf_object *obj, const char *map, uint3
 				 struct lbpf_err *err);
 /* A type of the program's BTF named as C names it ("struct event", "u64"): its id, or -ENOENT. */
 int lbpf_object__find_type(const struct lbpf_object *obj, const char *name);
+/* The record type the program writes to a ring or perf buffer map (from its
+ * bpf_ringbuf_output/reserve or bpf_perf_event_output calls), or -ENOENT. */
+int lbpf_object__record_type(const struct lbpf_object *obj, const char *map);
 /* The BTF ids of a map's key and value types in the object's BTF (0 if none). */
 void lbpf_object__map_types(const struct lbpf_object *obj, const struct bpf_map *map, uint32_t *key,
 			    uint32_t *value);

@@ -173,6 +173,19 @@ int lbpf_object__find_type(const struct lbpf_object *o, const char *name)
 	return id;
 }
 
+int lbpf_object__record_type(const struct lbpf_object *o, const char *map)
+{
+	const struct btf *btf = bpf_object__btf(o->obj);
+	char name[256];
+
+	if (!btf || snprintf(name, sizeof(name), "__luabpf_record__%s", map) >= (int)sizeof(name))
+		return -ENOENT;
+	int id = btf__find_by_name_kind(btf, name, BTF_KIND_VAR);
+	const struct btf_type *var = id > 0 ? btf__type_by_id(btf, id) : NULL;
+	const struct btf_type *ptr = var ? btf__type_by_id(btf, var->type) : NULL;
+	return ptr && btf_is_ptr(ptr) ? (int)ptr->type : -ENOENT;
+}
+
 void lbpf_object__map_types(const struct lbpf_object *o, const struct bpf_map *map, uint32_t *key, uint32_t *value)
 {
 	const struct btf *btf = bpf_object__btf(o->obj);
@@ -321,6 +334,8 @@ static bool is_tracing_type(enum bpf_prog_type t)
 static struct bpf_program *failed_prog(const struct lbpf_object *o)
 {
 	struct bpf_program *p;
+	if (*lbpf_log__failed_prog() && (p = bpf_object__find_program_by_name(o->obj, lbpf_log__failed_prog())))
+		return p;
 	bpf_object__for_each_program(p, o->obj)
 		if (bpf_program__autoload(p) && bpf_program__fd(p) < 0)
 			return p;
@@ -389,6 +404,7 @@ static int map_globals(struct lbpf_object *o, struct lbpf_err *err)
 
 int lbpf_object__load(struct lbpf_object *o, struct lbpf_err *err)
 {
+	lbpf_log__reset();
 	lbpf_log__reset();
 	int ret = bpf_object__load(o->obj);
 	ret = ret ? explain_load_failure(o, ret, err) : map_globals(o, err);

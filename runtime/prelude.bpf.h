@@ -41,4 +41,134 @@
 		__rec;                                                                    \
 	})
 
+/* ---- The BCC dialect. The driver's rewrite turns counts.increment(k) into
+ * __lbpf_increment(counts, k), checks every macro's arguments, and types
+ * TRACEPOINT_PROBE's args from tracefs; these macros do the rest. ---- */
+
+#define __LBPF_MAP(_type, _flags, _key, _leaf, _name, _size)                               \
+	struct {                                                                          \
+		__uint(type, _type);                                                      \
+		__uint(map_flags, _flags);                                                \
+		__type(key, _key);                                                        \
+		__type(value, _leaf);                                                     \
+		__uint(max_entries, _size);                                               \
+	} _name SEC(".maps")
+#define __LBPF_KEYLESS_MAP(_type, _leaf, _name, _size)                                    \
+	struct {                                                                          \
+		__uint(type, _type);                                                      \
+		__type(value, _leaf);                                                     \
+		__uint(max_entries, _size);                                               \
+	} _name SEC(".maps")
+
+/* BCC's defaults for the arguments left out: u64 keys and leaves, 10240 entries. */
+#define __LBPF_SEL3(_1, _2, _3, N, ...) N
+#define __LBPF_SEL4(_1, _2, _3, _4, N, ...) N
+#define __LBPF_HASH1(t, f, n) __LBPF_MAP(t, f, u64, u64, n, 10240)
+#define __LBPF_HASH2(t, f, n, k) __LBPF_MAP(t, f, k, u64, n, 10240)
+#define __LBPF_HASH3(t, f, n, k, v) __LBPF_MAP(t, f, k, v, n, 10240)
+#define __LBPF_HASH4(t, f, n, k, v, s) __LBPF_MAP(t, f, k, v, n, s)
+#define __LBPF_HASHES(t, f, ...)                                                          \
+	__LBPF_SEL4(__VA_ARGS__, __LBPF_HASH4, __LBPF_HASH3, __LBPF_HASH2, __LBPF_HASH1)(t, f, __VA_ARGS__)
+#define __LBPF_ARRAY1(t, n) __LBPF_MAP(t, 0, u32, u64, n, 10240)
+#define __LBPF_ARRAY2(t, n, v) __LBPF_MAP(t, 0, u32, v, n, 10240)
+#define __LBPF_ARRAY3(t, n, v, s) __LBPF_MAP(t, 0, u32, v, n, s)
+#define __LBPF_ARRAYS(t, ...) __LBPF_SEL3(__VA_ARGS__, __LBPF_ARRAY3, __LBPF_ARRAY2, __LBPF_ARRAY1)(t, __VA_ARGS__)
+/* As in BCC: a histogram keyed by int is an array, any other key a hash. */
+#define __LBPF_HIST_TYPE(k) (__builtin_types_compatible_p(k, int) ? BPF_MAP_TYPE_ARRAY : BPF_MAP_TYPE_HASH)
+#define __LBPF_HIST1(n) __LBPF_MAP(BPF_MAP_TYPE_ARRAY, 0, int, u64, n, 64)
+#define __LBPF_HIST2(n, k) __LBPF_MAP(__LBPF_HIST_TYPE(k), 0, k, u64, n, 64)
+#define __LBPF_HIST3(n, k, s) __LBPF_MAP(__LBPF_HIST_TYPE(k), 0, k, u64, n, s)
+
+#define BPF_HASH(...) __LBPF_HASHES(BPF_MAP_TYPE_HASH, 0, __VA_ARGS__)
+#define BPF_PERCPU_HASH(...) __LBPF_HASHES(BPF_MAP_TYPE_PERCPU_HASH, 0, __VA_ARGS__)
+#define BPF_LPM_TRIE(...) __LBPF_HASHES(BPF_MAP_TYPE_LPM_TRIE, BPF_F_NO_PREALLOC, __VA_ARGS__)
+#define BPF_ARRAY(...) __LBPF_ARRAYS(BPF_MAP_TYPE_ARRAY, __VA_ARGS__)
+#define BPF_PERCPU_ARRAY(...) __LBPF_ARRAYS(BPF_MAP_TYPE_PERCPU_ARRAY, __VA_ARGS__)
+#define BPF_HISTOGRAM(...) __LBPF_SEL3(__VA_ARGS__, __LBPF_HIST3, __LBPF_HIST2, __LBPF_HIST1)(__VA_ARGS__)
+#define BPF_STACK_TRACE(n, s) __LBPF_MAP(BPF_MAP_TYPE_STACK_TRACE, 0, u32, u64[127], n, s)
+#define BPF_PROG_ARRAY(n, s) __LBPF_MAP(BPF_MAP_TYPE_PROG_ARRAY, 0, u32, u32, n, s)
+#define BPF_QUEUE(n, v, s) __LBPF_KEYLESS_MAP(BPF_MAP_TYPE_QUEUE, v, n, s)
+#define BPF_STACK(n, v, s) __LBPF_KEYLESS_MAP(BPF_MAP_TYPE_STACK, v, n, s)
+#define BPF_RINGBUF_OUTPUT(n, pages) LUABPF_RINGBUF(n, (pages) * 4096)
+#define BPF_PERF_OUTPUT(n)                                                                \
+	struct {                                                                          \
+		__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);                              \
+		__uint(key_size, sizeof(u32));                                            \
+		__uint(value_size, sizeof(u32));                                          \
+	} n SEC(".maps")
+
+/* Map methods, as the rewrite spells them. */
+#define __LBPF_SECOND(a, b, ...) b
+#define __lbpf_lookup(m, k) ((typeof(*(m).value) *)bpf_map_lookup_elem(&(m), (k)))
+#define __lbpf_lookup_or_try_init(m, k, init)                                             \
+	({                                                                                \
+		typeof(*(m).value) *__v = bpf_map_lookup_elem(&(m), (k));                 \
+		if (!__v) {                                                               \
+			bpf_map_update_elem(&(m), (k), (init), BPF_NOEXIST);              \
+			__v = bpf_map_lookup_elem(&(m), (k));                             \
+		}                                                                         \
+		__v;                                                                      \
+	})
+#define __lbpf_lookup_or_init __lbpf_lookup_or_try_init
+#define __lbpf_update(m, k, v) bpf_map_update_elem(&(m), (k), (v), BPF_ANY)
+#define __lbpf_insert(m, k, v) bpf_map_update_elem(&(m), (k), (v), BPF_NOEXIST)
+#define __lbpf_delete(m, k) bpf_map_delete_elem(&(m), (k))
+/* Atomic where the leaf allows it, so counts from many CPUs add up exactly. */
+#define __lbpf_add(p, n)                                                                  \
+	__builtin_choose_expr(sizeof(*(p)) == 8 || sizeof(*(p)) == 4, (void)__sync_fetch_and_add((p), (n)), \
+			      (void)(*(p) += (n)))
+#define __lbpf_increment_by(m, k, n)                                                      \
+	({                                                                                \
+		typeof(*(m).key) __k = (k);                                               \
+		typeof(*(m).value) *__v = bpf_map_lookup_elem(&(m), &__k);                \
+		if (!__v) {                                                               \
+			typeof(*(m).value) __z = 0;                                       \
+			/* Fails when another CPU inserted first: its entry is used. */   \
+			bpf_map_update_elem(&(m), &__k, &__z, BPF_NOEXIST);               \
+			__v = bpf_map_lookup_elem(&(m), &__k);                            \
+		}                                                                         \
+		if (__v)                                                                  \
+			__lbpf_add(__v, (n));                                             \
+	})
+#define __lbpf_increment(m, k, ...) __lbpf_increment_by(m, k, __LBPF_SECOND(0, ##__VA_ARGS__, 1))
+#define __lbpf_atomic_increment __lbpf_increment
+#define __lbpf_perf_submit(m, ctx, data, size) bpf_perf_event_output((ctx), &(m), BPF_F_CURRENT_CPU, (data), (size))
+#define __lbpf_ringbuf_output(m, data, size, flags) luabpf_ringbuf_output(m, (data), (size), (flags))
+#define __lbpf_ringbuf_reserve(m, size) luabpf_ringbuf_reserve(m, (size), 0)
+#define __lbpf_ringbuf_submit(m, data, flags) bpf_ringbuf_submit((data), (flags))
+#define __lbpf_ringbuf_discard(m, data, flags) bpf_ringbuf_discard((data), (flags))
+#define __lbpf_get_stackid(m, ctx, flags) bpf_get_stackid((ctx), &(m), (flags))
+#define __lbpf_push(m, v, flags) bpf_map_push_elem(&(m), (v), (flags))
+#define __lbpf_pop(m, v) bpf_map_pop_elem(&(m), (v))
+#define __lbpf_peek(m, v) bpf_map_peek_elem(&(m), (v))
+#define __lbpf_call(m, ctx, idx) bpf_tail_call((ctx), &(m), (idx))
+#define __lbpf_redirect_map(m, idx, flags) bpf_redirect_map(&(m), (idx), (flags))
+
+/* Probes. kprobe__X, kretprobe__X, tracepoint__cat__ev and raw_tracepoint__ev
+ * functions get their sections from the rewrite; TRACEPOINT_PROBE too. */
+#define RAW_TRACEPOINT_PROBE(ev) SEC("raw_tracepoint/" #ev) int raw_tracepoint__##ev(struct bpf_raw_tracepoint_args *ctx)
+#define KFUNC_PROBE(ev, args...) SEC("fentry/" #ev) int BPF_PROG(kfunc__##ev, ##args)
+#define KRETFUNC_PROBE(ev, args...) SEC("fexit/" #ev) int BPF_PROG(kretfunc__##ev, ##args)
+
+/* BCC's bpf_trace_printk takes no format size: the format must be a literal. */
+#define bpf_trace_printk(fmt, ...) bpf_printk(fmt, ##__VA_ARGS__)
+#define lock_xadd(p, v) ((void)__sync_fetch_and_add((p), (v)))
+
+/* floor(log2(v)) + 1, and 0 for 0: the bucket BCC's log2 histograms use. */
+static __always_inline unsigned int bpf_log2l(unsigned long long v)
+{
+	unsigned int r = 0;
+	for (int s = 32; s > 0; s >>= 1) {
+		if (v >> s) {
+			v >>= s;
+			r += s;
+		}
+	}
+	return v ? r + 1 : 0;
+}
+static __always_inline unsigned int bpf_log2(unsigned int v)
+{
+	return bpf_log2l(v);
+}
+
 #endif

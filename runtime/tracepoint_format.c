@@ -1,0 +1,155 @@
+/* A tracepoint's record as a C struct, laid out from its tracefs format file
+ * (offsets and sizes as the kernel states them), for TRACEPOINT_PROBE's args. */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "luabpf.h"
+
+static bool is_name(const char *s)
+{
+	if (!*s || isdigit((unsigned char)*s))
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '_')
+			return false;
+	return true;
+}
+
+static const char *int_type(unsigned size, bool is_signed)
+{
+	switch (size) {
+	case 1:
+		return is_signed ? "__s8" : "__u8";
+	case 2:
+		return is_signed ? "__s16" : "__u16";
+	case 4:
+		return is_signed ? "__s32" : "__u32";
+	case 8:
+		return is_signed ? "__s64" : "__u64";
+	}
+	return NULL;
+}
+
+/* One "field:TYPE NAME[N]" declaration as a member (without its ';') in
+ * buf; its alignment goes to *align. Scalars become integers of the size the
+ * kernel states (syscall arguments are declared int but stored as 8 bytes). */
+static bool member(char *buf, size_t bufsize, char *decl, unsigned size, bool is_signed, unsigned *align)
+{
+	char *end = decl + strlen(decl);
+	while (end > decl && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	unsigned count = 0;
+	char *bracket = strchr(decl, '[');
+	if (bracket) {
+		count = (unsigned)strtoul(bracket + 1, NULL, 10);
+		*bracket = '\0';
+		end = bracket;
+	}
+	char *name = end;
+	while (name > decl && (isalnum((unsigned char)name[-1]) || name[-1] == '_'))
+		name--;
+	if (!is_name(name))
+		return false;
+	char type[256];
+	snprintf(type, sizeof(type), "%.*s", (int)(name - decl), decl);
+
+	if (strstr(type, "__data_loc") || strstr(type, "__rel_loc")) {
+		/* BCC's spelling: the offset/length word of a dynamic array. */
+		*align = 4;
+		snprintf(buf, bufsize, "int %s_%s", strstr(type, "__rel_loc") ? "rel_loc" : "data_loc", name);
+		return size == 4;
+	}
+	if (bracket) {
+		unsigned elem = count ? size / count : 0;
+		const char *it = elem && elem * count == size ? int_type(elem, is_signed) : NULL;
+		if (strstr(type, "char") || !it) {
+			*align = 1;
+			snprintf(buf, bufsize, "char %s[%u]", name, size);
+		} else {
+			*align = elem;
+			snprintf(buf, bufsize, "%s %s[%u]", it, name, count);
+		}
+		return true;
+	}
+	if (strchr(type, '*')) {
+		*align = size;
+		snprintf(buf, bufsize, "%s%s", type, name);
+		return size == sizeof(void *);
+	}
+	const char *it = int_type(size, is_signed);
+	if (it) {
+		*align = size;
+		snprintf(buf, bufsize, "%s %s", it, name);
+	} else {
+		*align = 1;
+		snprintf(buf, bufsize, "char %s[%u]", name, size);
+	}
+	return true;
+}
+
+char *lbpf_tracepoint__struct(const char *category, const char *event, struct lbpf_err *err)
+{
+	char path[PATH_MAX], line[1024];
+
+	if (!is_name(category) || !is_name(event)) {
+		lbpf_err__set(err, EINVAL, "'%s:%s' is not a tracepoint name", category, event);
+		return NULL;
+	}
+	if (lbpf_tracefs__ensure(err))
+		return NULL;
+	snprintf(path, sizeof(path), "%s/events/%s/%s/format", lbpf_tracefs__root(), category, event);
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		lbpf_err__set(err, errno,
+			      errno == ENOENT ? "this kernel has no tracepoint %s:%s (no %s); bpf.tracepoints(\"%s:*\") "
+						"lists the ones it has"
+					      : "cannot read the format of %s:%s (%s): %s",
+			      category, event, path, errno == ENOENT ? category : strerror(errno));
+		return NULL;
+	}
+	char *text = NULL;
+	size_t text_size = 0;
+	FILE *out = open_memstream(&text, &text_size);
+	if (!out) {
+		fclose(f);
+		lbpf_err__set(err, ENOMEM, "out of memory");
+		return NULL;
+	}
+	fprintf(out, "struct tracepoint__%s__%s {", category, event);
+	unsigned pos = 0, pads = 0, fields = 0;
+	bool ok = true;
+	while (ok && fgets(line, sizeof(line), f)) {
+		unsigned offset, size, is_signed = 0;
+		char *field = strstr(line, "field:");
+		char *semi = field ? strchr(field, ';') : NULL;
+		if (!semi)
+			continue;
+		*semi = '\0';
+		if (sscanf(semi + 1, " offset:%u; size:%u; signed:%u;", &offset, &size, &is_signed) < 2 ||
+		    offset < pos || size == 0 || size > 4096) {
+			ok = false;
+			break;
+		}
+		if (offset > pos)
+			fprintf(out, " char __pad_%u[%u];", pads++, offset - pos);
+		char m[320];
+		unsigned align = 1;
+		ok = member(m, sizeof(m), field + strlen("field:"), size, is_signed != 0, &align);
+		/* Misaligned in the record: packed, or clang would pad before it. */
+		fprintf(out, " %s%s;", m, align > 1 && offset % align ? " __attribute__((packed))" : "");
+		pos = offset + size;
+		fields++;
+	}
+	fclose(f);
+	fputs(" };", out);
+	if (fclose(out) != 0 || !ok || !fields) {
+		free(text);
+		lbpf_err__set(err, EPROTO, "cannot lay out the record of %s:%s from %s", category, event, path);
+		return NULL;
+	}
+	return text;
+}
