@@ -750,8 +750,18 @@ static int map_info(lua_State *L)
 	lua_pushinteger(L, m->fd);
 	lua_setfield(L, -2, "fd");
 	if (m->key) {
-		lua_pushstring(L, lbpf_layout__root(m->key)->name);
+		const struct lbpf_type *k = lbpf_layout__root(m->key);
+		lua_pushstring(L, k->name);
 		lua_setfield(L, -2, "key_type");
+		/* In declaration order, which the decoded key tables lose. */
+		if (k->kind == LBPF_T_STRUCT) {
+			lua_createtable(L, (int)k->nfields, 0);
+			for (uint32_t i = 0; i < k->nfields; i++) {
+				lua_pushstring(L, k->fields[i].name);
+				lua_rawseti(L, -2, (lua_Integer)i + 1);
+			}
+			lua_setfield(L, -2, "key_fields");
+		}
 	}
 	if (m->value) {
 		lua_pushstring(L, lbpf_layout__root(m->value)->name);

@@ -405,7 +405,6 @@ static int map_globals(struct lbpf_object *o, struct lbpf_err *err)
 int lbpf_object__load(struct lbpf_object *o, struct lbpf_err *err)
 {
 	lbpf_log__reset();
-	lbpf_log__reset();
 	int ret = bpf_object__load(o->obj);
 	ret = ret ? explain_load_failure(o, ret, err) : map_globals(o, err);
 	/* The log is only needed to explain this load; give its memory back. */
