@@ -7,7 +7,7 @@ PREFIX ?= /usr/local
 B := build
 
 # Debian 12 packages the build, the tests and the benchmarks need.
-DEB_PACKAGES := gcc g++ make pkg-config libc6-dev libbpf-dev liblua5.4-dev lua5.4 \
+DEB_PACKAGES := gcc g++ make pkg-config libc6-dev linux-libc-dev libbpf-dev liblua5.4-dev lua5.4 \
 	llvm-19-dev libclang-cpp19-dev libclang-19-dev libclang-common-19-dev \
 	libelf-dev zlib1g-dev libedit-dev lua-busted util-linux
 
@@ -27,7 +27,7 @@ RUNTIME_LIBS := -lbpf -lelf -lz -ldl
 RUNTIME_SRCS := $(wildcard runtime/*.c)
 BINDING_SRCS := $(filter-out lua/host.c,$(wildcard lua/*.c))
 LUA_MODULES := $(filter-out lua/host.lua,$(wildcard lua/*.lua))
-RUNTIME_OBJS := $(RUNTIME_SRCS:%.c=$(B)/obj/%.o) $(B)/obj/gen/runtime_files.o
+RUNTIME_OBJS := $(RUNTIME_SRCS:%.c=$(B)/obj/%.o) $(B)/obj/gen/runtime_files.o $(B)/obj/gen/syscalls.o
 BINDING_OBJS := $(BINDING_SRCS:%.c=$(B)/obj/%.o) $(B)/obj/gen/lua_modules.o
 
 # The BPF-side headers a compile may include, embedded into the driver.
@@ -36,7 +36,7 @@ CLANG_HEADERS := stddef.h stdint.h stdbool.h stdarg.h limits.h float.h stdalign.
 	iso646.h stdatomic.h
 
 BENCH_TOOLS := $(B)/bench/producer $(B)/bench/lbpf_gen $(B)/bench/c_consumer $(B)/bench/measure
-FIXTURES := $(B)/tests/uprobe_target $(B)/tests/opener $(B)/tests/ptydrive $(B)/tests/getppid_loop
+FIXTURES := $(B)/tests/busy $(B)/tests/readsizes $(B)/tests/uprobe_target $(B)/tests/opener $(B)/tests/ptydrive $(B)/tests/getppid_loop
 
 .PHONY: all deps bench-deps test bench demo install clean fixtures
 all: $(B)/luabpf $(B)/bpf.so $(B)/libluabpf-clang.so
@@ -66,6 +66,14 @@ $(B)/embed: tools/embed.c
 $(B)/gen/runtime_files.c: $(B)/embed runtime/prelude.bpf.h
 	@mkdir -p $(dir $@)
 	$(B)/embed lbpf_runtime_files $@ luabpf/prelude.h=runtime/prelude.bpf.h
+
+# This architecture's system call table, from the C library's headers.
+$(B)/gen/syscalls.c:
+	@mkdir -p $(dir $@)
+	{ echo '#include "luabpf.h"'; echo 'const struct lbpf_syscall lbpf_syscalls[] = {'; \
+	  echo '#include <sys/syscall.h>' | $(CC) -dM -E - | \
+	  awk '$$1 == "#define" && $$2 ~ /^__NR_[a-z0-9_]+$$/ && $$3 ~ /^[0-9]+$$/ { sub("__NR_", "", $$2); printf "\t{%s, \"%s\"},\n", $$3, $$2 }' | sort -t, -k1.3n; \
+	  echo '	{-1, NULL},'; echo '};'; } > $@.tmp && mv $@.tmp $@
 
 $(B)/gen/host_lua.c: $(B)/embed lua/host.lua
 	@mkdir -p $(dir $@)
@@ -103,8 +111,17 @@ $(B)/tests/uprobe_target: tests/fixtures/uprobe_target.c
 	@mkdir -p $(dir $@)
 	$(CC) -O1 -g -o $@ $<
 
+# PIE with frame pointers, so user stacks walk and symbols need the load address.
+$(B)/tests/busy: tests/fixtures/busy.c
+	@mkdir -p $(dir $@)
+	$(CC) -O0 -g -fno-omit-frame-pointer -fPIE -pie -o $@ $<
+
 # Static, so the only openat calls it makes are the ones the test counts.
 $(B)/tests/opener: tests/fixtures/opener.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -static -o $@ $<
+
+$(B)/tests/readsizes: tests/fixtures/readsizes.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -static -o $@ $<
 

@@ -66,6 +66,8 @@ void lbpf_codec_push_field(lua_State *L, const struct lbpf_field *f, const void 
 /* Module functions each file adds to the bpf table at the top of the stack. */
 void lbpf_lua_map_functions(lua_State *L);
 void lbpf_lua_sysview_functions(lua_State *L);
+void lbpf_lua_symbols_functions(lua_State *L);
+void lbpf_lua_discovery_functions(lua_State *L);
 
 /* b.globals (lua/globals.c). */
 void lbpf_lua_open_globals(lua_State *L);

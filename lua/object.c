@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
+#include <linux/perf_event.h>
 #include <string.h>
 #include <time.h>
 
@@ -318,12 +319,98 @@ static int object_attach_kprobe(lua_State *L)
 	return 1;
 }
 
+/* A perf event's type or config: a name from names (value at the same index)
+ * or a number. */
+static uint64_t perf_choice(lua_State *L, int idx, const char *field, const char *const *names,
+			    const uint64_t *values, uint64_t def)
+{
+	if (lua_isnil(L, idx))
+		return def;
+	if (lua_isinteger(L, idx) && lua_tointeger(L, idx) >= 0)
+		return (uint64_t)lua_tointeger(L, idx);
+	const char *name = lua_tostring(L, idx);
+	for (int i = 0; name && names[i]; i++)
+		if (strcmp(name, names[i]) == 0)
+			return values[i];
+	luaL_Buffer b;
+	luaL_buffinit(L, &b);
+	for (int i = 0; names[i]; i++) {
+		luaL_addstring(&b, i ? ", " : "");
+		luaL_addstring(&b, names[i]);
+	}
+	luaL_pushresult(&b);
+	return (uint64_t)luaL_error(L, "attach_perf_event: '%s' must be one of %s, or a number", field,
+				    lua_tostring(L, -1));
+}
+
+/* b:attach_perf_event{fn=, type="software", config="cpu-clock", freq=99 | period=, pid=, cpu=} */
+static int object_attach_perf_event(lua_State *L)
+{
+	static const char *const types[] = {"hardware", "software", "tracepoint", "hw_cache", "raw", NULL};
+	static const uint64_t type_values[] = {PERF_TYPE_HARDWARE, PERF_TYPE_SOFTWARE, PERF_TYPE_TRACEPOINT,
+					       PERF_TYPE_HW_CACHE, PERF_TYPE_RAW};
+	static const char *const sw[] = {"cpu-clock", "task-clock", "page-faults", "context-switches",
+					 "cpu-migrations", "minor-faults", "major-faults", NULL};
+	static const uint64_t sw_values[] = {PERF_COUNT_SW_CPU_CLOCK, PERF_COUNT_SW_TASK_CLOCK,
+					     PERF_COUNT_SW_PAGE_FAULTS, PERF_COUNT_SW_CONTEXT_SWITCHES,
+					     PERF_COUNT_SW_CPU_MIGRATIONS, PERF_COUNT_SW_PAGE_FAULTS_MIN,
+					     PERF_COUNT_SW_PAGE_FAULTS_MAJ};
+	static const char *const hw[] = {"cpu-cycles", "instructions", "cache-references", "cache-misses",
+					 "branch-instructions", "branch-misses", "bus-cycles", "ref-cycles", NULL};
+	static const uint64_t hw_values[] = {PERF_COUNT_HW_CPU_CYCLES, PERF_COUNT_HW_INSTRUCTIONS,
+					     PERF_COUNT_HW_CACHE_REFERENCES, PERF_COUNT_HW_CACHE_MISSES,
+					     PERF_COUNT_HW_BRANCH_INSTRUCTIONS, PERF_COUNT_HW_BRANCH_MISSES,
+					     PERF_COUNT_HW_BUS_CYCLES, PERF_COUNT_HW_REF_CPU_CYCLES};
+	static const char *const none[] = {NULL};
+	struct lbpf_object *obj = lbpf_lua_check_object(L, 1);
+	struct lbpf_perf_event_opts po = {.pid = -1, .cpu = -1};
+	struct lbpf_err err = {0};
+
+	luaL_checktype(L, 2, LUA_TTABLE);
+	int fn = opt_field(L, "fn"), type = opt_field(L, "type"), config = opt_field(L, "config");
+	int freq = opt_field(L, "freq"), period = opt_field(L, "period"), pid = opt_field(L, "pid");
+	int cpu = opt_field(L, "cpu");
+	po.type = (uint32_t)perf_choice(L, type, "type", types, type_values, PERF_TYPE_SOFTWARE);
+	if (po.type == PERF_TYPE_SOFTWARE)
+		po.config = perf_choice(L, config, "config", sw, sw_values, PERF_COUNT_SW_CPU_CLOCK);
+	else if (po.type == PERF_TYPE_HARDWARE)
+		po.config = perf_choice(L, config, "config", hw, hw_values, PERF_COUNT_HW_CPU_CYCLES);
+	else
+		po.config = perf_choice(L, config, "config", none, NULL, 0);
+	if (!lua_isnil(L, freq) && !lua_isnil(L, period))
+		return luaL_error(L, "attach_perf_event: give 'freq' (samples a second) or 'period' (events "
+				     "between samples), not both");
+	if (!lua_isnil(L, period) && (!lua_isinteger(L, period) || lua_tointeger(L, period) < 1))
+		return luaL_error(L, "attach_perf_event: 'period' must be a positive integer");
+	if (!lua_isnil(L, freq) && (!lua_isinteger(L, freq) || lua_tointeger(L, freq) < 1))
+		return luaL_error(L, "attach_perf_event: 'freq' must be a positive integer (samples a second)");
+	po.sample_period = (uint64_t)lua_tointeger(L, period);
+	po.sample_freq = lua_isnil(L, freq) ? 99 : (uint64_t)lua_tointeger(L, freq);
+	if (!lua_isnil(L, pid) && (!lua_isinteger(L, pid) || lua_tointeger(L, pid) < -1 ||
+				   lua_tointeger(L, pid) > INT32_MAX))
+		return luaL_error(L, "attach_perf_event: 'pid' must be a process id (or -1 for all)");
+	if (!lua_isnil(L, cpu) && (!lua_isinteger(L, cpu) || lua_tointeger(L, cpu) < -1 ||
+				   lua_tointeger(L, cpu) > INT32_MAX))
+		return luaL_error(L, "attach_perf_event: 'cpu' must be a CPU number (or -1 for all)");
+	po.pid = lua_isnil(L, pid) ? -1 : (int)lua_tointeger(L, pid);
+	po.cpu = lua_isnil(L, cpu) ? -1 : (int)lua_tointeger(L, cpu);
+	if (lua_isnil(L, fn))
+		return luaL_error(L, "attach_perf_event: 'fn' must name the BPF program to run");
+	struct bpf_program *prog = lbpf_lua_check_prog_arg(L, 1, fn);
+	int id = lbpf_attach__perf_event(obj, prog, &po, &err);
+	if (id < 0)
+		return lbpf_lua_raise(L, &err);
+	lbpf_lua_push_link(L, 1, id);
+	return 1;
+}
+
 static const luaL_Reg object_methods[] = {
 	{"close", object_close},
 	{"attach_tracepoint", object_attach_tracepoint},
 	{"attach_raw_tracepoint", object_attach_raw_tracepoint},
 	{"attach_uprobe", object_attach_uprobe},
 	{"attach_kprobe", object_attach_kprobe},
+	{"attach_perf_event", object_attach_perf_event},
 	{NULL, NULL},
 };
 

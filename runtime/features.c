@@ -1,5 +1,8 @@
 /* What this kernel and this process allow, so errors can name a missing
  * kernel feature or capability instead of a bare errno. */
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
 #include <linux/capability.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -39,4 +42,29 @@ const char *lbpf_features__missing_caps(void)
 		       "this process has CAP_BPF only: run it as root";
 	return "loading BPF programs needs CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN), and this "
 	       "process has neither: run it as root (for example with sudo)";
+}
+
+/* Whether the kernel loads tracing programs (fentry/fexit): some refuse them
+ * outright (lockdown, or a policy), which only a load attempt tells. */
+bool lbpf_features__tracing_programs(void)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	if (!btf)
+		return false;
+	int id = btf__find_by_name_kind(btf, "bpf_fentry_test1", BTF_KIND_FUNC);
+	if (id < 0)
+		id = btf__find_by_name_kind(btf, "do_nanosleep", BTF_KIND_FUNC);
+	btf__free(btf);
+	if (id < 0)
+		return false;
+	/* r0 = 0; exit */
+	struct bpf_insn insns[] = {
+		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0},
+		{.code = BPF_JMP | BPF_EXIT},
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_FENTRY, .attach_btf_id = id);
+	int fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, NULL, "GPL", insns, 2, &opts);
+	if (fd >= 0)
+		close(fd);
+	return fd >= 0;
 }

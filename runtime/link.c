@@ -3,36 +3,53 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "object_internal.h"
 
+int lbpf_link__add_group(struct lbpf_object *obj, struct bpf_link **links, int n)
+{
+	struct bpf_link **own = malloc(n * sizeof(*own));
+
+	if (own && obj->nlinks == obj->links_cap) {
+		int cap = obj->links_cap ? obj->links_cap * 2 : 8;
+		struct lbpf_link_slot *grown = realloc(obj->links, cap * sizeof(*grown));
+		if (grown) {
+			obj->links = grown;
+			obj->links_cap = cap;
+		} else {
+			free(own);
+			own = NULL;
+		}
+	}
+	if (!own) {
+		for (int i = 0; i < n; i++)
+			bpf_link__destroy(links[i]);
+		return -ENOMEM;
+	}
+	memcpy(own, links, n * sizeof(*own));
+	obj->links[obj->nlinks] = (struct lbpf_link_slot){own, n};
+	return obj->nlinks++;
+}
+
 int lbpf_link__add(struct lbpf_object *obj, struct bpf_link *link)
 {
-	if (obj->nlinks == obj->links_cap) {
-		int cap = obj->links_cap ? obj->links_cap * 2 : 8;
-		struct bpf_link **grown = realloc(obj->links, cap * sizeof(*grown));
-		if (!grown) {
-			bpf_link__destroy(link);
-			return -ENOMEM;
-		}
-		obj->links = grown;
-		obj->links_cap = cap;
-	}
-	obj->links[obj->nlinks] = link;
-	return obj->nlinks++;
+	return lbpf_link__add_group(obj, &link, 1);
 }
 
 bool lbpf_link__attached(const struct lbpf_object *obj, int id)
 {
-	return id >= 0 && id < obj->nlinks && obj->links[id];
+	return id >= 0 && id < obj->nlinks && obj->links[id].links;
 }
 
 bool lbpf_link__detach(struct lbpf_object *obj, int id)
 {
 	if (!lbpf_link__attached(obj, id))
 		return false;
-	bpf_link__destroy(obj->links[id]);
-	obj->links[id] = NULL;
+	for (int i = 0; i < obj->links[id].n; i++)
+		bpf_link__destroy(obj->links[id].links[i]);
+	free(obj->links[id].links);
+	obj->links[id] = (struct lbpf_link_slot){NULL, 0};
 	return true;
 }
 

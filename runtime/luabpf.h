@@ -44,6 +44,8 @@ bool lbpf_log__set_debug(bool on);
 /* ---- what this kernel and process allow (runtime/features.c) ---- */
 
 bool lbpf_features__kprobes(void);
+/* Tracing programs (fentry/fexit) load here; tries loading one. */
+bool lbpf_features__tracing_programs(void);
 /* NULL when the process may load BPF, else a sentence naming the missing capabilities. */
 const char *lbpf_features__missing_caps(void);
 
@@ -54,6 +56,38 @@ int lbpf_tracefs__ensure(struct lbpf_err *err);
 /* The tracefs root in use ("/sys/kernel/tracing"), valid after ensure succeeded. */
 const char *lbpf_tracefs__root(void);
 bool lbpf_tracefs__event_exists(const char *category, const char *event);
+
+/* ---- symbols (runtime/ksyms.c, runtime/usyms.c, runtime/syscalls.c) ---- */
+
+struct lbpf_sym {
+	const char *name;   /* owned by the symbol table it came from */
+	uint64_t offset;    /* of the address from the symbol's start */
+	const char *module; /* "kernel", a module name, or the mapped file's path */
+};
+
+/* /proc/kallsyms, sorted by address. */
+struct lbpf_ksyms;
+struct lbpf_ksyms *lbpf_ksyms__load(struct lbpf_err *err);
+bool lbpf_ksyms__find(const struct lbpf_ksyms *k, uint64_t addr, struct lbpf_sym *out);
+/* A symbol's address by name, or 0. */
+uint64_t lbpf_ksyms__addr(const struct lbpf_ksyms *k, const char *name);
+void lbpf_ksyms__free(struct lbpf_ksyms *k);
+
+/* Symbols of user processes; keeps what it reads. False when addr has no
+ * symbol (out->module still names the mapped file when there is one). */
+struct lbpf_usyms;
+struct lbpf_usyms *lbpf_usyms__new(void);
+bool lbpf_usyms__find(struct lbpf_usyms *u, int pid, uint64_t addr, struct lbpf_sym *out);
+void lbpf_usyms__free(struct lbpf_usyms *u);
+
+struct lbpf_syscall {
+	long nr;
+	const char *name;
+};
+/* "execve" for 59 on x86_64; NULL if unknown. */
+const char *lbpf_syscall__name(long nr);
+/* -1 if unknown. */
+long lbpf_syscall__nr(const char *name);
 
 /* ---- tracepoint records (runtime/tracepoint_format.c) ---- */
 
@@ -158,6 +192,9 @@ void lbpf_object__close(struct lbpf_object *obj);
 /* ---- links (runtime/link.c): owned by their object, named by small ids ---- */
 
 int lbpf_link__add(struct lbpf_object *obj, struct bpf_link *link);
+/* Several libbpf links (one per CPU) that attach and detach as one; on
+ * failure they are destroyed. */
+int lbpf_link__add_group(struct lbpf_object *obj, struct bpf_link **links, int n);
 /* Returns false when the link was already detached. */
 bool lbpf_link__detach(struct lbpf_object *obj, int id);
 bool lbpf_link__attached(const struct lbpf_object *obj, int id);
@@ -181,6 +218,20 @@ int lbpf_attach__uprobe(struct lbpf_object *obj, struct bpf_program *prog,
 			const struct lbpf_uprobe_opts *opts, struct lbpf_err *err);
 int lbpf_attach__kprobe(struct lbpf_object *obj, struct bpf_program *prog, const char *func,
 			bool retprobe, struct lbpf_err *err);
+
+/* Perf events (runtime/attach_perf_event.c): software or hardware counters
+ * that run the program every sample_period events or sample_freq times a
+ * second; pid -1 samples every process, one event per CPU. */
+struct lbpf_perf_event_opts {
+	uint32_t type;	   /* PERF_TYPE_SOFTWARE, PERF_TYPE_HARDWARE, ... */
+	uint64_t config;   /* PERF_COUNT_SW_CPU_CLOCK, ... */
+	uint64_t sample_period;
+	uint64_t sample_freq; /* used when sample_period is 0 */
+	int pid;	   /* -1: all processes */
+	int cpu;	   /* -1: every CPU (or wherever pid runs) */
+};
+int lbpf_attach__perf_event(struct lbpf_object *obj, struct bpf_program *prog,
+			    const struct lbpf_perf_event_opts *opts, struct lbpf_err *err);
 
 /* Shared wording for a failed attach: privileges first, then libbpf's reason. */
 int lbpf_attach__fail(struct lbpf_err *err, int code, const struct bpf_program *prog, const char *what);

@@ -4,11 +4,17 @@
 #define LBPF_OBJECT_INTERNAL_H
 #include "luabpf.h"
 
+/* One attach: usually one libbpf link, one per CPU for system-wide perf events. */
+struct lbpf_link_slot {
+	struct bpf_link **links;
+	int n;
+};
+
 struct lbpf_object {
 	struct bpf_object *obj;
 	char *log_buf;		/* the kernel writes verifier logs here on a failed load */
 	size_t log_size;
-	struct bpf_link **links; /* by link id; NULL once detached */
+	struct lbpf_link_slot *links; /* by link id; empty once detached */
 	int nlinks;
 	int links_cap;
 	bool loaded;

@@ -1,0 +1,189 @@
+/* What the running kernel offers: bpf.features(), bpf.kernel_has_field()
+ * from its BTF, bpf.tracepoint_exists() and the tracefs root that
+ * lua/discovery.lua lists tracepoints from. */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <linux/perf_event.h>
+#include <sys/syscall.h>
+
+#include "binding.h"
+
+#define KERNEL_BTF_MT "bpf.KernelBTF"
+
+static int kernel_btf_gc(lua_State *L)
+{
+	struct btf **b = luaL_checkudata(L, 1, KERNEL_BTF_MT);
+	btf__free(*b);
+	*b = NULL;
+	return 0;
+}
+
+/* The kernel's BTF, loaded once and kept in the registry. */
+static const struct btf *kernel_btf(lua_State *L)
+{
+	if (lua_getfield(L, LUA_REGISTRYINDEX, KERNEL_BTF_MT) == LUA_TUSERDATA) {
+		const struct btf *b = *(struct btf **)lua_touserdata(L, -1);
+		lua_pop(L, 1);
+		return b;
+	}
+	lua_pop(L, 1);
+	struct btf **b = lua_newuserdatauv(L, sizeof(*b), 0);
+	*b = NULL;
+	luaL_setmetatable(L, KERNEL_BTF_MT);
+	*b = btf__load_vmlinux_btf();
+	if (!*b)
+		luaL_error(L, "cannot read the kernel's BTF (/sys/kernel/btf/vmlinux): %s; the kernel needs "
+			      "CONFIG_DEBUG_INFO_BTF",
+			   strerror(errno));
+	lua_setfield(L, LUA_REGISTRYINDEX, KERNEL_BTF_MT);
+	return *b;
+}
+
+/* Whether struct/union t (or one of its anonymous members) has field. */
+static bool has_field(const struct btf *btf, const struct btf_type *t, const char *field, int depth)
+{
+	const struct btf_member *m = btf_members(t);
+	for (int i = 0; i < btf_vlen(t); i++, m++) {
+		const char *name = btf__name_by_offset(btf, m->name_off);
+		if (name && strcmp(name, field) == 0)
+			return true;
+		if ((!name || !*name) && depth < 8) {
+			const struct btf_type *inner = btf__type_by_id(btf, m->type);
+			while (inner && (btf_is_mod(inner) || btf_is_typedef(inner)))
+				inner = btf__type_by_id(btf, inner->type);
+			if (inner && btf_is_composite(inner) && has_field(btf, inner, field, depth + 1))
+				return true;
+		}
+	}
+	return false;
+}
+
+/* bpf.kernel_has_field("task_struct", "__state") */
+static int bpf_kernel_has_field(lua_State *L)
+{
+	const char *type = luaL_checkstring(L, 1), *field = luaL_checkstring(L, 2);
+	const struct btf *btf = kernel_btf(L);
+	int kind = BTF_KIND_STRUCT;
+
+	if (strncmp(type, "struct ", 7) == 0)
+		type += 7;
+	else if (strncmp(type, "union ", 6) == 0)
+		type += 6, kind = BTF_KIND_UNION;
+	int id = btf__find_by_name_kind(btf, type, kind);
+	if (id < 0 && kind == BTF_KIND_STRUCT)
+		id = btf__find_by_name_kind(btf, type, BTF_KIND_UNION);
+	const struct btf_type *t = id > 0 ? btf__type_by_id(btf, id) : NULL;
+	lua_pushboolean(L, t && has_field(btf, t, field, 0));
+	return 1;
+}
+
+/* bpf.kernel_has_type("task_struct") (also "struct x", "union y", typedefs, enums) */
+static int bpf_kernel_has_type(lua_State *L)
+{
+	const char *type = luaL_checkstring(L, 1);
+	const struct btf *btf = kernel_btf(L);
+	static const struct {
+		const char *prefix;
+		int kind;
+	} tagged[] = {{"struct ", BTF_KIND_STRUCT}, {"union ", BTF_KIND_UNION}, {"enum ", BTF_KIND_ENUM}};
+
+	for (size_t i = 0; i < sizeof(tagged) / sizeof(tagged[0]); i++)
+		if (strncmp(type, tagged[i].prefix, strlen(tagged[i].prefix)) == 0) {
+			lua_pushboolean(L, btf__find_by_name_kind(btf, type + strlen(tagged[i].prefix), tagged[i].kind) > 0);
+			return 1;
+		}
+	lua_pushboolean(L, btf__find_by_name(btf, type) > 0);
+	return 1;
+}
+
+static int bpf_tracefs_root(lua_State *L)
+{
+	struct lbpf_err err = {0};
+	if (lbpf_tracefs__ensure(&err))
+		return lbpf_lua_raise(L, &err);
+	lua_pushstring(L, lbpf_tracefs__root());
+	return 1;
+}
+
+/* bpf.tracepoint_exists("syscalls", "sys_enter_openat") */
+static int bpf_tracepoint_exists(lua_State *L)
+{
+	const char *cat = luaL_checkstring(L, 1), *ev = luaL_checkstring(L, 2);
+	struct lbpf_err err = {0};
+	if (lbpf_tracefs__ensure(&err))
+		return lbpf_lua_raise(L, &err);
+	lua_pushboolean(L, lbpf_tracefs__event_exists(cat, ev));
+	return 1;
+}
+
+static bool hardware_counters(void)
+{
+	struct perf_event_attr attr = {.size = sizeof(attr), .type = PERF_TYPE_HARDWARE,
+				       .config = PERF_COUNT_HW_CPU_CYCLES, .disabled = 1};
+	int fd = (int)syscall(SYS_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
+	if (fd >= 0)
+		close(fd);
+	return fd >= 0;
+}
+
+static void set_bool(lua_State *L, const char *name, bool v)
+{
+	lua_pushboolean(L, v);
+	lua_setfield(L, -2, name);
+}
+
+/* bpf.features(): what this kernel allows, each true or false. */
+static int bpf_features(lua_State *L)
+{
+	static const struct {
+		const char *name;
+		enum bpf_prog_type type;
+	} progs[] = {
+		{"tracepoint", BPF_PROG_TYPE_TRACEPOINT}, {"raw_tracepoint", BPF_PROG_TYPE_RAW_TRACEPOINT},
+		{"perf_event", BPF_PROG_TYPE_PERF_EVENT}, {"xdp", BPF_PROG_TYPE_XDP},
+		{"tc", BPF_PROG_TYPE_SCHED_CLS},	  {"socket_filter", BPF_PROG_TYPE_SOCKET_FILTER},
+		{"cgroup_skb", BPF_PROG_TYPE_CGROUP_SKB},
+	};
+	static const struct {
+		const char *name;
+		enum bpf_map_type type;
+	} maps[] = {
+		{"ringbuf", BPF_MAP_TYPE_RINGBUF},
+		{"user_ringbuf", BPF_MAP_TYPE_USER_RINGBUF},
+		{"lpm_trie", BPF_MAP_TYPE_LPM_TRIE},
+		{"bloom_filter", BPF_MAP_TYPE_BLOOM_FILTER},
+	};
+
+	lua_newtable(L);
+	set_bool(L, "btf", access("/sys/kernel/btf/vmlinux", R_OK) == 0);
+	set_bool(L, "kprobes", lbpf_features__kprobes());
+	set_bool(L, "uprobes", access("/sys/bus/event_source/devices/uprobe/type", F_OK) == 0);
+	set_bool(L, "tracing", lbpf_features__tracing_programs());
+	set_bool(L, "hardware_counters", hardware_counters());
+	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++)
+		set_bool(L, progs[i].name, libbpf_probe_bpf_prog_type(progs[i].type, NULL) == 1);
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++)
+		set_bool(L, maps[i].name, libbpf_probe_bpf_map_type(maps[i].type, NULL) == 1);
+	return 1;
+}
+
+void lbpf_lua_discovery_functions(lua_State *L)
+{
+	static const luaL_Reg funcs[] = {
+		{"kernel_has_field", bpf_kernel_has_field},
+		{"kernel_has_type", bpf_kernel_has_type},
+		{"tracepoint_exists", bpf_tracepoint_exists},
+		{"_tracefs_root", bpf_tracefs_root},
+		{"features", bpf_features},
+		{NULL, NULL},
+	};
+	luaL_newmetatable(L, KERNEL_BTF_MT);
+	lua_pushcfunction(L, kernel_btf_gc);
+	lua_setfield(L, -2, "__gc");
+	lua_pop(L, 1);
+	luaL_setfuncs(L, funcs, 0);
+}

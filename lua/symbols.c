@@ -1,0 +1,161 @@
+/* bpf.ksym, bpf.ksymaddr, bpf.usym and the system call names: the symbol
+ * tables live in registry userdata, read on first use and freed by __gc. */
+#include <string.h>
+
+#include "binding.h"
+
+#define KSYMS_MT "bpf.KernelSymbols"
+#define USYMS_MT "bpf.UserSymbols"
+
+static int ksyms_gc(lua_State *L)
+{
+	struct lbpf_ksyms **k = luaL_checkudata(L, 1, KSYMS_MT);
+	lbpf_ksyms__free(*k);
+	*k = NULL;
+	return 0;
+}
+
+static int usyms_gc(lua_State *L)
+{
+	struct lbpf_usyms **u = luaL_checkudata(L, 1, USYMS_MT);
+	lbpf_usyms__free(*u);
+	*u = NULL;
+	return 0;
+}
+
+/* The kernel's symbols, read from /proc/kallsyms the first time. */
+static const struct lbpf_ksyms *ksyms(lua_State *L)
+{
+	if (lua_getfield(L, LUA_REGISTRYINDEX, KSYMS_MT) == LUA_TUSERDATA) {
+		const struct lbpf_ksyms *k = *(struct lbpf_ksyms **)lua_touserdata(L, -1);
+		lua_pop(L, 1);
+		return k;
+	}
+	lua_pop(L, 1);
+	struct lbpf_ksyms **k = lua_newuserdatauv(L, sizeof(*k), 0);
+	*k = NULL;
+	luaL_setmetatable(L, KSYMS_MT);
+	struct lbpf_err err = {0};
+	*k = lbpf_ksyms__load(&err);
+	if (!*k)
+		lbpf_lua_raise(L, &err);
+	lua_setfield(L, LUA_REGISTRYINDEX, KSYMS_MT);
+	return *k;
+}
+
+static struct lbpf_usyms *usyms(lua_State *L)
+{
+	if (lua_getfield(L, LUA_REGISTRYINDEX, USYMS_MT) == LUA_TUSERDATA) {
+		struct lbpf_usyms *u = *(struct lbpf_usyms **)lua_touserdata(L, -1);
+		lua_pop(L, 1);
+		return u;
+	}
+	lua_pop(L, 1);
+	struct lbpf_usyms **u = lua_newuserdatauv(L, sizeof(*u), 0);
+	luaL_setmetatable(L, USYMS_MT);
+	if (!(*u = lbpf_usyms__new()))
+		luaL_error(L, "out of memory");
+	lua_setfield(L, LUA_REGISTRYINDEX, USYMS_MT);
+	return *u;
+}
+
+/* name, offset, module; "[unknown]" when nothing matches, as BCC says. */
+static int push_sym(lua_State *L, bool found, const struct lbpf_sym *s)
+{
+	lua_pushstring(L, found ? s->name : "[unknown]");
+	if (found)
+		lua_pushinteger(L, (lua_Integer)s->offset);
+	else
+		lua_pushnil(L);
+	lua_pushstring(L, s->module);
+	return 3;
+}
+
+/* bpf.ksym(addr) -> name, offset, module */
+static int bpf_ksym(lua_State *L)
+{
+	uint64_t addr = (uint64_t)luaL_checkinteger(L, 1);
+	struct lbpf_sym s = {0};
+	return push_sym(L, lbpf_ksyms__find(ksyms(L), addr, &s), &s);
+}
+
+/* bpf.ksymaddr(name) -> address, or nil */
+static int bpf_ksymaddr(lua_State *L)
+{
+	uint64_t addr = lbpf_ksyms__addr(ksyms(L), luaL_checkstring(L, 1));
+	if (!addr)
+		return 0;
+	lua_pushinteger(L, (lua_Integer)addr);
+	return 1;
+}
+
+/* bpf.usym(addr, pid) -> name, offset, module */
+static int bpf_usym(lua_State *L)
+{
+	uint64_t addr = (uint64_t)luaL_checkinteger(L, 1);
+	lua_Integer pid = luaL_checkinteger(L, 2);
+	struct lbpf_sym s = {0};
+
+	luaL_argcheck(L, pid > 0 && pid <= INT32_MAX, 2, "expected the process id the address belongs to");
+	return push_sym(L, lbpf_usyms__find(usyms(L), (int)pid, addr, &s), &s);
+}
+
+/* bpf.syscall_name(nr) -> "execve", or nil */
+static int bpf_syscall_name(lua_State *L)
+{
+	lua_pushstring(L, lbpf_syscall__name((long)luaL_checkinteger(L, 1)));
+	return 1;
+}
+
+/* bpf.syscall_nr("execve") -> 59, or nil */
+static int bpf_syscall_nr(lua_State *L)
+{
+	long nr = lbpf_syscall__nr(luaL_checkstring(L, 1));
+	if (nr < 0)
+		return 0;
+	lua_pushinteger(L, nr);
+	return 1;
+}
+
+/* bpf.syscall_fnname("execve") -> "__x64_sys_execve": the kernel function a
+ * kprobe on the system call attaches to, whichever prefix this kernel uses. */
+static int bpf_syscall_fnname(lua_State *L)
+{
+	static const char *const prefixes[] = {"__x64_sys_", "__arm64_sys_", "__s390x_sys_", "__riscv_sys_",
+					       "__powerpc_sys_", "__se_sys_", "sys_", NULL};
+	const char *name = luaL_checkstring(L, 1);
+	const struct lbpf_ksyms *k = ksyms(L);
+	char fn[256];
+
+	if (strncmp(name, "sys_", 4) == 0)
+		name += 4;
+	for (int i = 0; prefixes[i]; i++) {
+		snprintf(fn, sizeof(fn), "%s%s", prefixes[i], name);
+		if (lbpf_ksyms__addr(k, fn)) {
+			lua_pushstring(L, fn);
+			return 1;
+		}
+	}
+	return luaL_error(L, "syscall_fnname: the kernel has no function for system call '%s'", name);
+}
+
+void lbpf_lua_symbols_functions(lua_State *L)
+{
+	static const luaL_Reg funcs[] = {
+		{"ksym", bpf_ksym},
+		{"ksymaddr", bpf_ksymaddr},
+		{"usym", bpf_usym},
+		{"syscall_name", bpf_syscall_name},
+		{"syscall_nr", bpf_syscall_nr},
+		{"syscall_fnname", bpf_syscall_fnname},
+		{NULL, NULL},
+	};
+	luaL_newmetatable(L, KSYMS_MT);
+	lua_pushcfunction(L, ksyms_gc);
+	lua_setfield(L, -2, "__gc");
+	luaL_newmetatable(L, USYMS_MT);
+	lua_pushcfunction(L, usyms_gc);
+	lua_setfield(L, -2, "__gc");
+	lua_pop(L, 2);
+	luaL_setfuncs(L, funcs, 0);
+}
