@@ -1,0 +1,181 @@
+-- What the kernel offers (features, tracepoints, BTF fields), symbols and
+-- system call names, histograms of struct keys and plain tables, and perf
+-- event attach errors.
+local bpf = require "bpf"
+local h = require "helper"
+
+local function printed(f)
+  local lines, saved = {}, _G.print
+  _G.print = function(s) lines[#lines + 1] = s end
+  local ok, err = pcall(f)
+  _G.print = saved
+  assert(ok, err)
+  return table.concat(lines, "\n") .. "\n"
+end
+
+describe("discovery", function()
+  it("says what this kernel allows", function()
+    local f = bpf.features()
+    assert.is_false(f.kprobes)
+    assert.is_false(f.tracing)
+    assert.is_false(f.hardware_counters)
+    for _, name in ipairs { "btf", "uprobes", "tracepoint", "raw_tracepoint", "perf_event", "xdp", "tc",
+      "socket_filter", "cgroup_skb", "ringbuf", "user_ringbuf", "lpm_trie" } do
+      assert.is_true(f[name], name)
+    end
+  end)
+
+  it("lists tracepoints by glob and knows which exist", function()
+    local enters = bpf.tracepoints("syscalls:sys_enter_open*")
+    assert.are.same({ "syscalls:sys_enter_open", "syscalls:sys_enter_open_by_handle_at",
+      "syscalls:sys_enter_open_tree", "syscalls:sys_enter_open_tree_attr", "syscalls:sys_enter_openat",
+      "syscalls:sys_enter_openat2" }, enters)
+    assert.is_true(#bpf.tracepoints() > 1000)
+    assert.are.same({ "sched:sched_process_exec" }, bpf.tracepoints("sched:sched_process_exe?"))
+    assert.is_true(bpf.tracepoint_exists("syscalls", "sys_enter_openat"))
+    assert.is_false(bpf.tracepoint_exists("syscalls", "sys_enter_nothing"))
+    assert.is_false(bpf.tracepoint_exists("../..", "x"))
+    assert.has_error(function() bpf.tracepoints(3) end,
+      "tracepoints: the pattern must be a glob string, e.g. \"syscalls:sys_enter_*\"")
+  end)
+
+  it("finds fields and types in the kernel's BTF", function()
+    assert.is_true(bpf.kernel_has_field("task_struct", "__state"))
+    assert.is_false(bpf.kernel_has_field("task_struct", "state"))
+    assert.is_true(bpf.kernel_has_field("struct sk_buff", "len"))
+    assert.is_true(bpf.kernel_has_field("sk_buff", "tstamp")) -- inside an anonymous union
+    assert.is_false(bpf.kernel_has_field("no_such_struct", "x"))
+    assert.is_true(bpf.kernel_has_type("struct task_struct"))
+    assert.is_true(bpf.kernel_has_type("pid_t"))
+    assert.is_false(bpf.kernel_has_type("struct no_such_struct"))
+  end)
+end)
+
+describe("symbols", function()
+  it("resolves kernel addresses and names", function()
+    local addr = bpf.ksymaddr("vfs_read")
+    assert.are.equal("number", type(addr))
+    assert.are.same({ "vfs_read", 0, "kernel" }, { bpf.ksym(addr) })
+    assert.are.same({ "vfs_read", 16, "kernel" }, { bpf.ksym(addr + 16) })
+    assert.is_nil(bpf.ksymaddr("no_such_kernel_function"))
+    assert.are.equal("[unknown]", (bpf.ksym(1)))
+  end)
+
+  it("resolves a PIE binary's functions in a running process", function()
+    local child = io.popen("exec sh -c 'echo $$; exec " .. h.fixture("busy") .. " 0.5'")
+    local pid = tonumber(child:read("l"))
+    bpf.sleep(0.05) -- let exec finish
+    local base
+    for line in io.lines("/proc/" .. pid .. "/maps") do
+      local s, off, path = line:match("^(%x+)%-%x+ r%-xp (%x+) %S+ %S+%s+(.*)$")
+      if path and path:find("/busy$") then base = tonumber(s, 16) - tonumber(off, 16) end
+    end
+    local p = io.popen("nm " .. h.fixture("busy"))
+    local syms = {}
+    for line in p:lines() do
+      local v, name = line:match("^(%x+) [Tt] (%S+)$")
+      if v then syms[name] = tonumber(v, 16) end
+    end
+    p:close()
+    local name, off, module = bpf.usym(base + syms.busy_inner + 4, pid)
+    child:close()
+    assert.are.equal("busy_inner", name)
+    assert.are.equal(4, off)
+    assert.is_truthy(module:find("/busy$"), module)
+    assert.are.equal("[unknown]", (bpf.usym(8, pid)))
+    assert.has_error(function() bpf.usym(8, 0) end)
+  end)
+
+  it("names system calls", function()
+    assert.are.equal("execve", bpf.syscall_name(59))
+    assert.are.equal("openat", bpf.syscall_name(257))
+    assert.is_nil(bpf.syscall_name(100000))
+    assert.are.equal(0, bpf.syscall_nr("read"))
+    assert.is_nil(bpf.syscall_nr("no_such_call"))
+    assert.are.equal("__x64_sys_execve", bpf.syscall_fnname("execve"))
+    assert.has_error(function() bpf.syscall_fnname("no_such_call") end,
+      "syscall_fnname: the kernel has no function for system call 'no_such_call'")
+  end)
+end)
+
+describe("histograms", function()
+  it("prints one section per leading key field, and linear histograms", function()
+    local b <close> = bpf.new([[
+struct hkey { u32 cpu_group; u32 slot; };
+BPF_HISTOGRAM(by_group, struct hkey);
+BPF_HISTOGRAM(lin);
+SEC("xdp") int fill(struct xdp_md *ctx) {
+	struct hkey k = {1, 1};
+	by_group.increment(k, 2);
+	k.slot = 3;
+	by_group.increment(k);
+	k.cpu_group = 0;
+	by_group.increment(k, 4);
+	lin.increment(2, 5);
+	lin.increment(0);
+	return XDP_PASS;
+}
+]])
+    b.progs.fill:test_run { data = ("\0"):rep(64) }
+    assert.are.equal([[
+
+group = 0
+     usecs               : count     distribution
+         0 -> 1          : 0        |                                        |
+         2 -> 3          : 0        |                                        |
+         4 -> 7          : 4        |****************************************|
+
+group = g1
+     usecs               : count     distribution
+         0 -> 1          : 2        |****************************************|
+         2 -> 3          : 0        |                                        |
+         4 -> 7          : 1        |********************                    |
+]], printed(function()
+      b.maps.by_group:print_log2_hist("usecs", "group", function(g) return g == 1 and "g1" or g end)
+    end))
+    assert.are.equal([[
+     value         : count     distribution
+        0          : 1        |********                                |
+        1          : 0        |                                        |
+        2          : 5        |****************************************|
+]], printed(function() b.maps.lin:print_linear_hist() end))
+    assert.are.same({ { section = 0, buckets = { { low = 0, high = 1, count = 0 }, { low = 2, high = 3, count = 0 },
+      { low = 4, high = 7, count = 4 } } }, { section = 1, buckets = { { low = 0, high = 1, count = 2 },
+      { low = 2, high = 3, count = 0 }, { low = 4, high = 7, count = 1 } } } }, b.maps.by_group:log2_hist())
+  end)
+
+  it("prints plain Lua tables, skipping leading zeros when asked", function()
+    assert.are.equal([[
+     ms                  : count     distribution
+        16 -> 31         : 10       |****************************************|
+]], printed(function() bpf.print_log2_hist({ [5] = 10 }, "ms", true) end))
+    assert.are.equal(0, bpf.log2l(0))
+    assert.are.equal(1, bpf.log2l(1))
+    assert.are.equal(13, bpf.log2l(5000))
+    assert.has_error(function() bpf.print_log2_hist({ [70] = 1 }) end,
+      "print_log2_hist: bucket 70 is not an integer from 0 to 64")
+  end)
+end)
+
+describe("perf events", function()
+  it("names what is wrong", function()
+    local b <close> = bpf.new([[
+SEC("perf_event") int sample(struct bpf_perf_event_data *ctx) { return 0; }
+SEC("xdp") int not_perf(struct xdp_md *ctx) { return XDP_PASS; }
+]])
+    local err = h.error_of(b.attach_perf_event, b, { fn = "sample", type = "hardware", config = "cpu-cycles" })
+    assert.is_truthy(err:find("this machine has no hardware performance counters", 1, true), err)
+    err = h.error_of(b.attach_perf_event, b, { fn = "not_perf" })
+    assert.is_truthy(err:find("program 'not_perf' is not a perf event program (its section is \"xdp\")", 1, true), err)
+    err = h.error_of(b.attach_perf_event, b, { fn = "sample", config = "cpu-clocks" })
+    assert.is_truthy(err:find("attach_perf_event: 'config' must be one of cpu-clock, task-clock", 1, true), err)
+    err = h.error_of(b.attach_perf_event, b, { fn = "sample", freq = 99, period = 1000 })
+    assert.is_truthy(err:find("give 'freq' (samples a second) or 'period'", 1, true), err)
+    -- system-wide on every CPU, then detached as one link
+    local fds = h.fd_count(h.getpid())
+    local link = b:attach_perf_event { fn = "sample", freq = 49 }
+    assert.is_true(h.fd_count(h.getpid()) > fds)
+    link:detach()
+    assert.are.equal(fds, h.fd_count(h.getpid()))
+  end)
+end)
