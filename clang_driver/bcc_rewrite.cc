@@ -159,6 +159,7 @@ public:
 		lex();
 		find_declarations();
 		find_method_calls();
+		find_trace_printk();
 		if (!errors_.empty()) {
 			diagnostics = errors_;
 			return false;
@@ -520,6 +521,15 @@ private:
 			}
 			replace(i, i + 3, "__lbpf_" + method + "(" + map + (a.empty() ? "" : ", "));
 		}
+	}
+
+	// bpf_trace_printk("fmt", args...) as BCC writes it: no format size.
+	void find_trace_printk()
+	{
+		for (size_t i = 0; i + 2 < toks_.size(); i++)
+			if (is_ident(i) && toks_[i].text == "bpf_trace_printk" && is(i + 1, clang::tok::l_paren) &&
+			    is(i + 2, clang::tok::string_literal))
+				replace(i, i + 1, "__lbpf_trace_printk(");
 	}
 
 	void apply(std::string &out)

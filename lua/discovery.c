@@ -13,6 +13,7 @@
 #include "binding.h"
 
 #define KERNEL_BTF_MT "bpf.KernelBTF"
+#define KERNEL_BTF_KEY "bpf.kernel_btf" /* the loaded BTF, in the registry */
 
 static int kernel_btf_gc(lua_State *L)
 {
@@ -25,7 +26,7 @@ static int kernel_btf_gc(lua_State *L)
 /* The kernel's BTF, loaded once and kept in the registry. */
 static const struct btf *kernel_btf(lua_State *L)
 {
-	if (lua_getfield(L, LUA_REGISTRYINDEX, KERNEL_BTF_MT) == LUA_TUSERDATA) {
+	if (lua_getfield(L, LUA_REGISTRYINDEX, KERNEL_BTF_KEY) == LUA_TUSERDATA) {
 		const struct btf *b = *(struct btf **)lua_touserdata(L, -1);
 		lua_pop(L, 1);
 		return b;
@@ -39,7 +40,7 @@ static const struct btf *kernel_btf(lua_State *L)
 		luaL_error(L, "cannot read the kernel's BTF (/sys/kernel/btf/vmlinux): %s; the kernel needs "
 			      "CONFIG_DEBUG_INFO_BTF",
 			   strerror(errno));
-	lua_setfield(L, LUA_REGISTRYINDEX, KERNEL_BTF_MT);
+	lua_setfield(L, LUA_REGISTRYINDEX, KERNEL_BTF_KEY);
 	return *b;
 }
 

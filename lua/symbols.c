@@ -6,6 +6,9 @@
 
 #define KSYMS_MT "bpf.KernelSymbols"
 #define USYMS_MT "bpf.UserSymbols"
+/* Registry keys of the tables themselves (the names above key the metatables). */
+#define KSYMS_KEY "bpf.ksyms"
+#define USYMS_KEY "bpf.usyms"
 
 static int ksyms_gc(lua_State *L)
 {
@@ -26,7 +29,7 @@ static int usyms_gc(lua_State *L)
 /* The kernel's symbols, read from /proc/kallsyms the first time. */
 static const struct lbpf_ksyms *ksyms(lua_State *L)
 {
-	if (lua_getfield(L, LUA_REGISTRYINDEX, KSYMS_MT) == LUA_TUSERDATA) {
+	if (lua_getfield(L, LUA_REGISTRYINDEX, KSYMS_KEY) == LUA_TUSERDATA) {
 		const struct lbpf_ksyms *k = *(struct lbpf_ksyms **)lua_touserdata(L, -1);
 		lua_pop(L, 1);
 		return k;
@@ -39,13 +42,13 @@ static const struct lbpf_ksyms *ksyms(lua_State *L)
 	*k = lbpf_ksyms__load(&err);
 	if (!*k)
 		lbpf_lua_raise(L, &err);
-	lua_setfield(L, LUA_REGISTRYINDEX, KSYMS_MT);
+	lua_setfield(L, LUA_REGISTRYINDEX, KSYMS_KEY);
 	return *k;
 }
 
 static struct lbpf_usyms *usyms(lua_State *L)
 {
-	if (lua_getfield(L, LUA_REGISTRYINDEX, USYMS_MT) == LUA_TUSERDATA) {
+	if (lua_getfield(L, LUA_REGISTRYINDEX, USYMS_KEY) == LUA_TUSERDATA) {
 		struct lbpf_usyms *u = *(struct lbpf_usyms **)lua_touserdata(L, -1);
 		lua_pop(L, 1);
 		return u;
@@ -55,7 +58,7 @@ static struct lbpf_usyms *usyms(lua_State *L)
 	luaL_setmetatable(L, USYMS_MT);
 	if (!(*u = lbpf_usyms__new()))
 		luaL_error(L, "out of memory");
-	lua_setfield(L, LUA_REGISTRYINDEX, USYMS_MT);
+	lua_setfield(L, LUA_REGISTRYINDEX, USYMS_KEY);
 	return *u;
 }
 

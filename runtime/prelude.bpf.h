@@ -150,8 +150,9 @@
 #define KFUNC_PROBE(ev, args...) SEC("fentry/" #ev) int BPF_PROG(kfunc__##ev, ##args)
 #define KRETFUNC_PROBE(ev, args...) SEC("fexit/" #ev) int BPF_PROG(kretfunc__##ev, ##args)
 
-/* BCC's bpf_trace_printk takes no format size: the format must be a literal. */
-#define bpf_trace_printk(fmt, ...) bpf_printk(fmt, ##__VA_ARGS__)
+/* BCC's bpf_trace_printk("fmt", args...) takes no format size; the rewrite
+ * sends calls whose format is a literal here (libbpf's own calls pass a size). */
+#define __lbpf_trace_printk(fmt, ...) bpf_printk(fmt, ##__VA_ARGS__)
 #define lock_xadd(p, v) ((void)__sync_fetch_and_add((p), (v)))
 
 /* floor(log2(v)) + 1, and 0 for 0: the bucket BCC's log2 histograms use. */

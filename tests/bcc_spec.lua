@@ -261,6 +261,23 @@ SEC("xdp") int first(struct xdp_md *ctx) {
     assert.are.equal(5, b.maps.st:pop())
   end)
 
+  it("takes bpf_trace_printk without the format size", function()
+    local b <close> = bpf.new([[
+SEC("xdp") int say(struct xdp_md *ctx) {
+	bpf_trace_printk("bcc printk %d %s", 42, "ok");
+	return XDP_PASS;
+}
+]])
+    local seen
+    b:trace_pipe(function(f) if f.msg:find("bcc printk", 1, true) then seen = f.msg end end)
+    b.progs.say:test_run { data = ("\0"):rep(64) }
+    for _ = 1, 20 do
+      if seen then break end
+      b:poll(50)
+    end
+    assert.are.equal("bcc printk 42 ok", seen)
+  end)
+
   it("leaves comments and strings alone and keeps every line on its line", function()
     local b <close> = bpf.new([[
 BPF_HASH(counts, u32);
