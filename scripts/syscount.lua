@@ -1,29 +1,18 @@
 #!/usr/bin/env luabpf
--- syscount: counts system calls per process for a few seconds, then prints
--- the busiest processes. usage: luabpf scripts/syscount.lua [seconds] [top]
+-- syscount: counts system calls per process and per call for a few seconds,
+-- then prints the busiest of each. usage: luabpf scripts/syscount.lua [seconds] [top]
 local bpf = require "bpf"
 
 local seconds = tonumber(arg[1]) or 3
 local top = tonumber(arg[2]) or 15
 
 local b <close> = bpf.new([[
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, u32);   /* tgid */
-	__type(value, u64); /* system calls made */
-} counts SEC(".maps");
+BPF_HASH(counts, u32);   // system calls per process (tgid)
+BPF_HASH(calls, u32);    // per system call number
 
-SEC("tracepoint/raw_syscalls/sys_enter")
-int count_syscalls(void *ctx)
-{
-	u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	u64 one = 1, *n = bpf_map_lookup_elem(&counts, &tgid);
-
-	if (n)
-		__sync_fetch_and_add(n, 1);
-	else
-		bpf_map_update_elem(&counts, &tgid, &one, BPF_NOEXIST);
+TRACEPOINT_PROBE(raw_syscalls, sys_enter) {
+	counts.increment(bpf_get_current_pid_tgid() >> 32);
+	calls.increment(args->id);
 	return 0;
 }
 ]])
@@ -47,4 +36,12 @@ print(("%8s  %-16s %12s"):format("PID", "COMM", "SYSCALLS"))
 for i = 1, math.min(top, #rows) do
   local r = rows[i]
   print(("%8d  %-16s %12d"):format(r.pid, comm(r.pid), r.n))
+end
+
+local by_call = {}
+for nr, n in pairs(b.maps.calls) do by_call[#by_call + 1] = { name = bpf.syscall_name(nr) or ("#" .. nr), n = n } end
+table.sort(by_call, function(x, y) return x.n > y.n end)
+print(("\n%-22s %12s"):format("SYSCALL", "COUNT"))
+for i = 1, math.min(top, #by_call) do
+  print(("%-22s %12d"):format(by_call[i].name, by_call[i].n))
 end

@@ -185,6 +185,14 @@ SEC("perf_event") int on_sample(struct bpf_perf_event_data *ctx) {
     assert.are.same({ "do_sys_openat2", 3, "kernel" }, { bpf.ksym(addr + 3) })
   end)
 
+  it("scripts/profile.lua prints a busy process's hottest stacks with symbols", function()
+    local out, code = h.run("sh -c '" .. h.fixture("busy") .. " 2 & " .. h.luabpf .. " " .. h.root
+      .. "/scripts/profile.lua $! 1 1; wait'")
+    assert.are.equal(0, code, out)
+    assert.matches("^Sampling pid %d+ at 99 Hz for 1 s%.%.%.\n\n%d+ samples\n", out)
+    assert.matches("0x%x+ busy_inner%+%d+ %([^)]*/busy%)\n +0x%x+ busy_outer%+%d+ %([^)]*/busy%)\n +0x%x+ main%+", out)
+  end)
+
   it("RAW_TRACEPOINT_PROBE and functions named raw_tracepoint__ev and tracepoint__cat__ev attach by name", function()
     local b <close> = bpf.new([[
 BPF_ARRAY(seen, u64, 4);
