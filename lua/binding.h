@@ -63,6 +63,10 @@ void lbpf_codec_encode(lua_State *L, int idx, const struct lbpf_type *t, void *d
 /* One field of a struct or union at base (bitfields included). */
 void lbpf_codec_push_field(lua_State *L, const struct lbpf_field *f, const void *base);
 
+/* A C pointer kept once per Lua state in the registry under key, freed by
+ * the __gc of metatable mt when the state closes; NULL until the caller sets it. */
+void **lbpf_lua_registry_slot(lua_State *L, const char *key, const char *mt);
+
 /* Module functions each file adds to the bpf table at the top of the stack. */
 void lbpf_lua_map_functions(lua_State *L);
 void lbpf_lua_sysview_functions(lua_State *L);

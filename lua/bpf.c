@@ -82,6 +82,23 @@ static void run_lua_modules(lua_State *L)
 	}
 }
 
+void **lbpf_lua_registry_slot(lua_State *L, const char *key, const char *mt)
+{
+	void **slot;
+
+	if (lua_getfield(L, LUA_REGISTRYINDEX, key) == LUA_TUSERDATA) {
+		slot = lua_touserdata(L, -1);
+		lua_pop(L, 1);
+		return slot;
+	}
+	lua_pop(L, 1);
+	slot = lua_newuserdatauv(L, sizeof(*slot), 0);
+	*slot = NULL;
+	luaL_setmetatable(L, mt);
+	lua_setfield(L, LUA_REGISTRYINDEX, key); /* the registry keeps it alive */
+	return slot;
+}
+
 int luaopen_bpf(lua_State *L)
 {
 	static const luaL_Reg funcs[] = {

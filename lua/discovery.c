@@ -26,22 +26,13 @@ static int kernel_btf_gc(lua_State *L)
 /* The kernel's BTF, loaded once and kept in the registry. */
 static const struct btf *kernel_btf(lua_State *L)
 {
-	if (lua_getfield(L, LUA_REGISTRYINDEX, KERNEL_BTF_KEY) == LUA_TUSERDATA) {
-		const struct btf *b = *(struct btf **)lua_touserdata(L, -1);
-		lua_pop(L, 1);
-		return b;
-	}
-	lua_pop(L, 1);
-	struct btf **b = lua_newuserdatauv(L, sizeof(*b), 0);
-	*b = NULL;
-	luaL_setmetatable(L, KERNEL_BTF_MT);
-	*b = btf__load_vmlinux_btf();
-	if (!*b)
+	void **slot = lbpf_lua_registry_slot(L, KERNEL_BTF_KEY, KERNEL_BTF_MT);
+
+	if (!*slot && !(*slot = btf__load_vmlinux_btf()))
 		luaL_error(L, "cannot read the kernel's BTF (/sys/kernel/btf/vmlinux): %s; the kernel needs "
 			      "CONFIG_DEBUG_INFO_BTF",
 			   strerror(errno));
-	lua_setfield(L, LUA_REGISTRYINDEX, KERNEL_BTF_KEY);
-	return *b;
+	return *slot;
 }
 
 /* Whether struct/union t (or one of its anonymous members) has field. */

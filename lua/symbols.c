@@ -29,37 +29,21 @@ static int usyms_gc(lua_State *L)
 /* The kernel's symbols, read from /proc/kallsyms the first time. */
 static const struct lbpf_ksyms *ksyms(lua_State *L)
 {
-	if (lua_getfield(L, LUA_REGISTRYINDEX, KSYMS_KEY) == LUA_TUSERDATA) {
-		const struct lbpf_ksyms *k = *(struct lbpf_ksyms **)lua_touserdata(L, -1);
-		lua_pop(L, 1);
-		return k;
-	}
-	lua_pop(L, 1);
-	struct lbpf_ksyms **k = lua_newuserdatauv(L, sizeof(*k), 0);
-	*k = NULL;
-	luaL_setmetatable(L, KSYMS_MT);
+	void **slot = lbpf_lua_registry_slot(L, KSYMS_KEY, KSYMS_MT);
 	struct lbpf_err err = {0};
-	*k = lbpf_ksyms__load(&err);
-	if (!*k)
+
+	if (!*slot && !(*slot = lbpf_ksyms__load(&err)))
 		lbpf_lua_raise(L, &err);
-	lua_setfield(L, LUA_REGISTRYINDEX, KSYMS_KEY);
-	return *k;
+	return *slot;
 }
 
 static struct lbpf_usyms *usyms(lua_State *L)
 {
-	if (lua_getfield(L, LUA_REGISTRYINDEX, USYMS_KEY) == LUA_TUSERDATA) {
-		struct lbpf_usyms *u = *(struct lbpf_usyms **)lua_touserdata(L, -1);
-		lua_pop(L, 1);
-		return u;
-	}
-	lua_pop(L, 1);
-	struct lbpf_usyms **u = lua_newuserdatauv(L, sizeof(*u), 0);
-	luaL_setmetatable(L, USYMS_MT);
-	if (!(*u = lbpf_usyms__new()))
+	void **slot = lbpf_lua_registry_slot(L, USYMS_KEY, USYMS_MT);
+
+	if (!*slot && !(*slot = lbpf_usyms__new()))
 		luaL_error(L, "out of memory");
-	lua_setfield(L, LUA_REGISTRYINDEX, USYMS_KEY);
-	return *u;
+	return *slot;
 }
 
 /* name, offset, module; "[unknown]" when nothing matches, as BCC says. */
