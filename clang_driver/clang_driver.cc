@@ -141,7 +141,10 @@ public:
 		for (clang::Decl *d : group) {
 			if (!ci_.getSourceManager().isInMainFile(d->getLocation()))
 				continue;
-			if (auto *tag = llvm::dyn_cast<clang::TagDecl>(d)) {
+			if (auto *fn = llvm::dyn_cast<clang::FunctionDecl>(d)) {
+				if (fn->doesThisDeclarationHaveABody())
+					functions_.push_back(fn);
+			} else if (auto *tag = llvm::dyn_cast<clang::TagDecl>(d)) {
 				if (tag->isThisDeclarationADefinition() && tag->getIdentifier())
 					types_.push_back(ci_.getASTContext().getTagDeclType(tag));
 			} else if (auto *td = llvm::dyn_cast<clang::TypedefNameDecl>(d)) {
@@ -154,8 +157,11 @@ public:
 	void HandleTranslationUnit(clang::ASTContext &ctx) override
 	{
 		if (!ci_.getDiagnostics().hasErrorOccurred()) {
+			// Only the script's functions: traversing the whole unit would
+			// deserialize all of vmlinux.h from the precompiled header.
 			RecordTypes records(ctx);
-			records.TraverseDecl(ctx.getTranslationUnitDecl());
+			for (clang::FunctionDecl *fn : functions_)
+				records.TraverseDecl(fn);
 			std::vector<std::pair<std::string, clang::QualType>> keep;
 			for (clang::QualType t : types_)
 				keep.emplace_back("__luabpf_keep_type_" + std::to_string(keep.size()), t);
@@ -199,6 +205,7 @@ private:
 	std::unique_ptr<clang::ASTConsumer> inner_;
 	clang::CompilerInstance &ci_;
 	std::vector<clang::QualType> types_;
+	std::vector<clang::FunctionDecl *> functions_;
 };
 
 class EmitBpfObject : public clang::EmitObjAction {
