@@ -269,6 +269,47 @@ SEC("xdp") int first(struct xdp_md *ctx) {
     assert.are.equal(5, b.maps.st:pop())
   end)
 
+  it("insert, delete, peek, atomic_increment, per-CPU hashes and reserved ring buffer records", function()
+    local b <close> = bpf.new([[
+struct rec { u32 kind; u64 value; };
+BPF_PERCPU_HASH(per_cpu, u32, u64, 8);
+BPF_HASH(h, u32, u64, 8);
+BPF_QUEUE(q, u32, 4);
+BPF_RINGBUF_OUTPUT(out, 4);
+SEC("xdp") int run(struct xdp_md *ctx) {
+	u32 k = 1, k2 = 2, qv = 9, peeked = 0;
+	u64 v = 100, v2 = 200;
+	per_cpu.atomic_increment(k, 3);
+	h.insert(&k, &v);
+	h.insert(&k, &v2);              /* exists: stays 100 */
+	h.insert(&k2, &v2);
+	h.delete(&k2);
+	q.push(&qv, 0);
+	q.peek(&peeked);
+	struct rec *r = out.ringbuf_reserve(sizeof(struct rec));
+	if (r) {
+		r->kind = peeked;
+		r->value = 7;
+		out.ringbuf_submit(r, 0);
+	}
+	r = out.ringbuf_reserve(sizeof(*r));
+	if (r)
+		out.ringbuf_discard(r, 0);
+	return XDP_PASS;
+}
+]])
+    local recs = {}
+    b:ring_buffer("out", function(e) recs[#recs + 1] = e:table() end)
+    b.progs.run:test_run { data = ("\0"):rep(64) }
+    b:poll(0)
+    assert.are.equal(3, b.maps.per_cpu:sum(1))
+    assert.are.equal(100, b.maps.h[1])
+    assert.is_nil(b.maps.h[2])
+    assert.are.equal(9, b.maps.q:pop())
+    assert.are.same({ { kind = 9, value = 7 } }, recs)
+    assert.are.equal("percpu_hash", b.maps.per_cpu:info().type)
+  end)
+
   it("takes bpf_trace_printk without the format size", function()
     local b <close> = bpf.new([[
 SEC("xdp") int say(struct xdp_md *ctx) {
