@@ -11,15 +11,7 @@ TRACEPOINT_PROBE(syscalls, sys_enter_openat) {
 ]]
 local PLAIN = require "count_openat"
 
-local function best(f, n)
-  local b = math.huge
-  for _ = 1, n do
-    local t0 = bpf.ktime_ns()
-    f()
-    b = math.min(b, (bpf.ktime_ns() - t0) / 1e9)
-  end
-  return b
-end
+local best = require "best_of"
 
 local function row(what, v, unit) print(("%-52s %10.4f %s"):format(what, v, unit)) end
 

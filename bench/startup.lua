@@ -11,15 +11,7 @@ local function rss_mb()
   end
 end
 
-local function wall(f, n)
-  local best = math.huge
-  for _ = 1, n do
-    local t0 = bpf.ktime_ns()
-    f()
-    best = math.min(best, (bpf.ktime_ns() - t0) / 1e9)
-  end
-  return best
-end
+local wall = require "best_of"
 
 local elf
 local compile_s = wall(function() elf = bpf.compile(SRC) end, 3)
