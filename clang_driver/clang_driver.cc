@@ -267,26 +267,27 @@ extern "C" int lbpf_clang__compile(const struct lbpf_clang_input *in, struct lbp
 	for (size_t i = 0; i < in->nfiles; i++)
 		add_file(*fs, std::string(kIncludeDir) + "/" + in->files[i].name, in->files[i].data,
 			 in->files[i].size);
+	llvm::StringRef main_text(in->main_text, in->main_size);
 	std::string rewritten;
 	if (in->bcc) {
 		std::string diags;
 		auto tracepoint_struct = [in](const std::string &cat, const std::string &ev, std::string &text) {
 			char *error = nullptr;
-			char *def = in->tracepoint_struct ? in->tracepoint_struct(in->tracepoint_ctx, cat.c_str(), ev.c_str(), &error)
+			char *def = in->tracepoint_struct ? in->tracepoint_struct(cat.c_str(), ev.c_str(), &error)
 							  : nullptr;
+			bool found = def != nullptr;
 			text = def ? def : error ? error : "tracepoint formats are not available";
 			free(def);
 			free(error);
-			return def != nullptr;
+			return found;
 		};
-		if (!lbpf::bcc_rewrite(llvm::StringRef(in->main_text, in->main_size), tracepoint_struct, rewritten, diags)) {
+		if (!lbpf::bcc_rewrite(main_text, tracepoint_struct, rewritten, diags)) {
 			out->diagnostics = dup_string(diags);
 			return -1;
 		}
-		add_file(*fs, kMainFile, rewritten.data(), rewritten.size());
-	} else {
-		add_file(*fs, kMainFile, in->main_text, in->main_size);
+		main_text = rewritten;
 	}
+	add_file(*fs, kMainFile, main_text.data(), main_text.size());
 
 	std::vector<const char *> args(std::begin(kBaseFlags), std::end(kBaseFlags));
 	for (size_t i = 0; i < in->ncflags; i++)

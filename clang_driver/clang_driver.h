@@ -37,8 +37,7 @@ struct lbpf_clang_input {
 	/* For TRACEPOINT_PROBE(cat, ev): the C definition of
 	 * struct tracepoint__<cat>__<ev> on one line, malloc'd; or NULL with a
 	 * malloc'd message in *error. */
-	char *(*tracepoint_struct)(void *ctx, const char *category, const char *event, char **error);
-	void *tracepoint_ctx;
+	char *(*tracepoint_struct)(const char *category, const char *event, char **error);
 };
 
 struct lbpf_clang_output {

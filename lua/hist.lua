@@ -49,7 +49,7 @@ local function render(r, last, log2, val_type, strip)
   for _, row in ipairs(r) do max = math.max(max, row.count) end
   local header, body, width
   if not log2 then
-    header, width = "     %-13s : count     distribution", STARS
+    header, body, width = "     %-13s : count     distribution", "        %-10d : %-8d |%-40s|", STARS
   elseif last <= 32 then
     header, body, width = "     %-19s : count     distribution", "%10d -> %-10d : %-8d |%-40s|", STARS
   else
@@ -61,10 +61,11 @@ local function render(r, last, log2, val_type, strip)
   for _, row in ipairs(r) do
     if strip and row.count == 0 then goto continue end
     strip = false
+    local bar = stars(row.count, max, width)
     if log2 then
-      print(body:format(row.low, row.high, row.count, stars(row.count, max, width)))
+      print(body:format(row.low, row.high, row.count, bar))
     else
-      print(("        %-10d : %-8d |%-40s|"):format(row.value, row.count, stars(row.count, max, width)))
+      print(body:format(row.value, row.count, bar))
     end
     ::continue::
   end

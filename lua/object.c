@@ -332,6 +332,8 @@ static uint64_t perf_choice(lua_State *L, int idx, const char *field, const char
 	for (int i = 0; name && names[i]; i++)
 		if (strcmp(name, names[i]) == 0)
 			return values[i];
+	if (!names[0])
+		return (uint64_t)luaL_error(L, "attach_perf_event: '%s' must be a number for this event type", field);
 	luaL_Buffer b;
 	luaL_buffinit(L, &b);
 	for (int i = 0; names[i]; i++) {

@@ -153,7 +153,7 @@ static void add_build_identity(struct lbpf_hash *h, const struct lbpf_compile_op
 }
 
 /* TRACEPOINT_PROBE's args type, for the driver's rewrite. */
-static char *tracepoint_struct(void *ctx, const char *category, const char *event, char **error)
+static char *tracepoint_struct(const char *category, const char *event, char **error)
 {
 	struct lbpf_err err = {0};
 	char *text = lbpf_tracepoint__struct(category, event, &err);

@@ -104,11 +104,15 @@ char *lbpf_tracepoint__struct(const char *category, const char *event, struct lb
 	snprintf(path, sizeof(path), "%s/events/%s/%s/format", lbpf_tracefs__root(), category, event);
 	FILE *f = fopen(path, "r");
 	if (!f) {
-		lbpf_err__set(err, errno,
-			      errno == ENOENT ? "this kernel has no tracepoint %s:%s (no %s); bpf.tracepoints(\"%s:*\") "
-						"lists the ones it has"
-					      : "cannot read the format of %s:%s (%s): %s",
-			      category, event, path, errno == ENOENT ? category : strerror(errno));
+		int e = errno;
+		if (e == ENOENT)
+			lbpf_err__set(err, e,
+				      "this kernel has no tracepoint %s:%s (no %s); bpf.tracepoints(\"%s:*\") lists the "
+				      "ones it has",
+				      category, event, path, category);
+		else
+			lbpf_err__set(err, e, "cannot read the format of %s:%s (%s): %s", category, event, path,
+				      strerror(e));
 		return NULL;
 	}
 	char *text = NULL;
@@ -138,7 +142,8 @@ char *lbpf_tracepoint__struct(const char *category, const char *event, struct lb
 			fprintf(out, " char __pad_%u[%u];", pads++, offset - pos);
 		char m[320];
 		unsigned align = 1;
-		ok = member(m, sizeof(m), field + strlen("field:"), size, is_signed != 0, &align);
+		if (!(ok = member(m, sizeof(m), field + strlen("field:"), size, is_signed != 0, &align)))
+			break;
 		/* Misaligned in the record: packed, or clang would pad before it. */
 		fprintf(out, " %s%s;", m, align > 1 && offset % align ? " __attribute__((packed))" : "");
 		pos = offset + size;
