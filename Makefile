@@ -83,12 +83,14 @@ $(B)/gen/lua_modules.c: $(B)/embed $(LUA_MODULES)
 	@mkdir -p $(dir $@)
 	$(B)/embed lbpf_lua_modules $@ $(foreach m,$(LUA_MODULES),$(notdir $(m))=$(m))
 
-$(B)/gen/clang_headers.c: $(B)/embed $(wildcard clang_driver/include/linux/*.h)
+$(B)/gen/clang_headers.c: $(B)/embed $(wildcard clang_driver/include/*/*.h) clang_driver/include/kernel_headers.list
 	@mkdir -p $(dir $@)
 	$(B)/embed lbpf_clang_headers $@ \
 		$(foreach h,$(LIBBPF_HEADERS),bpf/$(h)=/usr/include/bpf/$(h)) \
 		$(foreach h,$(CLANG_HEADERS) $(notdir $(wildcard $(CLANG_RESOURCE)/__stddef_*.h $(CLANG_RESOURCE)/__stdarg_*.h)),$(h)=$(CLANG_RESOURCE)/$(h)) \
-		linux/errno.h=clang_driver/include/linux/errno.h linux/types.h=clang_driver/include/linux/types.h
+		linux/errno.h=clang_driver/include/linux/errno.h linux/types.h=clang_driver/include/linux/types.h \
+		luabpf/kernel.h=clang_driver/include/luabpf/kernel.h \
+		kernel_headers.list=clang_driver/include/kernel_headers.list
 
 $(B)/bpf.so: $(RUNTIME_OBJS) $(BINDING_OBJS)
 	$(CC) -shared -o $@ $^ $(RUNTIME_LIBS) -lm

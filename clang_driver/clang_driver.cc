@@ -26,7 +26,9 @@
 #include <llvm/Support/VirtualFileSystem.h>
 #include <llvm/Support/raw_ostream.h>
 
+#include <cstdio>
 #include <cstdlib>
+#include <sys/utsname.h>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -235,6 +237,31 @@ void add_file(llvm::vfs::InMemoryFileSystem &fs, const std::string &path, const 
 	fs.addFile(path, 0, llvm::MemoryBuffer::getMemBuffer(llvm::StringRef(data, size), path, false));
 }
 
+// Each kernel header kernel_headers.list names compiles to luabpf/kernel.h:
+// vmlinux.h has the types; one header has the rest. An include not listed
+// stays "file not found".
+void add_kernel_headers(llvm::vfs::InMemoryFileSystem &fs, llvm::StringRef list)
+{
+	static const char stub[] = "#include <luabpf/kernel.h>\n";
+	llvm::SmallVector<llvm::StringRef, 128> lines;
+	list.split(lines, '\n', -1, false);
+	for (llvm::StringRef line : lines) {
+		line = line.trim();
+		if (!line.empty() && !line.starts_with("#"))
+			add_file(fs, std::string(kIncludeDir) + "/" + line.str(), stub, sizeof(stub) - 1);
+	}
+}
+
+// LINUX_VERSION_CODE of the running kernel (the one the program is built for).
+std::string kernel_version_flag()
+{
+	struct utsname u;
+	unsigned a = 0, b = 0, c = 0;
+	if (uname(&u) == 0)
+		sscanf(u.release, "%u.%u.%u", &a, &b, &c);
+	return "-D__LUABPF_LINUX_VERSION_CODE=" + std::to_string((a << 16) + (b << 8) + std::min(c, 255u));
+}
+
 char *dup_string(const std::string &s)
 {
 	char *p = static_cast<char *>(malloc(s.size() + 1));
@@ -262,8 +289,12 @@ extern "C" int lbpf_clang__compile(const struct lbpf_clang_input *in, struct lbp
 
 	auto fs = llvm::makeIntrusiveRefCnt<llvm::vfs::InMemoryFileSystem>();
 	fs->setCurrentWorkingDirectory(kRoot);
-	for (const struct lbpf_embedded *e = lbpf_clang_headers; e->name; e++)
-		add_file(*fs, std::string(kIncludeDir) + "/" + e->name, e->data, e->size);
+	for (const struct lbpf_embedded *e = lbpf_clang_headers; e->name; e++) {
+		if (strcmp(e->name, "kernel_headers.list") == 0)
+			add_kernel_headers(*fs, llvm::StringRef(e->data, e->size));
+		else
+			add_file(*fs, std::string(kIncludeDir) + "/" + e->name, e->data, e->size);
+	}
 	for (size_t i = 0; i < in->nfiles; i++)
 		add_file(*fs, std::string(kIncludeDir) + "/" + in->files[i].name, in->files[i].data,
 			 in->files[i].size);
@@ -290,6 +321,8 @@ extern "C" int lbpf_clang__compile(const struct lbpf_clang_input *in, struct lbp
 	add_file(*fs, kMainFile, main_text.data(), main_text.size());
 
 	std::vector<const char *> args(std::begin(kBaseFlags), std::end(kBaseFlags));
+	std::string version_flag = kernel_version_flag();
+	args.push_back(version_flag.c_str());
 	for (size_t i = 0; i < in->ncflags; i++)
 		args.push_back(in->cflags[i]);
 	std::unique_ptr<llvm::MemoryBuffer> pch;

@@ -109,7 +109,14 @@
 		}                                                                         \
 		__v;                                                                      \
 	})
-#define __lbpf_lookup_or_init __lbpf_lookup_or_try_init
+/* BCC's older spelling leaves the program (returning 0) when there is no value. */
+#define __lbpf_lookup_or_init(m, k, init)                                                 \
+	({                                                                                \
+		typeof(*(m).value) *__vi = __lbpf_lookup_or_try_init(m, k, init);         \
+		if (!__vi)                                                                \
+			return 0;                                                         \
+		__vi;                                                                     \
+	})
 #define __lbpf_update(m, k, v) bpf_map_update_elem(&(m), (k), (v), BPF_ANY)
 #define __lbpf_insert(m, k, v) bpf_map_update_elem(&(m), (k), (v), BPF_NOEXIST)
 #define __lbpf_delete(m, k) bpf_map_delete_elem(&(m), (k))
@@ -153,6 +160,15 @@
 /* BCC's bpf_trace_printk("fmt", args...) takes no format size; the rewrite
  * sends calls whose format is a literal here (libbpf's own calls pass a size). */
 #define __lbpf_trace_printk(fmt, ...) bpf_printk(fmt, ##__VA_ARGS__)
+/* A __data_loc field of TRACEPOINT_PROBE's args is one word: the data's
+ * offset in the record (low 16 bits) and its length (high 16 bits). */
+#define __LBPF_DATA_LOC_PTR(field) ((const char *)args + (args->data_loc_##field & 0xFFFF))
+#define TP_DATA_LOC_READ_CONST(dst, field, length)                                        \
+	bpf_probe_read_kernel((void *)(dst), (length), __LBPF_DATA_LOC_PTR(field))
+#define TP_DATA_LOC_READ(dst, field)                                                      \
+	bpf_probe_read_kernel((void *)(dst), (args->data_loc_##field >> 16) & 0xFFFF, __LBPF_DATA_LOC_PTR(field))
+#define TP_DATA_LOC_READ_STR(dst, field, length)                                          \
+	bpf_probe_read_kernel_str((void *)(dst), (length), __LBPF_DATA_LOC_PTR(field))
 #define lock_xadd(p, v) ((void)__sync_fetch_and_add((p), (v)))
 
 /* floor(log2(v)) + 1, and 0 for 0: the bucket BCC's log2 histograms use. */

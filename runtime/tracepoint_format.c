@@ -34,6 +34,36 @@ static const char *int_type(unsigned size, bool is_signed)
 	return NULL;
 }
 
+static bool has_word(const char *type, const char *word)
+{
+	size_t n = strlen(word);
+	for (const char *p = type; (p = strstr(p, word)); p += n) {
+		bool starts = p == type || !(isalnum((unsigned char)p[-1]) || p[-1] == '_');
+		bool ends = !(isalnum((unsigned char)p[n]) || p[n] == '_');
+		if (starts && ends)
+			return true;
+	}
+	return false;
+}
+
+/* Whether a scalar's declared type is signed. tracefs says signed:0 for
+ * syscall arguments declared int or pid_t (stored in 8 unsigned bytes); as in
+ * BCC and bpftrace, the declared type decides, so `args->dfd < 0` works. */
+static bool declared_signed(const char *type, bool tracefs_signed)
+{
+	static const char *const signed_words[] = {
+		"signed", "int", "long", "short", "char", "pid_t", "ssize_t", "loff_t", "off_t", "time_t",
+		"time64_t", "ktime_t", "clockid_t", "timer_t", "key_serial_t", "mqd_t", "s8", "s16", "s32",
+		"s64", "__s8", "__s16", "__s32", "__s64",
+	};
+	if (has_word(type, "unsigned") || has_word(type, "bool") || has_word(type, "_Bool"))
+		return false;
+	for (size_t i = 0; i < sizeof(signed_words) / sizeof(signed_words[0]); i++)
+		if (has_word(type, signed_words[i]))
+			return true;
+	return tracefs_signed;
+}
+
 /* One "field:TYPE NAME[N]" declaration as a member (without its ';') in
  * buf; its alignment goes to *align. Scalars become integers of the size the
  * kernel states (syscall arguments are declared int but stored as 8 bytes). */
@@ -42,8 +72,10 @@ static bool member(char *buf, size_t bufsize, char *decl, unsigned size, bool is
 	char *end = decl + strlen(decl);
 	while (end > decl && isspace((unsigned char)end[-1]))
 		*--end = '\0';
+	/* "__data_loc char[] name": the brackets belong to the type, not the name. */
+	bool loc = strstr(decl, "__data_loc") || strstr(decl, "__rel_loc");
 	unsigned count = 0;
-	char *bracket = strchr(decl, '[');
+	char *bracket = loc ? NULL : strchr(decl, '[');
 	if (bracket) {
 		count = (unsigned)strtoul(bracket + 1, NULL, 10);
 		*bracket = '\0';
@@ -57,7 +89,7 @@ static bool member(char *buf, size_t bufsize, char *decl, unsigned size, bool is
 	char type[256];
 	snprintf(type, sizeof(type), "%.*s", (int)(name - decl), decl);
 
-	if (strstr(type, "__data_loc") || strstr(type, "__rel_loc")) {
+	if (loc) {
 		/* BCC's spelling: the offset/length word of a dynamic array. */
 		*align = 4;
 		snprintf(buf, bufsize, "int %s_%s", strstr(type, "__rel_loc") ? "rel_loc" : "data_loc", name);
@@ -80,7 +112,7 @@ static bool member(char *buf, size_t bufsize, char *decl, unsigned size, bool is
 		snprintf(buf, bufsize, "%s%s", type, name);
 		return size == sizeof(void *);
 	}
-	const char *it = int_type(size, is_signed);
+	const char *it = int_type(size, declared_signed(type, is_signed));
 	if (it) {
 		*align = size;
 		snprintf(buf, bufsize, "%s %s", it, name);
