@@ -306,7 +306,7 @@ private:
 	void find_declarations()
 	{
 		int depth = 0;
-		bool decl_has_sec = false;
+		bool decl_has_sec = false, decl_is_static = false;
 		for (size_t i = 0; i < toks_.size(); i++) {
 			const Tok &t = toks_[i];
 			if (t.directive)
@@ -316,7 +316,7 @@ private:
 			else if (t.kind == clang::tok::r_brace)
 				depth--;
 			if (depth == 0 && (t.kind == clang::tok::semi || t.kind == clang::tok::r_brace))
-				decl_has_sec = false;
+				decl_has_sec = decl_is_static = false;
 			if (!is_ident(i) || depth != 0)
 				continue;
 			if (t.text == "SEC") {
@@ -324,12 +324,16 @@ private:
 				libbpf_map(i);
 				continue;
 			}
+			if (t.text == "static") {
+				decl_is_static = true;
+				continue;
+			}
 			if (!is(i + 1, clang::tok::l_paren))
 				continue;
 			if (declaration_macro(i) || tracepoint_probe(i))
 				continue;
-			if (!decl_has_sec)
-				named_probe(i);
+			if (!decl_has_sec && !named_probe(i) && !decl_is_static)
+				probe_arguments(i);
 		}
 	}
 
@@ -434,7 +438,8 @@ private:
 	}
 
 	// int kprobe__vfs_read(struct pt_regs *ctx) { ... } gets its section.
-	void named_probe(size_t i)
+	// Returns whether the name was a probe's.
+	bool named_probe(size_t i)
 	{
 		llvm::StringRef name = toks_[i].text;
 		for (const NamedProbe &p : kNamedProbes) {
@@ -444,26 +449,47 @@ private:
 			std::vector<std::pair<size_t, size_t>> a;
 			size_t close = args(i + 1, a);
 			if (!close || !is(close + 1, clang::tok::l_brace))
-				return; // a declaration or a call, not a definition
+				return true; // a declaration or a call, not a definition
 			if (p.two_parts) {
 				size_t sep = rest.find("__");
 				if (sep == std::string::npos || sep == 0 || sep + 2 == rest.size()) {
 					error(i, name.str() + ": a tracepoint program is named tracepoint__<category>__<event>, "
 							      "e.g. tracepoint__syscalls__sys_enter_openat");
-					return;
+					return true;
 				}
 				rest = rest.substr(0, sep) + "/" + rest.substr(sep + 2);
 			}
 			edits_.push_back({toks_[i].off, toks_[i].off, "SEC(\"" + std::string(p.section) + rest + "\") "});
 			if (std::string(p.prefix) == "kprobe__" && a.size() > 1)
-				kprobe_arguments(i, a);
-			return;
+				kprobe_arguments(i, a, "BPF_KPROBE");
+			return true;
 		}
+		return false;
+	}
+
+	// A plain function is a program its attach call types, as in BCC:
+	// `int trace_read(struct pt_regs *ctx, struct file *file, ...)` takes the
+	// probed function's arguments after ctx, and a syscall__ function the
+	// system call's (through the wrapper's saved registers).
+	void probe_arguments(size_t i)
+	{
+		llvm::StringRef name = toks_[i].text;
+		if (name.upper() == name.str())
+			return; // a macro, e.g. BPF_KPROBE(...)
+		std::vector<std::pair<size_t, size_t>> a;
+		size_t close = args(i + 1, a);
+		if (!close || !is(close + 1, clang::tok::l_brace) || a.size() < 2)
+			return;
+		auto [fb, fe] = a[0];
+		if (fe != fb + 4 || toks_[fb].text != "struct" || toks_[fb + 1].text != "pt_regs" ||
+		    !is(fb + 2, clang::tok::star))
+			return;
+		kprobe_arguments(i, a, name.starts_with("syscall__") ? "BPF_KSYSCALL" : "BPF_KPROBE");
 	}
 
 	// BCC's kprobe__f(struct pt_regs *ctx, struct file *file, ...): the
 	// arguments after ctx come from the registers, as BPF_KPROBE does.
-	void kprobe_arguments(size_t i, const std::vector<std::pair<size_t, size_t>> &a)
+	void kprobe_arguments(size_t i, const std::vector<std::pair<size_t, size_t>> &a, const char *macro)
 	{
 		auto [fb, fe] = a[0];
 		if (fe == fb || toks_[fe - 1].text != "ctx") {
@@ -471,7 +497,7 @@ private:
 						       "function's own arguments follow it");
 			return;
 		}
-		replace(i, fe, "BPF_KPROBE(" + toks_[i].text.str() + ",");
+		replace(i, fe, std::string(macro) + "(" + toks_[i].text.str() + ",");
 	}
 
 	void find_method_calls()

@@ -1,7 +1,9 @@
 // Compiles BPF C to a BPF ELF object entirely in memory with the clang/LLVM
 // libraries: the source and every header live in an in-memory file system.
 #include "clang_driver.h"
+#include "bcc_functions.h"
 #include "bcc_rewrite.h"
+#include "probe_reads.h"
 
 #include <clang/AST/ASTConsumer.h>
 #include <clang/AST/ASTContext.h>
@@ -12,6 +14,7 @@
 #include <clang/AST/RecursiveASTVisitor.h>
 #include <clang/Basic/DiagnosticOptions.h>
 #include <clang/Basic/SourceManager.h>
+#include <clang/CodeGen/BackendUtil.h>
 #include <clang/CodeGen/CodeGenAction.h>
 #include <clang/Frontend/CompilerInstance.h>
 #include <clang/Frontend/CompilerInvocation.h>
@@ -20,6 +23,7 @@
 #include <clang/Frontend/Utils.h>
 #include <llvm/ADT/SmallVector.h>
 #include <llvm/Config/llvm-config.h>
+#include <llvm/IR/Module.h>
 #include <llvm/Support/CrashRecoveryContext.h>
 #include <llvm/Support/MemoryBuffer.h>
 #include <llvm/Support/TargetSelect.h>
@@ -210,11 +214,13 @@ private:
 	std::vector<clang::FunctionDecl *> functions_;
 };
 
-class EmitBpfObject : public clang::EmitObjAction {
+// Emits the unoptimized IR module, so the BCC dialect's probe reads can be
+// added before the optimizer and BPF's CO-RE pass see it.
+class EmitBpfModule : public clang::EmitLLVMOnlyAction {
 protected:
 	std::unique_ptr<clang::ASTConsumer> CreateASTConsumer(clang::CompilerInstance &ci, llvm::StringRef file) override
 	{
-		auto inner = clang::EmitObjAction::CreateASTConsumer(ci, file);
+		auto inner = clang::EmitLLVMOnlyAction::CreateASTConsumer(ci, file);
 		if (!inner)
 			return nullptr;
 		return std::make_unique<KeepScriptTypes>(std::move(inner), ci);
@@ -372,8 +378,6 @@ extern "C" int lbpf_clang__compile(const struct lbpf_clang_input *in, struct lbp
 	ci.setVerboseOutputStream(std::make_unique<llvm::raw_null_ostream>());
 
 	llvm::SmallVector<char, 0> obj;
-	if (!in->pch_out)
-		ci.setOutputStream(std::make_unique<llvm::raw_svector_ostream>(obj));
 
 	bool ok = false;
 	llvm::CrashRecoveryContext crc;
@@ -382,8 +386,24 @@ extern "C" int lbpf_clang__compile(const struct lbpf_clang_input *in, struct lbp
 			clang::GeneratePCHAction act;
 			ok = ci.ExecuteAction(act);
 		} else {
-			EmitBpfObject act;
+			EmitBpfModule act;
+			ci.getCodeGenOpts().DisableLLVMPasses = true;
 			ok = ci.ExecuteAction(act);
+			std::unique_ptr<llvm::Module> module = ok ? act.takeModule() : nullptr;
+			ok = module != nullptr;
+			if (ok) {
+				if (in->bcc) {
+					lbpf::mark_bcc_functions(*module);
+					lbpf::add_probe_reads(*module);
+				}
+				ci.getCodeGenOpts().DisableLLVMPasses = false;
+				clang::EmitBackendOutput(ci.getDiagnostics(), ci.getHeaderSearchOpts(), ci.getCodeGenOpts(),
+							 ci.getTargetOpts(), ci.getLangOpts(),
+							 ci.getTarget().getDataLayoutString(), module.get(),
+							 clang::Backend_EmitObj, fs,
+							 std::make_unique<llvm::raw_svector_ostream>(obj));
+				ok = !ci.getDiagnostics().hasErrorOccurred();
+			}
 		}
 	});
 	diag_os.flush();

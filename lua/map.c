@@ -863,6 +863,17 @@ static int map_index(lua_State *L)
 	return get(L, m, 2);
 }
 
+/* m:object(): the bpf.Object the map belongs to, or nil for a map opened alone. */
+static int map_object(lua_State *L)
+{
+	struct lua_map *m = check_map(L, 1);
+	if (m->owns_fd)
+		lua_pushnil(L);
+	else
+		lua_getiuservalue(L, 1, 1);
+	return 1;
+}
+
 static int map_tostring(lua_State *L)
 {
 	struct lua_map *m = to_map(L, 1);
@@ -916,7 +927,7 @@ void lbpf_lua_open_map(lua_State *L)
 		{"keys", map_keys}, {"values", map_values}, {"count", map_count}, {"iter", map_iter},
 		{"info", map_info}, {"push", map_push}, {"pop", map_pop}, {"peek", map_peek},
 		{"contains", map_contains}, {"submit", map_submit}, {"pin", map_pin}, {"unpin", map_unpin},
-		{"close", map_close},
+		{"close", map_close}, {"object", map_object},
 		{NULL, NULL},
 	};
 	luaL_newmetatable(L, LBPF_MAP_MT);

@@ -221,12 +221,25 @@ static int object_tostring(lua_State *L)
 	return 1;
 }
 
+/* The program an attach call names (a name or a bpf.Program), loaded with
+ * the attach's type when it is one of a BCC script's plain functions. */
+static struct bpf_program *attach_prog(lua_State *L, int arg, enum bpf_prog_type type)
+{
+	struct bpf_program *prog = lbpf_lua_check_prog_arg(L, 1, arg);
+	struct lbpf_err err = {0};
+
+	prog = lbpf_object__typed_prog(lbpf_lua_check_object(L, 1), prog, type, &err);
+	if (!prog)
+		lbpf_lua_raise(L, &err);
+	return prog;
+}
+
 /* "category:event" or "category/event". */
 static int object_attach_tracepoint(lua_State *L)
 {
 	struct lbpf_object *obj = lbpf_lua_check_object(L, 1);
 	const char *tp = luaL_checkstring(L, 2);
-	struct bpf_program *prog = lbpf_lua_check_prog_arg(L, 1, 3);
+	struct bpf_program *prog = attach_prog(L, 3, BPF_PROG_TYPE_TRACEPOINT);
 	size_t cut = strcspn(tp, ":/");
 	char category[128];
 	struct lbpf_err err = {0};
@@ -245,7 +258,7 @@ static int object_attach_raw_tracepoint(lua_State *L)
 {
 	struct lbpf_object *obj = lbpf_lua_check_object(L, 1);
 	const char *event = luaL_checkstring(L, 2);
-	struct bpf_program *prog = lbpf_lua_check_prog_arg(L, 1, 3);
+	struct bpf_program *prog = attach_prog(L, 3, BPF_PROG_TYPE_RAW_TRACEPOINT);
 	struct lbpf_err err = {0};
 
 	int id = lbpf_attach__raw_tracepoint(obj, prog, event, &err);
@@ -262,6 +275,16 @@ static int opt_field(lua_State *L, const char *field)
 	return lua_gettop(L);
 }
 
+/* opts.fn, or BCC's spelling opts.fn_name. */
+static int fn_field(lua_State *L)
+{
+	int fn = opt_field(L, "fn");
+	if (!lua_isnil(L, fn))
+		return fn;
+	lua_pop(L, 1);
+	return opt_field(L, "fn_name");
+}
+
 /* b:attach_uprobe{path=, sym=, off=, pid=, fn=, ret=} */
 static int object_attach_uprobe(lua_State *L)
 {
@@ -271,7 +294,7 @@ static int object_attach_uprobe(lua_State *L)
 
 	luaL_checktype(L, 2, LUA_TTABLE);
 	int path = opt_field(L, "path"), sym = opt_field(L, "sym"), off = opt_field(L, "off");
-	int pid = opt_field(L, "pid"), ret = opt_field(L, "ret"), fn = opt_field(L, "fn");
+	int pid = opt_field(L, "pid"), ret = opt_field(L, "ret"), fn = fn_field(L);
 	if (lua_type(L, path) != LUA_TSTRING)
 		return luaL_error(L, "attach_uprobe: 'path' must name a binary or library, e.g. \"/bin/bash\"");
 	uo.path = lua_tostring(L, path);
@@ -291,7 +314,7 @@ static int object_attach_uprobe(lua_State *L)
 	uo.retprobe = lua_toboolean(L, ret);
 	if (lua_isnil(L, fn))
 		return luaL_error(L, "attach_uprobe: 'fn' must name the BPF program to run");
-	struct bpf_program *prog = lbpf_lua_check_prog_arg(L, 1, fn);
+	struct bpf_program *prog = attach_prog(L, fn, BPF_PROG_TYPE_KPROBE);
 	int id = lbpf_attach__uprobe(obj, prog, &uo, &err);
 	if (id < 0)
 		return lbpf_lua_raise(L, &err);
@@ -306,12 +329,12 @@ static int object_attach_kprobe(lua_State *L)
 	struct lbpf_err err = {0};
 
 	luaL_checktype(L, 2, LUA_TTABLE);
-	int event = opt_field(L, "event"), ret = opt_field(L, "ret"), fn = opt_field(L, "fn");
+	int event = opt_field(L, "event"), ret = opt_field(L, "ret"), fn = fn_field(L);
 	if (lua_type(L, event) != LUA_TSTRING)
 		return luaL_error(L, "attach_kprobe: 'event' must name a kernel function, e.g. \"do_sys_openat2\"");
 	if (lua_isnil(L, fn))
 		return luaL_error(L, "attach_kprobe: 'fn' must name the BPF program to run");
-	struct bpf_program *prog = lbpf_lua_check_prog_arg(L, 1, fn);
+	struct bpf_program *prog = attach_prog(L, fn, BPF_PROG_TYPE_KPROBE);
 	int id = lbpf_attach__kprobe(obj, prog, lua_tostring(L, event), lua_toboolean(L, ret), &err);
 	if (id < 0)
 		return lbpf_lua_raise(L, &err);
@@ -369,7 +392,7 @@ static int object_attach_perf_event(lua_State *L)
 	struct lbpf_err err = {0};
 
 	luaL_checktype(L, 2, LUA_TTABLE);
-	int fn = opt_field(L, "fn"), type = opt_field(L, "type"), config = opt_field(L, "config");
+	int fn = fn_field(L), type = opt_field(L, "type"), config = opt_field(L, "config");
 	int freq = opt_field(L, "freq"), period = opt_field(L, "period"), pid = opt_field(L, "pid");
 	int cpu = opt_field(L, "cpu");
 	po.type = (uint32_t)perf_choice(L, type, "type", types, type_values, PERF_TYPE_SOFTWARE);
@@ -398,7 +421,7 @@ static int object_attach_perf_event(lua_State *L)
 	po.cpu = lua_isnil(L, cpu) ? -1 : (int)lua_tointeger(L, cpu);
 	if (lua_isnil(L, fn))
 		return luaL_error(L, "attach_perf_event: 'fn' must name the BPF program to run");
-	struct bpf_program *prog = lbpf_lua_check_prog_arg(L, 1, fn);
+	struct bpf_program *prog = attach_prog(L, fn, BPF_PROG_TYPE_PERF_EVENT);
 	int id = lbpf_attach__perf_event(obj, prog, &po, &err);
 	if (id < 0)
 		return lbpf_lua_raise(L, &err);

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <linux/bpf.h>
 
 struct bpf_object;
 struct bpf_program;
@@ -188,6 +189,17 @@ struct lbpf_loop *lbpf_object__loop(struct lbpf_object *obj, struct lbpf_err *er
 /* Attaches every program whose section says where it goes. */
 int lbpf_object__attach_auto(struct lbpf_object *obj, struct lbpf_err *err);
 void lbpf_object__close(struct lbpf_object *obj);
+
+/* ---- BCC's program model (runtime/functions.c) ---- */
+
+/* The section the clang driver gives a BCC-dialect script's plain functions
+ * (clang_driver/bcc_functions.h has its twin): programs with no type yet. */
+#define LBPF_FUNCTION_SECTION "luabpf_function"
+bool lbpf_program__is_function(const struct bpf_program *prog);
+/* The program to attach: prog itself, or for a plain function, it loaded
+ * with this type (once per type) sharing the object's maps. */
+struct bpf_program *lbpf_object__typed_prog(struct lbpf_object *obj, struct bpf_program *prog,
+					    enum bpf_prog_type type, struct lbpf_err *err);
 
 /* ---- links (runtime/link.c): owned by their object, named by small ids ---- */
 

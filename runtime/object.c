@@ -41,6 +41,10 @@ struct lbpf_object *lbpf_object__open_mem(const void *elf, size_t size, const ch
 		free(o);
 		return NULL;
 	}
+	if (lbpf_functions__open(o, elf, size, name, err)) {
+		lbpf_object__close(o);
+		return NULL;
+	}
 	return o;
 }
 
@@ -331,12 +335,12 @@ static bool is_tracing_type(enum bpf_prog_type t)
 }
 
 /* The program libbpf was loading when load failed: it stops at the first failure. */
-static struct bpf_program *failed_prog(const struct lbpf_object *o)
+static struct bpf_program *failed_prog(const struct bpf_object *obj)
 {
 	struct bpf_program *p;
-	if (*lbpf_log__failed_prog() && (p = bpf_object__find_program_by_name(o->obj, lbpf_log__failed_prog())))
+	if (*lbpf_log__failed_prog() && (p = bpf_object__find_program_by_name(obj, lbpf_log__failed_prog())))
 		return p;
-	bpf_object__for_each_program(p, o->obj)
+	bpf_object__for_each_program(p, obj)
 		if (bpf_program__autoload(p) && bpf_program__fd(p) < 0)
 			return p;
 	return NULL;
@@ -354,10 +358,10 @@ static const char *log_tail(const char *log, int n)
 	return n == 0 ? p + 1 : log;
 }
 
-static int explain_load_failure(struct lbpf_object *o, int ret, struct lbpf_err *err)
+int lbpf_object__explain_load(const struct bpf_object *obj, const char *log, int ret, struct lbpf_err *err)
 {
 	const char *caps = lbpf_features__missing_caps();
-	struct bpf_program *p = failed_prog(o);
+	struct bpf_program *p = failed_prog(obj);
 
 	if (caps && (ret == -EPERM || ret == -EACCES))
 		return lbpf_err__set(err, ret, "permission denied: %s", caps);
@@ -367,14 +371,14 @@ static int explain_load_failure(struct lbpf_object *o, int ret, struct lbpf_err 
 				     "iterator), and this kernel refuses tracing programs (%s): attach it to a "
 				     "tracepoint (SEC(\"tp/...\")) or a raw tracepoint (SEC(\"raw_tp/...\")) instead",
 				     bpf_program__name(p), bpf_program__section_name(p), strerror(-ret));
-	if (p && o->log_buf[0]) {
+	if (p && log[0]) {
 		snprintf(err->prog, sizeof(err->prog), "%s", bpf_program__name(p));
-		err->log = strdup(o->log_buf);
+		err->log = strdup(log);
 		return lbpf_err__set(err, ret,
 				     "the verifier rejected program '%s' (SEC(\"%s\")): %s\n%s\n"
 				     "(the whole verifier log is in the error's .log field)",
 				     bpf_program__name(p), bpf_program__section_name(p), strerror(-ret),
-				     log_tail(o->log_buf, QUOTED_LOG_LINES));
+				     log_tail(log, QUOTED_LOG_LINES));
 	}
 	return lbpf_err__set(err, ret, "loading the BPF object failed: %s%s%s", strerror(-ret),
 			     *lbpf_log__last() ? ": " : "", lbpf_log__last());
@@ -406,7 +410,7 @@ int lbpf_object__load(struct lbpf_object *o, struct lbpf_err *err)
 {
 	lbpf_log__reset();
 	int ret = bpf_object__load(o->obj);
-	ret = ret ? explain_load_failure(o, ret, err) : map_globals(o, err);
+	ret = ret ? lbpf_object__explain_load(o->obj, o->log_buf, ret, err) : map_globals(o, err);
 	/* The log is only needed to explain this load; give its memory back. */
 	free(o->log_buf);
 	o->log_buf = NULL;
@@ -478,6 +482,7 @@ void lbpf_object__close(struct lbpf_object *o)
 	/* Sources map the object's maps: they go first. */
 	lbpf_loop__free(o->loop);
 	lbpf_link__detach_all(o);
+	lbpf_functions__close(o);
 	bpf_object__close(o->obj);
 	free(o->log_buf);
 	free(o);

@@ -19,6 +19,17 @@ struct lbpf_object {
 	int links_cap;
 	bool loaded;
 	struct lbpf_loop *loop;	/* made on first use */
+	/* BCC's program model (functions.c): the ELF again, and each function
+	 * loaded for an attach, in an object of its own sharing these maps. */
+	char *elf;
+	size_t elf_size;
+	char *name;
+	struct lbpf_function *functions;
+	int nfunctions;
 };
+
+int lbpf_object__explain_load(const struct bpf_object *obj, const char *log, int ret, struct lbpf_err *err);
+int lbpf_functions__open(struct lbpf_object *o, const void *elf, size_t size, const char *name, struct lbpf_err *err);
+void lbpf_functions__close(struct lbpf_object *o);
 
 #endif

@@ -1,0 +1,78 @@
+-- BCC's Python API names in Lua form, so a BCC tool ports line by line:
+-- keyword attach calls (fn_name=, tp=, name=, ev_type=), attach_kretprobe,
+-- get_syscall_fnname, the poll spellings and m:open_perf_buffer. The binding
+-- runs this file with the bpf table, the object methods and the map methods.
+local bpf, object, methods = ...
+
+-- b:attach_tracepoint{tp = "sched:sched_switch", fn_name = "f"} as well as
+-- b:attach_tracepoint("sched:sched_switch", "f"); raw tracepoints the same.
+local function keyword_form(name)
+  local positional = object[name]
+  object[name] = function(b, tp, fn)
+    if type(tp) == "table" then
+      if tp.tp == nil then error(name .. ": give tp = \"...\" and fn_name = \"...\"", 2) end
+      return positional(b, tp.tp, tp.fn_name or tp.fn)
+    end
+    return positional(b, tp, fn)
+  end
+end
+keyword_form("attach_tracepoint")
+keyword_form("attach_raw_tracepoint")
+
+-- BCC's attach_uprobe(name=, sym=, addr=, fn_name=, pid=): name is the binary.
+local attach_uprobe = object.attach_uprobe
+function object.attach_uprobe(b, o)
+  if type(o) == "table" and o.path == nil and o.name ~= nil then
+    o = { path = o.name, sym = o.sym, off = o.off or o.addr, pid = o.pid, fn = o.fn or o.fn_name, ret = o.ret }
+  end
+  return attach_uprobe(b, o)
+end
+
+local function returning(attach, what)
+  return function(b, o)
+    if type(o) ~= "table" then error(what .. ": expected a table of options", 2) end
+    local copy = {}
+    for k, v in pairs(o) do copy[k] = v end
+    copy.ret = true
+    return attach(b, copy)
+  end
+end
+object.attach_kretprobe = returning(object.attach_kprobe, "attach_kretprobe")
+object.attach_uretprobe = returning(object.attach_uprobe, "attach_uretprobe")
+
+-- BCC's attach_perf_event(ev_type=, ev_config=, sample_period=, sample_freq=, fn_name=).
+local attach_perf_event = object.attach_perf_event
+local PERF_TYPES = { [0] = "hardware", [1] = "software" }
+function object.attach_perf_event(b, o)
+  if type(o) == "table" and (o.ev_type ~= nil or o.ev_config ~= nil or o.sample_period ~= nil or o.sample_freq ~= nil) then
+    o = {
+      type = PERF_TYPES[o.ev_type] or o.ev_type, config = o.ev_config, period = o.sample_period,
+      freq = o.sample_freq, fn = o.fn or o.fn_name, pid = o.pid, cpu = o.cpu,
+    }
+  end
+  return attach_perf_event(b, o)
+end
+
+function object.get_syscall_fnname(_, name)
+  return bpf.syscall_fnname(name)
+end
+
+function object.perf_buffer_poll(b, timeout_ms)
+  return b:poll(timeout_ms or -1)
+end
+object.ring_buffer_poll = object.perf_buffer_poll
+
+function object.ring_buffer_consume(b)
+  return b:poll(0)
+end
+
+-- b.events:open_perf_buffer(cb) and b.events:open_ring_buffer(cb).
+local function open_buffer(how)
+  return function(m, cb, opts)
+    local b = m:object()
+    if not b then error(how .. ": this map belongs to no object", 2) end
+    return b[how](b, m:info().name, cb, opts)
+  end
+end
+methods.open_perf_buffer = open_buffer("perf_buffer")
+methods.open_ring_buffer = open_buffer("ring_buffer")
