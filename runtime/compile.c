@@ -135,6 +135,7 @@ static void add_build_identity(struct lbpf_hash *h, const struct lbpf_compile_op
 
 	for (const struct lbpf_embedded *e = lbpf_runtime_files; e->name; e++)
 		lbpf_hash__add(h, e->data, e->size);
+	lbpf_hash__add(h, LBPF_TRACEPOINT_LAYOUT, sizeof(LBPF_TRACEPOINT_LAYOUT));
 	for (size_t i = 0; i < opts->ncflags; i++)
 		lbpf_hash__add(h, opts->cflags[i], strlen(opts->cflags[i]));
 	lbpf_hash__add(h, LBPF_DRIVER_ID, sizeof(LBPF_DRIVER_ID));

@@ -92,6 +92,9 @@ long lbpf_syscall__nr(const char *name);
 
 /* ---- tracepoint records (runtime/tracepoint_format.c) ---- */
 
+/* Names how lbpf_tracepoint__struct lays records out; part of the object
+ * cache's key, so a change to the layout recompiles cached programs. */
+#define LBPF_TRACEPOINT_LAYOUT "tracepoint layout 2: declared int sizes and signs"
 /* The C definition of struct tracepoint__<category>__<event>, on one line,
  * from the tracepoint's format file; malloc'd, or NULL with err set. */
 char *lbpf_tracepoint__struct(const char *category, const char *event, struct lbpf_err *err);

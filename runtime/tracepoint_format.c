@@ -64,6 +64,26 @@ static bool declared_signed(const char *type, bool tracefs_signed)
 	return tracefs_signed;
 }
 
+/* The size of a scalar's declared type, or 0 when the name is not known. */
+static unsigned declared_size(const char *type)
+{
+	static const struct {
+		const char *word;
+		unsigned size;
+	} sizes[] = {
+		{"long", 8}, {"short", 2}, {"char", 1}, {"bool", 1}, {"_Bool", 1}, {"int", 4},
+		{"pid_t", 4}, {"uid_t", 4}, {"gid_t", 4}, {"key_serial_t", 4}, {"clockid_t", 4}, {"mqd_t", 4},
+		{"timer_t", 4}, {"umode_t", 2}, {"size_t", 8}, {"ssize_t", 8}, {"loff_t", 8}, {"off_t", 8},
+		{"time_t", 8}, {"u8", 1}, {"s8", 1}, {"__u8", 1}, {"__s8", 1}, {"u16", 2}, {"s16", 2},
+		{"__u16", 2}, {"__s16", 2}, {"u32", 4}, {"s32", 4}, {"__u32", 4}, {"__s32", 4}, {"u64", 8},
+		{"s64", 8}, {"__u64", 8}, {"__s64", 8},
+	};
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+		if (has_word(type, sizes[i].word))
+			return sizes[i].size;
+	return 0;
+}
+
 /* One "field:TYPE NAME[N]" declaration as a member (without its ';') in
  * buf; its alignment goes to *align. Scalars become integers of the size the
  * kernel states (syscall arguments are declared int but stored as 8 bytes). */
@@ -112,8 +132,20 @@ static bool member(char *buf, size_t bufsize, char *decl, unsigned size, bool is
 		snprintf(buf, bufsize, "%s%s", type, name);
 		return size == sizeof(void *);
 	}
-	const char *it = int_type(size, declared_signed(type, is_signed));
-	if (it) {
+	/* A system call's `int dfd` sits in an 8-byte slot whose upper half the
+	 * caller never set: read the declared int, as BCC and bpftrace do. */
+	unsigned dsize = declared_size(type);
+	if (!dsize || dsize > size)
+		dsize = size;
+	const char *it = int_type(dsize, declared_signed(type, is_signed));
+	if (it && dsize < size) {
+		*align = dsize;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		snprintf(buf, bufsize, "%s %s; char __pad_after_%s[%u]", it, name, name, size - dsize);
+#else
+		snprintf(buf, bufsize, "char __pad_before_%s[%u]; %s %s", name, size - dsize, it, name);
+#endif
+	} else if (it) {
 		*align = size;
 		snprintf(buf, bufsize, "%s %s", it, name);
 	} else {
