@@ -13,16 +13,6 @@ local function getppid_calls(n)
   return tonumber(out)
 end
 
--- The line of this file where `marker` appears: errors must name it.
-local function line_of(marker)
-  local n = 0
-  for line in io.lines(debug.getinfo(1, "S").source:sub(2)) do
-    n = n + 1
-    if line:find(marker, 1, true) then return n end
-  end
-  error("no line with " .. marker)
-end
-
 -- A cgroup v2 hierarchy: the mounted one, or one mounted for the test.
 local function cgroup2_root()
   for line in io.lines("/proc/mounts") do
@@ -81,7 +71,7 @@ SEC("xdp") int order(struct xdp_md *ctx) { swapped = ntohs(0x3412); return XDP_P
 #include <linux/sched.h>
 #include <linux/no_such_header.h> // UNKNOWN-INCLUDE
 ]])
-    assert.matches("bcc_compat_spec.lua:" .. line_of("UNKNOWN-INCLUDE") .. ": fatal error: 'linux/no_such_header.h' file not found", err, 1, true)
+    assert.matches("bcc_compat_spec.lua:" .. h.line_of("UNKNOWN-INCLUDE") .. ": fatal error: 'linux/no_such_header.h' file not found", err, 1, true)
   end)
 
   it("reads kernel structs through kernel pointers, chains and arrays included, as BCC does", function()

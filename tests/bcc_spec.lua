@@ -26,16 +26,6 @@ local function printed(f)
   return table.concat(lines, "\n") .. "\n"
 end
 
--- The line of this file where `marker` appears: errors must name it.
-local function line_of(marker)
-  local n = 0
-  for line in io.lines(debug.getinfo(1, "S").source:sub(2)) do
-    n = n + 1
-    if line:find(marker, 1, true) then return n end
-  end
-  error("no line with " .. marker)
-end
-
 local function compile_error(src)
   return h.error_of(bpf.new, src)
 end
@@ -352,7 +342,7 @@ SEC("xdp") int prog(struct xdp_md *ctx) {
 	return XDP_PASS;
 }
 ]])
-    local line = line_of("LINE-AFTER-MULTILINE")
+    local line = h.line_of("LINE-AFTER-MULTILINE")
     assert.is_truthy(err:find("bcc_spec.lua:" .. line .. ": error: use of undeclared identifier 'k'", 1, true), err)
   end)
 
@@ -415,7 +405,7 @@ TRACEPOINT_PROBE(syscalls) {                  // TP-ARGS
     }
     for _, c in ipairs(cases) do
       local err = compile_error(c[1])
-      local want = "bcc_spec.lua:" .. line_of(c[2]) .. ": " .. c[3]
+      local want = "bcc_spec.lua:" .. h.line_of(c[2]) .. ": " .. c[3]
       assert.is_truthy(err:find(want, 1, true), "\nwant: " .. want .. "\ngot: " .. err)
     end
   end)

@@ -40,6 +40,16 @@ function M.error_of(f, ...)
   return tostring(err)
 end
 
+-- The line of the calling spec file where `marker` appears: errors must name it.
+function M.line_of(marker)
+  local n = 0
+  for line in io.lines(debug.getinfo(2, "S").source:sub(2)) do
+    n = n + 1
+    if line:find(marker, 1, true) then return n end
+  end
+  error("no line with " .. marker)
+end
+
 function M.write_file(path, text)
   local f = assert(io.open(path, "w"))
   f:write(text)
