@@ -11,7 +11,7 @@ void mark_bcc_functions(llvm::Module &m)
 {
 	for (llvm::Function &f : m) {
 		if (f.isDeclaration() || f.hasSection() || !f.hasExternalLinkage() || !f.use_empty() ||
-		    f.getName().starts_with("__") || f.arg_size() != 1)
+		    f.getName().starts_with("__") || f.arg_size() > 1)
 			continue;
 		f.setSection(kFunctionSection);
 	}

@@ -16,6 +16,7 @@
 #include <llvm/IR/Module.h>
 #include <llvm/Transforms/Utils/PromoteMemToReg.h>
 
+#include <map>
 #include <set>
 #include <vector>
 
@@ -155,20 +156,82 @@ bool needs_probe_read(const llvm::Value *ptr)
 	return true;
 }
 
+// Which values are kernel addresses: read from kernel memory, cast from
+// integers (ctx->args[0], bpf_get_current_task()), derived from those by
+// pointer arithmetic, or passed as such to a static function's argument.
+// Plain dereferences of them (*ppos, ((u8 *)tcp)[13]) are probe reads too.
+class KernelValues {
+public:
+	bool is_kernel(const llvm::Value *v)
+	{
+		auto [it, fresh] = memo_.emplace(v, false);
+		if (!fresh)
+			return it->second;
+		bool k = compute(v);
+		memo_[v] = k;
+		return k;
+	}
+
+	// A load or copy source that needs bpf_probe_read_kernel.
+	bool needs_read(const llvm::Value *ptr)
+	{
+		if (needs_probe_read(ptr))
+			return true;
+		const llvm::Value *v = ptr->stripPointerCasts();
+		if (is_access_index(v))
+			return false; // a field of a local, a global or the context
+		return is_kernel(v);
+	}
+
+	void mark_argument(const llvm::Argument *a) { kernel_args_.insert(a); }
+	bool marked(const llvm::Argument *a) const { return kernel_args_.count(a); }
+	void forget_values() { memo_.clear(); }
+
+private:
+	bool compute(const llvm::Value *v)
+	{
+		v = v->stripPointerCasts();
+		if (auto *gep = llvm::dyn_cast<llvm::GEPOperator>(v))
+			return is_kernel(gep->getPointerOperand());
+		if (llvm::isa<llvm::IntToPtrInst>(v))
+			return true;
+		if (auto *load = llvm::dyn_cast<llvm::LoadInst>(v))
+			return needs_read(load->getPointerOperand());
+		if (auto *a = llvm::dyn_cast<llvm::Argument>(v))
+			return kernel_args_.count(a);
+		if (is_access_index(v)) {
+			const llvm::Value *base = llvm::cast<llvm::IntrinsicInst>(v)->getArgOperand(0);
+			return needs_probe_read(v) || is_kernel(base);
+		}
+		if (auto *phi = llvm::dyn_cast<llvm::PHINode>(v)) {
+			for (const llvm::Value *in : phi->incoming_values())
+				if (is_kernel(in))
+					return true;
+			return false;
+		}
+		if (auto *sel = llvm::dyn_cast<llvm::SelectInst>(v))
+			return is_kernel(sel->getTrueValue()) || is_kernel(sel->getFalseValue());
+		return false;
+	}
+
+	std::map<const llvm::Value *, bool> memo_;
+	std::set<const llvm::Argument *> kernel_args_;
+};
+
 class Rewriter {
 public:
-	explicit Rewriter(llvm::Function &f) : f_(f), dl_(f.getParent()->getDataLayout()) {}
+	Rewriter(llvm::Function &f, KernelValues &kernel) : f_(f), dl_(f.getParent()->getDataLayout()), kernel_(kernel) {}
 
 	void run()
 	{
 		std::vector<llvm::Instruction *> work;
 		for (llvm::Instruction &i : llvm::instructions(f_)) {
 			if (auto *load = llvm::dyn_cast<llvm::LoadInst>(&i)) {
-				if (load->isSimple() && needs_probe_read(load->getPointerOperand()))
+				if (!load->isAtomic() && kernel_.needs_read(load->getPointerOperand()))
 					work.push_back(load);
 			} else if (auto *copy = llvm::dyn_cast<llvm::MemCpyInst>(&i)) {
 				if (llvm::isa<llvm::ConstantInt>(copy->getLength()) && !copy->isVolatile() &&
-				    needs_probe_read(copy->getSource()))
+				    kernel_.needs_read(copy->getSource()))
 					work.push_back(copy);
 			}
 		}
@@ -215,6 +278,7 @@ private:
 
 	llvm::Function &f_;
 	const llvm::DataLayout &dl_;
+	KernelValues &kernel_;
 };
 
 // Locals held in registers, so a pointer's origin (an argument, a load, a
@@ -250,12 +314,34 @@ void add_probe_reads(llvm::Module &m)
 				    callee && !callee->isDeclaration() && network.insert(callee).second)
 					todo.push_back(callee);
 	}
-	for (llvm::Function &f : m) {
-		if (f.isDeclaration() || network.count(&f))
-			continue;
-		promote_locals(f);
-		Rewriter(f).run();
+	std::vector<llvm::Function *> tracing;
+	for (llvm::Function &f : m)
+		if (!f.isDeclaration() && !network.count(&f))
+			tracing.push_back(&f);
+	for (llvm::Function *f : tracing)
+		promote_locals(*f);
+	// A static function's argument is a kernel address when a caller passes one.
+	KernelValues kernel;
+	for (bool changed = true; changed;) {
+		changed = false;
+		for (llvm::Function *f : tracing)
+			for (llvm::Instruction &i : llvm::instructions(*f)) {
+				auto *call = llvm::dyn_cast<llvm::CallBase>(&i);
+				llvm::Function *callee = call ? call->getCalledFunction() : nullptr;
+				if (!callee || callee->isDeclaration() || !callee->hasLocalLinkage())
+					continue;
+				for (unsigned n = 0; n < call->arg_size() && n < callee->arg_size(); n++) {
+					const llvm::Argument *a = callee->getArg(n);
+					if (!kernel.marked(a) && kernel.is_kernel(call->getArgOperand(n))) {
+						kernel.mark_argument(a);
+						changed = true;
+					}
+				}
+			}
+		kernel.forget_values();
 	}
+	for (llvm::Function *f : tracing)
+		Rewriter(*f, kernel).run();
 }
 
 } // namespace lbpf

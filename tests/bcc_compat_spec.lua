@@ -15,8 +15,10 @@ end
 
 -- A cgroup v2 hierarchy: the mounted one, or one mounted for the test.
 local function cgroup2_root()
-  for line in io.lines("/proc/mounts") do
-    local dir, fs = line:match("^%S+ (%S+) (%S+)")
+  local f = assert(io.open("/proc/mounts"))
+  local mounts = f:read("a")
+  f:close()
+  for dir, fs in mounts:gmatch("%S+ (%S+) (%S+)[^\n]*") do
     if fs == "cgroup2" then return dir, false end
   end
   local dir = h.tmpdir()
