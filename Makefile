@@ -9,7 +9,7 @@ B := build
 # Debian 12 packages the build, the tests and the benchmarks need.
 DEB_PACKAGES := gcc g++ make pkg-config libc6-dev linux-libc-dev libbpf-dev liblua5.4-dev lua5.4 \
 	llvm-19-dev libclang-cpp19-dev libclang-19-dev libclang-common-19-dev \
-	libelf-dev zlib1g-dev libedit-dev lua-busted util-linux
+	libelf-dev zlib1g-dev libedit-dev lua-busted util-linux systemtap-sdt-dev
 
 # Lazily expanded, so `make deps` runs before anything asks llvm-config.
 LLVM_PREFIX = $(shell $(LLVM_CONFIG) --prefix)
@@ -36,7 +36,7 @@ CLANG_HEADERS := stddef.h stdint.h stdbool.h stdarg.h limits.h float.h stdalign.
 	iso646.h stdatomic.h
 
 BENCH_TOOLS := $(B)/bench/producer $(B)/bench/lbpf_gen $(B)/bench/c_consumer $(B)/bench/measure
-FIXTURES := $(B)/tests/busy $(B)/tests/readsizes $(B)/tests/uprobe_target $(B)/tests/opener $(B)/tests/ptydrive $(B)/tests/getppid_loop
+FIXTURES := $(B)/tests/busy $(B)/tests/readsizes $(B)/tests/uprobe_target $(B)/tests/opener $(B)/tests/ptydrive $(B)/tests/getppid_loop $(B)/tests/usdt_target
 
 .PHONY: all deps bench-deps test bench demo install clean fixtures
 all: $(B)/luabpf $(B)/bpf.so $(B)/libluabpf-clang.so
@@ -63,9 +63,9 @@ $(B)/embed: tools/embed.c
 	@mkdir -p $(B)
 	$(CC) -O2 -Wall -o $@ $<
 
-$(B)/gen/runtime_files.c: $(B)/embed runtime/prelude.bpf.h
+$(B)/gen/runtime_files.c: $(B)/embed runtime/prelude.bpf.h runtime/usdt.bpf.h
 	@mkdir -p $(dir $@)
-	$(B)/embed lbpf_runtime_files $@ luabpf/prelude.h=runtime/prelude.bpf.h
+	$(B)/embed lbpf_runtime_files $@ luabpf/prelude.h=runtime/prelude.bpf.h luabpf/usdt.h=runtime/usdt.bpf.h
 
 # This architecture's system call table, from the C library's headers.
 $(B)/gen/syscalls.c:
@@ -130,6 +130,11 @@ $(B)/tests/readsizes: tests/fixtures/readsizes.c
 $(B)/tests/getppid_loop: tests/fixtures/getppid_loop.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -static -o $@ $<
+
+# USDT probes from systemtap's sys/sdt.h.
+$(B)/tests/usdt_target: tests/fixtures/usdt_target.c
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -g -o $@ $<
 
 $(B)/tests/ptydrive: tests/fixtures/ptydrive.c
 	@mkdir -p $(dir $@)

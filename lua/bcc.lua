@@ -19,11 +19,29 @@ end
 keyword_form("attach_tracepoint")
 keyword_form("attach_raw_tracepoint")
 
--- BCC's attach_uprobe(name=, sym=, addr=, fn_name=, pid=): name is the binary.
+-- BCC names libraries without "lib" and ".so" (name = "c", "pthread"): the
+-- loader's cache says where they are.
+function bpf.find_library(name)
+  local p = io.popen("ldconfig -p 2>/dev/null")
+  local pattern, found = "^lib" .. name:gsub("%p", "%%%0") .. "%.so"
+  for line in p:lines() do
+    local lib, path = line:match("^%s*(%S+) .-=> (%S+)$")
+    if not found and lib and lib:match(pattern) then found = path end
+  end
+  p:close()
+  return found
+end
+
+-- BCC's attach_uprobe(name=, sym=, addr=, fn_name=, pid=): name is the
+-- binary, or a library's short name.
 local attach_uprobe = object.attach_uprobe
 function object.attach_uprobe(b, o)
   if type(o) == "table" and o.path == nil and o.name ~= nil then
-    o = { path = o.name, sym = o.sym, off = o.off or o.addr, pid = o.pid, fn = o.fn or o.fn_name, ret = o.ret }
+    local path = o.name
+    if type(path) == "string" and not path:find("/", 1, true) and not path:find(".so", 1, true) then
+      path = bpf.find_library(path) or path
+    end
+    o = { path = path, sym = o.sym, off = o.off or o.addr, pid = o.pid, fn = o.fn or o.fn_name, ret = o.ret }
   end
   return attach_uprobe(b, o)
 end
@@ -76,3 +94,43 @@ local function open_buffer(how)
 end
 methods.open_perf_buffer = open_buffer("perf_buffer")
 methods.open_ring_buffer = open_buffer("ring_buffer")
+
+-- bpf.USDT{pid=, path=}: BCC's USDT context. u:enable_probe{probe=, fn_name=}
+-- records a probe; bpf.new(src, {usdt_contexts = {u}}) attaches them.
+local USDT = {}
+USDT.__index = USDT
+
+function USDT:enable_probe(o)
+  if type(o) ~= "table" or type(o.probe) ~= "string" or (o.fn_name or o.fn) == nil then
+    error("enable_probe: give probe = \"name\" (or \"provider:name\") and fn_name = \"function\"", 2)
+  end
+  self.probes[#self.probes + 1] = { probe = o.probe, fn = o.fn_name or o.fn }
+end
+USDT.enable_probe_or_bail = USDT.enable_probe
+
+function bpf.USDT(o)
+  o = o or {}
+  if o.pid == nil and o.path == nil then error("USDT: give pid = process id, path = binary, or both", 2) end
+  return setmetatable({ pid = o.pid, path = o.path, probes = {} }, USDT)
+end
+
+local new = bpf.new
+function bpf.new(src, opts)
+  local contexts = opts and opts.usdt_contexts
+  if contexts == nil then return new(src, opts) end
+  local rest = {}
+  for k, v in pairs(opts) do if k ~= "usdt_contexts" then rest[k] = v end end
+  local b = new(src, rest)
+  local ok, err = pcall(function()
+    for _, u in ipairs(contexts) do
+      for _, p in ipairs(u.probes) do
+        b:attach_usdt { path = u.path, pid = u.pid, probe = p.probe, fn = p.fn }
+      end
+    end
+  end)
+  if not ok then
+    b:close()
+    error(err, 2)
+  end
+  return b
+end

@@ -342,6 +342,53 @@ static int object_attach_kprobe(lua_State *L)
 	return 1;
 }
 
+/* b:attach_usdt{path=, pid=, probe="provider:name" | provider=, name=, fn=} */
+static int object_attach_usdt(lua_State *L)
+{
+	struct lbpf_object *obj = lbpf_lua_check_object(L, 1);
+	struct lbpf_usdt_opts uo = {.pid = -1};
+	struct lbpf_err err = {0};
+	char provider[256];
+
+	luaL_checktype(L, 2, LUA_TTABLE);
+	int path = opt_field(L, "path"), pid = opt_field(L, "pid"), probe = opt_field(L, "probe");
+	int prov = opt_field(L, "provider"), name = opt_field(L, "name"), fn = fn_field(L);
+	if (!lua_isnil(L, path) && lua_type(L, path) != LUA_TSTRING)
+		return luaL_error(L, "attach_usdt: 'path' must name a binary or library");
+	uo.path = lua_tostring(L, path);
+	if (!lua_isnil(L, pid) && (!lua_isinteger(L, pid) || lua_tointeger(L, pid) < -1 ||
+				   lua_tointeger(L, pid) > INT32_MAX))
+		return luaL_error(L, "attach_usdt: 'pid' must be a process id (or -1 for all)");
+	if (!lua_isnil(L, pid))
+		uo.pid = (int)lua_tointeger(L, pid);
+	/* Lua strings may hold NULs; a probe name must not. */
+	int spec = lua_type(L, probe) == LUA_TSTRING ? probe : name;
+	if (lua_type(L, spec) != LUA_TSTRING || strlen(lua_tostring(L, spec)) != lua_rawlen(L, spec) ||
+	    !lua_rawlen(L, spec))
+		return luaL_error(L, "attach_usdt: give probe = \"provider:name\" (or just \"name\"), or provider= and name=");
+	uo.name = lua_tostring(L, spec);
+	const char *colon = spec == probe ? strchr(uo.name, ':') : NULL;
+	if (colon) {
+		if ((size_t)(colon - uo.name) >= sizeof(provider) || !colon[1])
+			return luaL_error(L, "attach_usdt: '%s' is not \"provider:name\"", uo.name);
+		snprintf(provider, sizeof(provider), "%.*s", (int)(colon - uo.name), uo.name);
+		uo.provider = provider;
+		uo.name = colon + 1;
+	} else if (spec == name && !lua_isnil(L, prov)) {
+		if (lua_type(L, prov) != LUA_TSTRING || strlen(lua_tostring(L, prov)) != lua_rawlen(L, prov))
+			return luaL_error(L, "attach_usdt: 'provider' must be a string");
+		uo.provider = lua_tostring(L, prov);
+	}
+	if (lua_isnil(L, fn))
+		return luaL_error(L, "attach_usdt: 'fn' must name the BPF program to run");
+	struct bpf_program *prog = attach_prog(L, fn, BPF_PROG_TYPE_KPROBE);
+	int id = lbpf_attach__usdt(obj, prog, &uo, &err);
+	if (id < 0)
+		return lbpf_lua_raise(L, &err);
+	lbpf_lua_push_link(L, 1, id);
+	return 1;
+}
+
 /* A perf event's type or config: a name from names (value at the same index)
  * or a number. */
 static uint64_t perf_choice(lua_State *L, int idx, const char *field, const char *const *names,
@@ -433,6 +480,7 @@ static const luaL_Reg object_methods[] = {
 	{"close", object_close},
 	{"attach_tracepoint", object_attach_tracepoint},
 	{"attach_raw_tracepoint", object_attach_raw_tracepoint},
+	{"attach_usdt", object_attach_usdt},
 	{"attach_uprobe", object_attach_uprobe},
 	{"attach_kprobe", object_attach_kprobe},
 	{"attach_perf_event", object_attach_perf_event},

@@ -104,6 +104,9 @@ static char *build_unit(const char *src, size_t len, const struct lbpf_compile_o
 	quote_name(name, sizeof(name), opts->name && *opts->name ? opts->name : "bpf.c");
 	if (!opts->no_prelude)
 		fputs("#include <luabpf/prelude.h>\n", out);
+	/* libbpf's USDT support defines maps, so only scripts that speak of USDT get it. */
+	if (!opts->no_prelude && memmem(src, len, "usdt", 4))
+		fputs("#include <luabpf/usdt.h>\n", out);
 	fprintf(out, "#line %d \"%s\"\n", opts->line > 0 ? opts->line : 1, name);
 	fwrite(src, 1, len, out);
 	/* After the user's code, so a license the script declares comes first and wins. */

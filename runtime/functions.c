@@ -46,12 +46,15 @@ int lbpf_functions__open(struct lbpf_object *o, const void *elf, size_t size, co
 	return 0;
 }
 
-/* Every map of the object, .bss and .rodata included, by name. */
+/* Every map of the object, .bss and .rodata included, by name; not libbpf's
+ * USDT maps, whose spec ids each bpf_object numbers from 0 on its own. */
 static int share_maps(const struct lbpf_object *o, struct bpf_object *obj, struct lbpf_err *err)
 {
 	struct bpf_map *m;
 
 	bpf_object__for_each_map(m, obj) {
+		if (!strncmp(bpf_map__name(m), "__bpf_usdt", 10))
+			continue;
 		struct bpf_map *mine = bpf_object__find_map_by_name(o->obj, bpf_map__name(m));
 		int ret = mine ? bpf_map__reuse_fd(m, bpf_map__fd(mine)) : 0;
 		if (ret)

@@ -234,6 +234,15 @@ int lbpf_attach__uprobe(struct lbpf_object *obj, struct bpf_program *prog,
 int lbpf_attach__kprobe(struct lbpf_object *obj, struct bpf_program *prog, const char *func,
 			bool retprobe, struct lbpf_err *err);
 
+struct lbpf_usdt_opts {
+	const char *path;     /* the binary or library; NULL for /proc/PID/exe */
+	const char *provider; /* NULL: the provider of the first probe called name */
+	const char *name;
+	int pid;	      /* -1 for every process */
+};
+int lbpf_attach__usdt(struct lbpf_object *obj, struct bpf_program *prog, const struct lbpf_usdt_opts *opts,
+		      struct lbpf_err *err);
+
 /* Perf events (runtime/attach_perf_event.c): software or hardware counters
  * that run the program every sample_period events or sample_freq times a
  * second; pid -1 samples every process, one event per CPU. */

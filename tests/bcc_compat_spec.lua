@@ -283,4 +283,54 @@ int on_sample(struct bpf_perf_event_data *ctx) {
     for _, kv in ipairs(b["samples"]:items()) do total = total + kv[2] end
     assert.is_true(total > 0, "no cpu-clock samples in 0.2 s")
   end)
+
+  it("reads USDT arguments with bpf_usdt_readarg and bpf_usdt_readarg_p, through bpf.USDT contexts", function()
+    local target = h.fixture("usdt_target")
+    local u = bpf.USDT { path = target }
+    u:enable_probe { probe = "tick", fn_name = "on_tick" }
+    local b <close> = bpf.new([[
+struct name_t { char s[16]; };
+BPF_ARRAY(stats, u64, 2);
+BPF_HASH(names, u64, struct name_t);
+int on_tick(struct pt_regs *ctx) {
+	long i = 0;
+	struct name_t n = {};
+	bpf_usdt_readarg(1, ctx, &i);
+	bpf_usdt_readarg_p(2, ctx, &n.s, sizeof(n.s));
+	stats.increment(0);
+	stats.increment(1, i);
+	u64 k = i;
+	names.update(&k, &n);
+	return 0;
+}
+]], { usdt_contexts = { u } })
+    assert.are.equal("12\n", h.run(target .. " 12"))
+    assert.are.same({ 12, 66 }, { b.maps.stats[0], b.maps.stats[1] })
+    assert.are.equal("tick-0", b.maps.names[0].s)
+    assert.are.equal("tick-11", b.maps.names[11].s)
+    local err = h.error_of(b.attach_usdt, b, { path = target, probe = "luabpf_test:no_such_probe", fn = "on_tick" })
+    assert.matches("usdt: " .. target .. " has no USDT probe luabpf_test:no_such_probe", err, 1, true)
+    err = h.error_of(b.attach_usdt, b, { path = target, probe = "nothing", fn = "on_tick" })
+    assert.matches("usdt: " .. target .. " has no USDT probe named 'nothing'", err, 1, true)
+  end)
+
+  it("finds a library by BCC's short name for uprobes", function()
+    local libc = bpf.find_library("c")
+    assert.matches("/libc%.so%.6$", libc)
+    assert.is_nil(bpf.find_library("no_such_library_anywhere"))
+    local b <close> = bpf.new([[
+BPF_ARRAY(calls, u64, 1);
+int on_printf(struct pt_regs *ctx) {
+	char comm[16];
+	bpf_get_current_comm(comm, sizeof(comm));
+	if (comm[0] == 'u' && comm[1] == 'p' && comm[2] == 'r' && comm[7] == 't')
+		calls.increment(0);
+	return 0;
+}
+]])
+    b:attach_uprobe { name = "c", sym = "printf", fn_name = "on_printf" }
+    assert.are.equal("1002\n", h.run(h.fixture("uprobe_target") .. " 3"))
+    assert.are.equal(1, b.maps.calls[0])
+  end)
+
 end)
