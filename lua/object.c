@@ -275,6 +275,16 @@ static int opt_field(lua_State *L, const char *field)
 	return lua_gettop(L);
 }
 
+/* An optional process or CPU number at idx: -1 (every one) when nil. */
+static int opt_id(lua_State *L, int idx, const char *what, const char *field, const char *meaning)
+{
+	if (lua_isnil(L, idx))
+		return -1;
+	if (!lua_isinteger(L, idx) || lua_tointeger(L, idx) < -1 || lua_tointeger(L, idx) > INT32_MAX)
+		return luaL_error(L, "%s: '%s' must be %s (or -1 for all)", what, field, meaning);
+	return (int)lua_tointeger(L, idx);
+}
+
 /* opts.fn, or BCC's spelling opts.fn_name. */
 static int fn_field(lua_State *L)
 {
@@ -306,11 +316,7 @@ static int object_attach_uprobe(lua_State *L)
 	uo.offset = (uint64_t)lua_tointeger(L, off);
 	if (!uo.sym && lua_isnil(L, off))
 		return luaL_error(L, "attach_uprobe: give 'sym' (a function name) or 'off' (a file offset)");
-	if (!lua_isnil(L, pid) && (!lua_isinteger(L, pid) || lua_tointeger(L, pid) < -1 ||
-				   lua_tointeger(L, pid) > INT32_MAX))
-		return luaL_error(L, "attach_uprobe: 'pid' must be a process id (or -1 for all)");
-	if (!lua_isnil(L, pid))
-		uo.pid = (int)lua_tointeger(L, pid);
+	uo.pid = opt_id(L, pid, "attach_uprobe", "pid", "a process id");
 	uo.retprobe = lua_toboolean(L, ret);
 	if (lua_isnil(L, fn))
 		return luaL_error(L, "attach_uprobe: 'fn' must name the BPF program to run");
@@ -356,11 +362,7 @@ static int object_attach_usdt(lua_State *L)
 	if (!lua_isnil(L, path) && lua_type(L, path) != LUA_TSTRING)
 		return luaL_error(L, "attach_usdt: 'path' must name a binary or library");
 	uo.path = lua_tostring(L, path);
-	if (!lua_isnil(L, pid) && (!lua_isinteger(L, pid) || lua_tointeger(L, pid) < -1 ||
-				   lua_tointeger(L, pid) > INT32_MAX))
-		return luaL_error(L, "attach_usdt: 'pid' must be a process id (or -1 for all)");
-	if (!lua_isnil(L, pid))
-		uo.pid = (int)lua_tointeger(L, pid);
+	uo.pid = opt_id(L, pid, "attach_usdt", "pid", "a process id");
 	/* Lua strings may hold NULs; a probe name must not. */
 	int spec = lua_type(L, probe) == LUA_TSTRING ? probe : name;
 	if (lua_type(L, spec) != LUA_TSTRING || strlen(lua_tostring(L, spec)) != lua_rawlen(L, spec) ||
@@ -458,14 +460,8 @@ static int object_attach_perf_event(lua_State *L)
 		return luaL_error(L, "attach_perf_event: 'freq' must be a positive integer (samples a second)");
 	po.sample_period = (uint64_t)lua_tointeger(L, period);
 	po.sample_freq = lua_isnil(L, freq) ? 99 : (uint64_t)lua_tointeger(L, freq);
-	if (!lua_isnil(L, pid) && (!lua_isinteger(L, pid) || lua_tointeger(L, pid) < -1 ||
-				   lua_tointeger(L, pid) > INT32_MAX))
-		return luaL_error(L, "attach_perf_event: 'pid' must be a process id (or -1 for all)");
-	if (!lua_isnil(L, cpu) && (!lua_isinteger(L, cpu) || lua_tointeger(L, cpu) < -1 ||
-				   lua_tointeger(L, cpu) > INT32_MAX))
-		return luaL_error(L, "attach_perf_event: 'cpu' must be a CPU number (or -1 for all)");
-	po.pid = lua_isnil(L, pid) ? -1 : (int)lua_tointeger(L, pid);
-	po.cpu = lua_isnil(L, cpu) ? -1 : (int)lua_tointeger(L, cpu);
+	po.pid = opt_id(L, pid, "attach_perf_event", "pid", "a process id");
+	po.cpu = opt_id(L, cpu, "attach_perf_event", "cpu", "a CPU number");
 	if (lua_isnil(L, fn))
 		return luaL_error(L, "attach_perf_event: 'fn' must name the BPF program to run");
 	struct bpf_program *prog = attach_prog(L, fn, BPF_PROG_TYPE_PERF_EVENT);
