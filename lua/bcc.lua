@@ -114,13 +114,9 @@ function bpf.USDT(o)
   return setmetatable({ pid = o.pid, path = o.path, probes = {} }, USDT)
 end
 
-local new = bpf.new
-function bpf.new(src, opts)
-  local contexts = opts and opts.usdt_contexts
-  if contexts == nil then return new(src, opts) end
-  local rest = {}
-  for k, v in pairs(opts) do if k ~= "usdt_contexts" then rest[k] = v end end
-  local b = new(src, rest)
+-- bpf.new(src, {usdt_contexts = {u}}) calls this once loaded.
+function object._attach_usdt_contexts(b, contexts)
+  if type(contexts) ~= "table" then error("opts.usdt_contexts must be a list of bpf.USDT contexts", 3) end
   local ok, err = pcall(function()
     for _, u in ipairs(contexts) do
       for _, p in ipairs(u.probes) do
@@ -130,7 +126,6 @@ function bpf.new(src, opts)
   end)
   if not ok then
     b:close()
-    error(err, 2)
+    error(err, 0)
   end
-  return b
 end

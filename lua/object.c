@@ -187,6 +187,15 @@ static int new_object(lua_State *L)
 		return lbpf_lua_raise(L, &err);
 	}
 	lua_settop(L, elf_idx);
+	/* BCC's usdt_contexts: bcc.lua attaches their probes (the object closes
+	 * with its links if one fails). */
+	if (opts && lua_getfield(L, opts, "usdt_contexts") != LUA_TNIL) {
+		lua_getfield(L, elf_idx, "_attach_usdt_contexts");
+		lua_pushvalue(L, elf_idx);
+		lua_pushvalue(L, -3);
+		lua_call(L, 2, 0);
+	}
+	lua_settop(L, elf_idx);
 	return 1;
 }
 
