@@ -1,0 +1,54 @@
+-- BCC's tracepoint tools ported to Lua line by line (scripts/exitsnoop.lua,
+-- scripts/runqlat.lua), run as a user runs them, against workloads whose
+-- exits and sleeps the tests make themselves.
+local h = require "helper"
+
+-- Starts a tool; returns its output pipe once its first line (printed after
+-- it has attached) is read.
+local function start_tool(cmd)
+  local p = io.popen(h.luabpf .. " " .. cmd .. " 2>&1")
+  local first = p:read("l")
+  return p, first
+end
+
+describe("BCC tools ported to luabpf", function()
+  it("exitsnoop prints each exit with its parent and status", function()
+    local p, header = start_tool(h.root .. "/scripts/exitsnoop.lua 2")
+    assert.are.equal("PCOMM            PID     PPID    TID     AGE(s)  EXIT_CODE", header)
+    local out = h.run("sh -c 'echo $$ $PPID; exit 3'; sh -c 'echo $$ $PPID; kill -9 $$' 2>/dev/null; true")
+    local pid1, ppid1, pid2, ppid2 = out:match("^(%d+) (%d+)\n(%d+) (%d+)")
+    local rest = p:read("a")
+    p:close()
+    local lines = {}
+    for line in rest:gmatch("[^\n]+") do
+      local comm, pid, ppid, tid, age, status = line:match("^(%S+)%s+(%d+)%s+(%d+)%s+(%d+)%s+([%d.]+)%s+(.-)%s*$")
+      if pid == pid1 or pid == pid2 then
+        lines[#lines + 1] = { comm = comm, pid = pid, ppid = ppid, tid = tid, status = status, age_ok = tonumber(age) < 1 }
+      end
+    end
+    assert.are.same({
+      { comm = "sh", pid = pid1, ppid = ppid1, tid = pid1, status = "3", age_ok = true },
+      { comm = "sh", pid = pid2, ppid = ppid2, tid = pid2, status = "signal 9 (SIGKILL)", age_ok = true },
+    }, lines)
+  end)
+
+  it("runqlat -p PID counts a sleeper's wakeups in a log2 histogram of microseconds", function()
+    -- The sleeper wakes 20 times; each wakeup is one run queue wait. A
+    -- preemption while running adds one more, so a few extra may show.
+    local sleeper = io.popen(h.luabpf .. [[ -e 'local f = io.open("/proc/self/stat"); print(f:read("l"):match("^%d+")); f:close(); io.stdout:flush(); bpf.sleep(1); for i = 1, 20 do bpf.sleep(0.02) end']])
+    local pid = sleeper:read("l")
+    local p, first = start_tool(h.root .. "/scripts/runqlat.lua -p " .. pid .. " 2 1")
+    assert.are.equal("Tracing run queue latency... Hit Ctrl-C to end.", first)
+    sleeper:read("a")
+    sleeper:close()
+    local out = p:read("a")
+    p:close()
+    assert.matches("     usecs               : count     distribution\n", out, 1, true)
+    local total = 0
+    for lo, hi, n in out:gmatch("\n%s+(%d+) %-> (%d+)%s+: (%d+)") do
+      assert.is_true(tonumber(hi) == 2 * tonumber(lo) - 1 or (lo == "0" and hi == "1"), out)
+      total = total + tonumber(n)
+    end
+    assert.is_true(total >= 20 and total <= 24, "expected 20 wakeups, got " .. total .. ":\n" .. out)
+  end)
+end)
