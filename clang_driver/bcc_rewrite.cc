@@ -152,7 +152,10 @@ struct LineMark {
 
 class Rewriter {
 public:
-	Rewriter(llvm::StringRef in, const TracepointStructFn &tp) : in_(in), tp_(tp) {}
+	Rewriter(llvm::StringRef in, const TracepointStructFn &tp, const std::set<std::string> &twins)
+		: in_(in), tp_(tp), twins_(twins)
+	{
+	}
 
 	bool run(std::string &out, std::string &diagnostics)
 	{
@@ -160,6 +163,7 @@ public:
 		find_declarations();
 		find_method_calls();
 		find_trace_printk();
+		rename_twins();
 		if (!errors_.empty()) {
 			diagnostics = errors_;
 			return false;
@@ -171,6 +175,7 @@ public:
 private:
 	llvm::StringRef in_;
 	const TracepointStructFn &tp_;
+	const std::set<std::string> &twins_;
 	std::vector<Tok> toks_;
 	std::vector<size_t> line_starts_;
 	std::vector<LineMark> marks_;
@@ -558,6 +563,21 @@ private:
 				replace(i, i + 1, "__lbpf_trace_printk(");
 	}
 
+	// `struct mnt_namespace` the script defines, vmlinux.h too: the script's
+	// is renamed a flavor (CO-RE ignores a ___suffix) and its definition made
+	// relocatable, so its fields are found in the running kernel's struct.
+	void rename_twins()
+	{
+		for (size_t i = 0; i + 1 < toks_.size(); i++) {
+			if (toks_[i].text != "struct" || !is_ident(i + 1) || !twins_.count(toks_[i + 1].text.str()))
+				continue;
+			std::string name = toks_[i + 1].text.str() + "___luabpf";
+			if (is(i + 2, clang::tok::l_brace))
+				name = "__attribute__((preserve_access_index)) " + name;
+			replace(i + 1, i + 1, name);
+		}
+	}
+
 	void apply(std::string &out)
 	{
 		std::stable_sort(edits_.begin(), edits_.end(),
@@ -578,10 +598,10 @@ private:
 
 } // namespace
 
-bool bcc_rewrite(llvm::StringRef in, const TracepointStructFn &tracepoint_struct, std::string &out,
-		 std::string &diagnostics)
+bool bcc_rewrite(llvm::StringRef in, const TracepointStructFn &tracepoint_struct,
+		 const std::set<std::string> &kernel_twins, std::string &out, std::string &diagnostics)
 {
-	return Rewriter(in, tracepoint_struct).run(out, diagnostics);
+	return Rewriter(in, tracepoint_struct, kernel_twins).run(out, diagnostics);
 }
 
 } // namespace lbpf

@@ -4,6 +4,7 @@
 #define LBPF_BCC_REWRITE_H
 
 #include <functional>
+#include <set>
 #include <string>
 
 #include <llvm/ADT/StringRef.h>
@@ -14,11 +15,13 @@ namespace lbpf {
 // or false with a message in `text`.
 using TracepointStructFn = std::function<bool(const std::string &cat, const std::string &ev, std::string &text)>;
 
-// Rewrites `in` into `out`, keeping every line on its line. On a form it
-// cannot handle it returns false with clang-style "file:line: error: ..."
-// lines in `diagnostics`.
-bool bcc_rewrite(llvm::StringRef in, const TracepointStructFn &tracepoint_struct, std::string &out,
-		 std::string &diagnostics);
+// Rewrites `in` into `out`, keeping every line on its line. Each struct
+// named in kernel_twins (one the script defines and vmlinux.h has too)
+// becomes NAME___luabpf, a CO-RE flavor of the kernel's. On a form it cannot
+// handle it returns false with clang-style "file:line: error: ..." lines in
+// `diagnostics`.
+bool bcc_rewrite(llvm::StringRef in, const TracepointStructFn &tracepoint_struct,
+		 const std::set<std::string> &kernel_twins, std::string &out, std::string &diagnostics);
 
 } // namespace lbpf
 

@@ -36,6 +36,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -286,7 +287,10 @@ extern "C" const char *lbpf_clang__version(void)
 	return "abi" LBPF_STR(LBPF_CLANG_ABI) "/llvm" LLVM_VERSION_STRING;
 }
 
-extern "C" int lbpf_clang__compile(const struct lbpf_clang_input *in, struct lbpf_clang_output *out)
+namespace {
+
+int compile_unit(const struct lbpf_clang_input *in, const std::set<std::string> &twins,
+		 struct lbpf_clang_output *out)
 {
 	out->elf = nullptr;
 	out->elf_size = 0;
@@ -318,7 +322,7 @@ extern "C" int lbpf_clang__compile(const struct lbpf_clang_input *in, struct lbp
 			free(error);
 			return found;
 		};
-		if (!lbpf::bcc_rewrite(main_text, tracepoint_struct, rewritten, diags)) {
+		if (!lbpf::bcc_rewrite(main_text, tracepoint_struct, twins, rewritten, diags)) {
 			out->diagnostics = dup_string(diags);
 			return -1;
 		}
@@ -329,6 +333,9 @@ extern "C" int lbpf_clang__compile(const struct lbpf_clang_input *in, struct lbp
 	std::vector<const char *> args(std::begin(kBaseFlags), std::end(kBaseFlags));
 	std::string version_flag = kernel_version_flag();
 	args.push_back(version_flag.c_str());
+	// A renamed twin meets the kernel's pointers to its namesake: fine for CO-RE.
+	if (!twins.empty())
+		args.push_back("-Wno-incompatible-pointer-types");
 	for (size_t i = 0; i < in->ncflags; i++)
 		args.push_back(in->cflags[i]);
 	std::unique_ptr<llvm::MemoryBuffer> pch;
@@ -422,4 +429,44 @@ extern "C" int lbpf_clang__compile(const struct lbpf_clang_input *in, struct lbp
 	memcpy(out->elf, obj.data(), obj.size());
 	out->elf_size = obj.size();
 	return 0;
+}
+
+// The structs a failed compile redefined that vmlinux.h already has: "error:
+// redefinition of 'NAME'" with its previous definition in vmlinux.h. Returns
+// whether it found one not yet in twins.
+bool kernel_twins(const std::string &diagnostics, std::set<std::string> &twins)
+{
+	static const std::string kRedefinition = "error: redefinition of '";
+	bool found = false;
+	for (size_t at = 0; (at = diagnostics.find(kRedefinition, at)) != std::string::npos;) {
+		size_t name = at + kRedefinition.size(), end = diagnostics.find('\'', name);
+		size_t note = diagnostics.find("note: previous definition is here", name);
+		size_t next = diagnostics.find(kRedefinition, name);
+		at = name;
+		if (end == std::string::npos || note == std::string::npos || (next != std::string::npos && next < note))
+			continue;
+		size_t line = diagnostics.rfind('\n', note);
+		line = line == std::string::npos ? 0 : line + 1;
+		if (diagnostics.substr(line, note - line).find("vmlinux.h:") == std::string::npos)
+			continue;
+		found |= twins.insert(diagnostics.substr(name, end - name)).second;
+	}
+	return found;
+}
+
+} // namespace
+
+extern "C" int lbpf_clang__compile(const struct lbpf_clang_input *in, struct lbpf_clang_output *out)
+{
+	std::set<std::string> twins;
+	int ret = compile_unit(in, twins, out);
+	// BCC tools declare structs the kernel's headers keep private (struct
+	// mnt_namespace); vmlinux.h has them, so the tool's own becomes a CO-RE
+	// flavor of the kernel's and the unit is compiled again.
+	if (ret && in->bcc && out->diagnostics && kernel_twins(out->diagnostics, twins)) {
+		free(out->diagnostics);
+		free(out->elf);
+		ret = compile_unit(in, twins, out);
+	}
+	return ret;
 }

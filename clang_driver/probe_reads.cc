@@ -260,9 +260,13 @@ private:
 		llvm::IRBuilder<> entry(&*f_.getEntryBlock().getFirstInsertionPt());
 		llvm::AllocaInst *slot = entry.CreateAlloca(type, nullptr, "probe_read");
 		slot->setAlignment(dl_.getPrefTypeAlign(type));
+		uint64_t size = dl_.getTypeStoreSize(type);
+		// The slot lives only around this read, so slots share stack space.
 		llvm::IRBuilder<> b(load);
-		probe_read(b, slot, dl_.getTypeStoreSize(type), load->getPointerOperand());
+		b.CreateLifetimeStart(slot, b.getInt64(size));
+		probe_read(b, slot, size, load->getPointerOperand());
 		llvm::LoadInst *value = b.CreateAlignedLoad(type, slot, slot->getAlign());
+		b.CreateLifetimeEnd(slot, b.getInt64(size));
 		value->setDebugLoc(load->getDebugLoc());
 		load->replaceAllUsesWith(value);
 		load->eraseFromParent();

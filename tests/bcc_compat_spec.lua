@@ -101,6 +101,31 @@ RAW_TRACEPOINT_PROBE(sched_process_exec) {
       b.maps.execs[pid])
   end)
 
+  it("makes a struct the script declares and the kernel also has a CO-RE flavor of the kernel's", function()
+    local b <close> = bpf.new([[
+#include <linux/sched.h>
+#include <linux/nsproxy.h>
+#include <linux/ns_common.h>
+/* Kernel headers keep this private, so BCC tools declare it: an older layout. */
+struct mnt_namespace {
+	atomic_t count;
+	struct ns_common ns;
+};
+BPF_HASH(mnt_ns, u32, u64);
+RAW_TRACEPOINT_PROBE(sched_process_exec) {
+	struct task_struct *t = (struct task_struct *)ctx->args[0];
+	struct mnt_namespace *ns = t->nsproxy->mnt_ns;
+	u32 pid = t->tgid;
+	u64 inum = ns->ns.inum;
+	mnt_ns.update(&pid, &inum);
+	return 0;
+}
+]])
+    local out = h.run("sh -c 'echo $$; exec readlink /proc/self/ns/mnt'")
+    local pid, inum = out:match("^(%d+)\nmnt:%[(%d+)%]")
+    assert.are.equal(tonumber(inum), b.maps.mnt_ns[tonumber(pid)])
+  end)
+
   it("loads plain functions at their attach, with the attach's type, sharing maps and globals", function()
     local b <close> = bpf.new([[
 #include <uapi/linux/ptrace.h>

@@ -90,7 +90,7 @@ describe("luabpf host", function()
       "send b = bpf.new[[SEC(\"tp/syscalls/sys_enter_getpid\") int p(void *c) { return 0; }]]\\n",
       "expect > ",
       "send b.progs.p.type\\n", "expect tracepoint\\r\\n", "expect > ",
-      "send half a line\\x03", "sleep 200", "expect > ",
+      "send half a line", "expect half a line", "send \\x03", "sleep 200", "expect > ",
       "send print(b.closed)\\n", "expect false\\r\\n", "expect > ",
       "send getmetatable(b).__gc(b) or print(b.closed)\\n", "expect true\\r\\n", "expect > ",
       "send g = setmetatable({}, {__gc = function() io.write('finalized\\\\n') end})\\n", "expect > ",
