@@ -149,16 +149,18 @@ bool needs_probe_read(const llvm::Value *ptr)
 		return false;
 	if (llvm::isa<llvm::Argument>(v) && is_context_type(type))
 		return false;
-	// A helper's pointer result (a map value, a ring buffer record) is
-	// memory the program may read.
+	// A BPF helper's pointer result (a map value, a ring buffer record) is
+	// memory the program may read; a function of the script's returns
+	// whatever it computed (skb_to_tcphdr(skb)).
 	if (auto *call = llvm::dyn_cast<llvm::CallInst>(v); call && call->getType()->isPointerTy())
-		return false;
+		return call->getCalledFunction() && !call->getCalledFunction()->isDeclaration();
 	return true;
 }
 
 // Which values are kernel addresses: read from kernel memory, cast from
 // integers (ctx->args[0], bpf_get_current_task()), derived from those by
-// pointer arithmetic, or passed as such to a static function's argument.
+// pointer arithmetic, passed as such to a static function's argument, or
+// returned as such by a static function.
 // Plain dereferences of them (*ppos, ((u8 *)tcp)[13]) are probe reads too.
 class KernelValues {
 public:
@@ -211,6 +213,16 @@ private:
 		}
 		if (auto *sel = llvm::dyn_cast<llvm::SelectInst>(v))
 			return is_kernel(sel->getTrueValue()) || is_kernel(sel->getFalseValue());
+		// A static function that returns a kernel address: skb_to_tcphdr(skb).
+		if (auto *call = llvm::dyn_cast<llvm::CallInst>(v)) {
+			const llvm::Function *callee = call->getCalledFunction();
+			if (!callee || callee->isDeclaration())
+				return false;
+			for (const llvm::Instruction &i : llvm::instructions(*callee))
+				if (auto *ret = llvm::dyn_cast<llvm::ReturnInst>(&i))
+					if (ret->getReturnValue() && is_kernel(ret->getReturnValue()))
+						return true;
+		}
 		return false;
 	}
 

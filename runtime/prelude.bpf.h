@@ -16,6 +16,15 @@
 #define BPF_URETPROBE(name, args...) BPF_KRETPROBE(name, ##args)
 #endif
 
+/* libbpf 1.2 added a sixth probed-function argument (a register on x86_64,
+ * arm64, s390x and riscv); BPF_KPROBE and BCC's kprobe functions take six here too. */
+#if defined(__TARGET_ARCH_x86) && !defined(PT_REGS_PARM6)
+#define PT_REGS_PARM6(x) (__PT_REGS_CAST(x)->r9)
+#endif
+#if defined(PT_REGS_PARM6) && !defined(___bpf_kprobe_args6)
+#define ___bpf_kprobe_args6(x, args...) ___bpf_kprobe_args5(args), (void *)PT_REGS_PARM6(ctx)
+#endif
+
 /* A ring buffer whose drops (records refused because it was full) b:stats()
  * reports as lost: declare it with LUABPF_RINGBUF(events, 256 * 1024) and write
  * with luabpf_ringbuf_output(events, &rec, sizeof(rec), 0) or

@@ -8,6 +8,9 @@
 
 #if defined(__TARGET_ARCH_x86) && !defined(CONFIG_X86_64)
 #define CONFIG_X86_64 1
+/* The lowest base of the direct map (4- and 5-level paging); KASLR moves it up. */
+#define __PAGE_OFFSET_BASE_L4 0xffff888000000000UL
+#define __PAGE_OFFSET_BASE_L5 0xff11000000000000UL
 #endif
 #ifndef LINUX_VERSION_CODE
 #define LINUX_VERSION_CODE __LUABPF_LINUX_VERSION_CODE
@@ -190,6 +193,8 @@
 #define ETH_P_ARP 0x0806
 #define ETH_P_8021Q 0x8100
 #define ETH_P_IPV6 0x86DD
+#define skb_rx_queue_recorded(skb) ((skb)->queue_mapping != 0)
+#define skb_get_rx_queue(skb) ((skb)->queue_mapping - 1)
 #define TCP_SKB_CB(skb) ((struct tcp_skb_cb *)&((skb)->cb[0]))
 #define TCPF_STATE(s) (1 << (s))
 
