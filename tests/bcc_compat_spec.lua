@@ -79,8 +79,11 @@ SEC("xdp") int order(struct xdp_md *ctx) { swapped = ntohs(0x3412); return XDP_P
   it("reads kernel structs through kernel pointers, chains and arrays included, as BCC does", function()
     local b <close> = bpf.new([[
 #include <linux/sched.h>
-struct seen { u32 pid; u32 ppid; u32 pppid_ok; char first; char comm[16]; u64 same_addr; };
+struct seen { u32 pid; u32 ppid; u32 pppid_ok; char first; char comm[16]; u64 same_addr; u32 by_deref; u32 by_fn; char by_cast; };
+/* The shape BCC tools give a kernel struct they only need the start of. */
+struct pid_pair { u32 pid; u32 tgid; };
 BPF_HASH(execs, u32, struct seen);
+static struct task_struct *parent_of(struct task_struct *t) { return t->real_parent; }
 RAW_TRACEPOINT_PROBE(sched_process_exec) {
 	struct task_struct *t = (struct task_struct *)ctx->args[0];
 	struct seen s = {};
@@ -90,6 +93,10 @@ RAW_TRACEPOINT_PROBE(sched_process_exec) {
 	s.first = t->comm[0];
 	bpf_probe_read_kernel_str(s.comm, sizeof(s.comm), t->comm);
 	s.same_addr = (u64)&t->pid == (u64)t + __builtin_offsetof(struct task_struct, pid);
+	u32 *tgidp = &t->tgid;
+	s.by_deref = ((struct pid_pair *)&t->pid)->tgid + *tgidp - s.pid;
+	s.by_fn = parent_of(t)->tgid;
+	s.by_cast = ((char *)t->comm)[1];
 	execs.update(&s.pid, &s);
 	return 0;
 }
@@ -97,8 +104,8 @@ RAW_TRACEPOINT_PROBE(sched_process_exec) {
     local out = h.run("sh -c 'echo $$ $PPID; exec " .. h.fixture("getppid_loop") .. " 0'")
     local pid, ppid = out:match("^(%d+) (%d+)")
     pid, ppid = tonumber(pid), tonumber(ppid)
-    assert.are.same({ pid = pid, ppid = ppid, pppid_ok = 1, first = ("g"):byte(), comm = "getppid_loop", same_addr = 1 },
-      b.maps.execs[pid])
+    assert.are.same({ pid = pid, ppid = ppid, pppid_ok = 1, first = ("g"):byte(), comm = "getppid_loop", same_addr = 1,
+      by_deref = pid, by_fn = ppid, by_cast = ("e"):byte() }, b.maps.execs[pid])
   end)
 
   it("makes a struct the script declares and the kernel also has a CO-RE flavor of the kernel's", function()
