@@ -3,6 +3,7 @@
 #include "clang_driver.h"
 #include "bcc_functions.h"
 #include "bcc_rewrite.h"
+#include "padded_strings.h"
 #include "probe_reads.h"
 
 #include <clang/AST/ASTConsumer.h>
@@ -402,6 +403,7 @@ int compile_unit(const struct lbpf_clang_input *in, const std::set<std::string> 
 				if (in->bcc) {
 					lbpf::mark_bcc_functions(*module);
 					lbpf::add_probe_reads(*module);
+					lbpf::pad_copied_strings(*module);
 				}
 				ci.getCodeGenOpts().DisableLLVMPasses = false;
 				clang::EmitBackendOutput(ci.getDiagnostics(), ci.getHeaderSearchOpts(), ci.getCodeGenOpts(),

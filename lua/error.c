@@ -53,16 +53,33 @@ void lbpf_lua_open_error(lua_State *L)
 	lua_pop(L, 1);
 }
 
+/* luaL_where for the script's own call: the embedded modules ("=bcc.lua")
+ * that wrap a method are not where the user's mistake is. */
+static void where(lua_State *L)
+{
+	lua_Debug ar;
+	for (int level = 1; lua_getstack(L, level, &ar); level++) {
+		if (!lua_getinfo(L, "S", &ar))
+			break;
+		size_t n = strlen(ar.source);
+		if (ar.source[0] == '=' && n > 4 && strcmp(ar.source + n - 4, ".lua") == 0)
+			continue;
+		luaL_where(L, level);
+		return;
+	}
+	luaL_where(L, 1);
+}
+
 int lbpf_lua_raise(lua_State *L, struct lbpf_err *err)
 {
 	if (!err->log) {
-		luaL_where(L, 1);
+		where(L);
 		lua_pushstring(L, err->msg);
 		lua_concat(L, 2);
 		return lua_error(L);
 	}
 	lua_createtable(L, 0, 3);
-	luaL_where(L, 1);
+	where(L);
 	lua_pushstring(L, err->msg);
 	lua_concat(L, 2);
 	lua_setfield(L, -2, "message");

@@ -167,6 +167,28 @@ int count_raw(struct bpf_raw_tracepoint_args *ctx) {
     assert.are.equal(500, b.globals.calls)
   end)
 
+  it("copies a fixed size out of a shorter string literal, as BCC tools do", function()
+    local b <close> = bpf.new([[
+typedef struct { char op[8]; u64 slot; } op_key_t;
+BPF_HASH(ops, op_key_t, u64);
+]] .. FIXTURE_COMM .. [[
+static int count(void *ctx, const char *op) {
+	op_key_t k = { .slot = 1 };
+	__builtin_memcpy(&k.op, op, sizeof(k.op));
+	ops.increment(k);
+	return 0;
+}
+int on_enter(void *ctx) { return is_fixture() ? count(ctx, "ppid") : 0; }
+int on_exit(void *ctx) { return is_fixture() ? count(ctx, "out") : 0; }
+]])
+    b:attach_tracepoint { tp = "syscalls:sys_enter_getppid", fn_name = "on_enter" }
+    b:attach_tracepoint { tp = "syscalls:sys_exit_getppid", fn_name = "on_exit" }
+    getppid_calls(9)
+    local got = {}
+    for k, v in pairs(b.maps.ops) do got[k.op .. "/" .. k.slot] = v end
+    assert.are.same({ ["ppid/1"] = 9, ["out/1"] = 9 }, got)
+  end)
+
   it("passes a probed function's arguments after ctx, for uprobes and uretprobes", function()
     local b <close> = bpf.new([[
 BPF_ARRAY(sums, u64, 4);
