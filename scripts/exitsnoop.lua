@@ -57,7 +57,5 @@ b["events"]:open_perf_buffer(function(e)
     (e.exit_time - e.start_time) / 1e9, status(e.exit_code)))
   io.stdout:flush()
 end)
-local deadline = seconds and bpf.ktime_ns() + seconds * 1e9
-while not deadline or bpf.ktime_ns() < deadline do
-  b:perf_buffer_poll(100)
-end
+-- Until Ctrl-C, or for the seconds given.
+b:run { duration = seconds }

@@ -11,6 +11,12 @@ local function start_tool(cmd)
   return p, first
 end
 
+-- A process that sleeps 1 s, then wakes 20 times; returns its pipe and pid.
+local function start_sleeper()
+  local sleeper = io.popen(h.luabpf .. [[ -e 'local f = io.open("/proc/self/stat"); print(f:read("l"):match("^%d+")); f:close(); io.stdout:flush(); bpf.sleep(1); for i = 1, 20 do bpf.sleep(0.02) end']])
+  return sleeper, sleeper:read("l")
+end
+
 describe("BCC tools ported to luabpf", function()
   it("exitsnoop prints each exit with its parent and status", function()
     local p, header = start_tool(h.root .. "/scripts/exitsnoop.lua 2")
@@ -35,8 +41,7 @@ describe("BCC tools ported to luabpf", function()
   it("runqlat -p PID counts a sleeper's wakeups in a log2 histogram of microseconds", function()
     -- The sleeper wakes 20 times; each wakeup is one run queue wait. A
     -- preemption while running adds one more, so a few extra may show.
-    local sleeper = io.popen(h.luabpf .. [[ -e 'local f = io.open("/proc/self/stat"); print(f:read("l"):match("^%d+")); f:close(); io.stdout:flush(); bpf.sleep(1); for i = 1, 20 do bpf.sleep(0.02) end']])
-    local pid = sleeper:read("l")
+    local sleeper, pid = start_sleeper()
     local p, first = start_tool(h.root .. "/scripts/runqlat.lua -p " .. pid .. " 2 1")
     assert.are.equal("Tracing run queue latency... Hit Ctrl-C to end.", first)
     sleeper:read("a")
@@ -50,5 +55,26 @@ describe("BCC tools ported to luabpf", function()
       total = total + tonumber(n)
     end
     assert.is_true(total >= 20 and total <= 24, "expected 20 wakeups, got " .. total .. ":\n" .. out)
+  end)
+
+  it("runqslower -p PID -P prints each of a sleeper's run queue waits over the threshold", function()
+    local sleeper, pid = start_sleeper()
+    local p, first = start_tool(h.root .. "/scripts/runqslower.lua -p " .. pid .. " -P 0 2")
+    assert.are.equal("Tracing run queue latency higher than 0 us", first)
+    assert.are.equal("TIME     COMM             TID           LAT(us) PREV COMM        PREV TID", p:read("l"))
+    sleeper:read("a")
+    sleeper:close()
+    local out = p:read("a")
+    p:close()
+    local waits = 0
+    for line in out:gmatch("[^\n]+") do
+      local comm, tid, lat = line:match("^%d%d:%d%d:%d%d (%S+)%s+(%d+)%s+(%d+) ")
+      assert.is_truthy(comm, line)
+      assert.are.equal(pid, tid, line)
+      assert.are.equal("luabpf", comm)
+      waits = waits + 1
+    end
+    -- 20 wakeups, and perhaps a preemption or two while running.
+    assert.is_true(waits >= 20 and waits <= 24, "expected 20 waits, got " .. waits .. ":\n" .. out)
   end)
 end)
