@@ -77,4 +77,24 @@ describe("BCC tools ported to luabpf", function()
     -- 20 wakeups, and perhaps a preemption or two while running.
     assert.is_true(waits >= 20 and waits <= 24, "expected 20 waits, got " .. waits .. ":\n" .. out)
   end)
+
+  it("tcplife prints both ends of a loopback session with their bytes each way", function()
+    local p, header = start_tool(h.root .. "/scripts/tcplife.lua 2")
+    assert.are.equal("PID     COMM         LADDR           LPORT RADDR           RPORT TX_KB RX_KB MS", header)
+    local out, code = h.run(h.fixture("tcp_pair") .. " 10240 3072")
+    assert.are.equal(0, code, out)
+    local pid, cport, sport = out:match("^(%d+) (%d+) (%d+)")
+    local rest = p:read("a")
+    p:close()
+    local sessions = {}
+    for line in rest:gmatch("[^\n]+") do
+      local f = {}
+      for w in line:gmatch("%S+") do f[#f + 1] = w end
+      if f[1] == pid then sessions[#sessions + 1] = table.concat(f, " ", 1, 8) end
+    end
+    assert.are.same({
+      pid .. " tcp_pair 127.0.0.1 " .. cport .. " 127.0.0.1 " .. sport .. " 10 3",
+      pid .. " tcp_pair 127.0.0.1 " .. sport .. " 127.0.0.1 " .. cport .. " 3 10",
+    }, sessions)
+  end)
 end)
