@@ -116,7 +116,16 @@ end
 
 -- bpf.new(src, {usdt_contexts = {u}}) calls this once loaded.
 function object._attach_usdt_contexts(b, contexts)
-  if type(contexts) ~= "table" then error("opts.usdt_contexts must be a list of bpf.USDT contexts", 3) end
+  if type(contexts) ~= "table" then
+    b:close()
+    error("opts.usdt_contexts must be a list of bpf.USDT contexts", 3)
+  end
+  for i, u in ipairs(contexts) do
+    if getmetatable(u) ~= USDT then
+      b:close()
+      error(("opts.usdt_contexts[%d] is not a context from bpf.USDT{pid=, path=}"):format(i), 3)
+    end
+  end
   local ok, err = pcall(function()
     for _, u in ipairs(contexts) do
       for _, p in ipairs(u.probes) do

@@ -83,6 +83,11 @@ int lbpf_attach__usdt(struct lbpf_object *obj, struct bpf_program *prog, const s
 					     ret == -ENOENT ? " (list them with: readelf -n BINARY)" : "");
 		prov = provider;
 	}
+	if (!lbpf_object__map(obj, "__bpf_usdt_specs"))
+		return lbpf_err__set(err, ENOTSUP,
+				     "usdt: program '%s' was compiled without USDT support; read arguments with "
+				     "bpf_usdt_readarg() (or #include <bpf/usdt.bpf.h>) so the compile includes it",
+				     bpf_program__name(prog));
 	snprintf(what, sizeof(what), "USDT probe %s:%s in %s", prov, o->name, binary);
 	lbpf_log__reset();
 	struct bpf_link *link = bpf_program__attach_usdt(prog, o->pid, binary, prov, o->name, NULL);

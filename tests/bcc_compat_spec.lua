@@ -366,6 +366,19 @@ int on_tick(struct pt_regs *ctx) {
     assert.matches("usdt: " .. target .. " has no USDT probe luabpf_test:no_such_probe", err, 1, true)
     err = h.error_of(b.attach_usdt, b, { path = target, probe = "nothing", fn = "on_tick" })
     assert.matches("usdt: " .. target .. " has no USDT probe named 'nothing'", err, 1, true)
+    local fds = h.fd_count(h.getpid())
+    err = h.error_of(bpf.new, "int f(struct pt_regs *ctx) { return 0; }", { usdt_contexts = { { probes = {} } } })
+    assert.matches("opts.usdt_contexts[1] is not a context from bpf.USDT{pid=, path=}", err, 1, true)
+    local bad = bpf.USDT { path = target }
+    bad:enable_probe { probe = "luabpf_test:missing", fn_name = "f" }
+    err = h.error_of(bpf.new, "int f(struct pt_regs *ctx) { long v = 0; bpf_usdt_readarg(1, ctx, &v); return v; }",
+      { usdt_contexts = { bad } })
+    assert.matches("has no USDT probe luabpf_test:missing", err, 1, true)
+    local plain = bpf.USDT { path = target }
+    plain:enable_probe { probe = "tick", fn_name = "f" }
+    err = h.error_of(bpf.new, "int f(struct pt_regs *ctx) { return 0; }", { usdt_contexts = { plain } })
+    assert.matches("usdt: program 'f' was compiled without USDT support; read arguments with bpf_usdt_readarg()", err, 1, true)
+    assert.are.equal(fds, h.fd_count(h.getpid()))
   end)
 
   it("finds a library by BCC's short name for uprobes", function()
