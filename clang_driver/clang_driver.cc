@@ -33,13 +33,14 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <sys/utsname.h>
 #include <cstring>
 #include <map>
 #include <mutex>
 #include <set>
 #include <string>
 #include <vector>
+
+#include <sys/utsname.h>
 
 extern "C" {
 #include "embedded.h"

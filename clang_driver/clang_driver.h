@@ -9,7 +9,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever the structs below or the embedded headers change meaning. */
-#define LBPF_CLANG_ABI 3
+#define LBPF_CLANG_ABI 4
 
 struct lbpf_clang_file {
 	const char *name; /* as #include names it, e.g. "vmlinux.h" */

@@ -28,6 +28,7 @@ describe("lifecycle", function()
 
   it("frees objects left to the garbage collector", function()
     collectgarbage()
+    collectgarbage()
     local before = h.fd_count(pid)
     for _ = 1, 50 do bpf.new(elf) end
     collectgarbage()
