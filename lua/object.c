@@ -243,6 +243,23 @@ static struct bpf_program *attach_prog(lua_State *L, int arg, enum bpf_prog_type
 	return prog;
 }
 
+/* The table-form attach calls' opts.fn (or fn_name), which must be given. */
+static struct bpf_program *fn_prog(lua_State *L, int fn, enum bpf_prog_type type, const char *what)
+{
+	if (lua_isnil(L, fn))
+		luaL_error(L, "%s: 'fn' must name the BPF program to run", what);
+	return attach_prog(L, fn, type);
+}
+
+/* An attach's result: its link, or the error it explains. */
+static int push_attached(lua_State *L, int id, struct lbpf_err *err)
+{
+	if (id < 0)
+		return lbpf_lua_raise(L, err);
+	lbpf_lua_push_link(L, 1, id);
+	return 1;
+}
+
 /* "category:event" or "category/event". */
 static int object_attach_tracepoint(lua_State *L)
 {
@@ -257,10 +274,7 @@ static int object_attach_tracepoint(lua_State *L)
 		return luaL_argerror(L, 2, "expected \"category:event\", e.g. \"syscalls:sys_enter_openat\"");
 	snprintf(category, sizeof(category), "%.*s", (int)cut, tp);
 	int id = lbpf_attach__tracepoint(obj, prog, category, tp + cut + 1, &err);
-	if (id < 0)
-		return lbpf_lua_raise(L, &err);
-	lbpf_lua_push_link(L, 1, id);
-	return 1;
+	return push_attached(L, id, &err);
 }
 
 static int object_attach_raw_tracepoint(lua_State *L)
@@ -271,10 +285,7 @@ static int object_attach_raw_tracepoint(lua_State *L)
 	struct lbpf_err err = {0};
 
 	int id = lbpf_attach__raw_tracepoint(obj, prog, event, &err);
-	if (id < 0)
-		return lbpf_lua_raise(L, &err);
-	lbpf_lua_push_link(L, 1, id);
-	return 1;
+	return push_attached(L, id, &err);
 }
 
 /* Pushes opts[field] and returns its index in the stack; nil stays nil. */
@@ -327,14 +338,9 @@ static int object_attach_uprobe(lua_State *L)
 		return luaL_error(L, "attach_uprobe: give 'sym' (a function name) or 'off' (a file offset)");
 	uo.pid = opt_id(L, pid, "attach_uprobe", "pid", "a process id");
 	uo.retprobe = lua_toboolean(L, ret);
-	if (lua_isnil(L, fn))
-		return luaL_error(L, "attach_uprobe: 'fn' must name the BPF program to run");
-	struct bpf_program *prog = attach_prog(L, fn, BPF_PROG_TYPE_KPROBE);
+	struct bpf_program *prog = fn_prog(L, fn, BPF_PROG_TYPE_KPROBE, "attach_uprobe");
 	int id = lbpf_attach__uprobe(obj, prog, &uo, &err);
-	if (id < 0)
-		return lbpf_lua_raise(L, &err);
-	lbpf_lua_push_link(L, 1, id);
-	return 1;
+	return push_attached(L, id, &err);
 }
 
 /* b:attach_kprobe{event=, fn=, ret=} */
@@ -347,14 +353,9 @@ static int object_attach_kprobe(lua_State *L)
 	int event = opt_field(L, "event"), ret = opt_field(L, "ret"), fn = fn_field(L);
 	if (lua_type(L, event) != LUA_TSTRING)
 		return luaL_error(L, "attach_kprobe: 'event' must name a kernel function, e.g. \"do_sys_openat2\"");
-	if (lua_isnil(L, fn))
-		return luaL_error(L, "attach_kprobe: 'fn' must name the BPF program to run");
-	struct bpf_program *prog = attach_prog(L, fn, BPF_PROG_TYPE_KPROBE);
+	struct bpf_program *prog = fn_prog(L, fn, BPF_PROG_TYPE_KPROBE, "attach_kprobe");
 	int id = lbpf_attach__kprobe(obj, prog, lua_tostring(L, event), lua_toboolean(L, ret), &err);
-	if (id < 0)
-		return lbpf_lua_raise(L, &err);
-	lbpf_lua_push_link(L, 1, id);
-	return 1;
+	return push_attached(L, id, &err);
 }
 
 /* b:attach_usdt{path=, pid=, probe="provider:name" | provider=, name=, fn=} */
@@ -390,14 +391,9 @@ static int object_attach_usdt(lua_State *L)
 			return luaL_error(L, "attach_usdt: 'provider' must be a string");
 		uo.provider = lua_tostring(L, prov);
 	}
-	if (lua_isnil(L, fn))
-		return luaL_error(L, "attach_usdt: 'fn' must name the BPF program to run");
-	struct bpf_program *prog = attach_prog(L, fn, BPF_PROG_TYPE_KPROBE);
+	struct bpf_program *prog = fn_prog(L, fn, BPF_PROG_TYPE_KPROBE, "attach_usdt");
 	int id = lbpf_attach__usdt(obj, prog, &uo, &err);
-	if (id < 0)
-		return lbpf_lua_raise(L, &err);
-	lbpf_lua_push_link(L, 1, id);
-	return 1;
+	return push_attached(L, id, &err);
 }
 
 /* A perf event's type or config: a name from names (value at the same index)
@@ -471,14 +467,9 @@ static int object_attach_perf_event(lua_State *L)
 	po.sample_freq = lua_isnil(L, freq) ? 99 : (uint64_t)lua_tointeger(L, freq);
 	po.pid = opt_id(L, pid, "attach_perf_event", "pid", "a process id");
 	po.cpu = opt_id(L, cpu, "attach_perf_event", "cpu", "a CPU number");
-	if (lua_isnil(L, fn))
-		return luaL_error(L, "attach_perf_event: 'fn' must name the BPF program to run");
-	struct bpf_program *prog = attach_prog(L, fn, BPF_PROG_TYPE_PERF_EVENT);
+	struct bpf_program *prog = fn_prog(L, fn, BPF_PROG_TYPE_PERF_EVENT, "attach_perf_event");
 	int id = lbpf_attach__perf_event(obj, prog, &po, &err);
-	if (id < 0)
-		return lbpf_lua_raise(L, &err);
-	lbpf_lua_push_link(L, 1, id);
-	return 1;
+	return push_attached(L, id, &err);
 }
 
 static const luaL_Reg object_methods[] = {

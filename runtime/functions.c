@@ -10,11 +10,9 @@
 
 #include "object_internal.h"
 
-#define FUNCTION_LOG_SIZE (1u << 20)
-
 struct lbpf_function {
 	struct bpf_object *obj;
-	char *name;
+	struct bpf_program *prog; /* the one program obj loads */
 	enum bpf_prog_type type;
 };
 
@@ -67,14 +65,14 @@ static int share_maps(const struct lbpf_object *o, struct bpf_object *obj, struc
 static struct bpf_program *load(struct lbpf_object *o, const char *name, enum bpf_prog_type type,
 				struct lbpf_err *err)
 {
-	char *log = malloc(FUNCTION_LOG_SIZE);
+	char *log = malloc(LBPF_LOG_SIZE);
 	if (!log) {
 		lbpf_err__set(err, ENOMEM, "out of memory loading '%s'", name);
 		return NULL;
 	}
 	log[0] = '\0';
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = o->name, .kernel_log_buf = log,
-		    .kernel_log_size = FUNCTION_LOG_SIZE);
+		    .kernel_log_size = LBPF_LOG_SIZE);
 	lbpf_log__reset();
 	struct bpf_object *obj = bpf_object__open_mem(o->elf, o->elf_size, &opts);
 	struct bpf_program *p, *prog = NULL;
@@ -104,17 +102,13 @@ out:
 		return NULL;
 	}
 	struct lbpf_function *f = realloc(o->functions, (o->nfunctions + 1) * sizeof(*f));
-	char *copy = strdup(name);
-	if (!f || !copy) {
-		if (f)
-			o->functions = f;
-		free(copy);
+	if (!f) {
 		bpf_object__close(obj);
 		lbpf_err__set(err, ENOMEM, "out of memory loading '%s'", name);
 		return NULL;
 	}
 	o->functions = f;
-	o->functions[o->nfunctions++] = (struct lbpf_function){obj, copy, type};
+	o->functions[o->nfunctions++] = (struct lbpf_function){obj, prog, type};
 	return prog;
 }
 
@@ -125,17 +119,15 @@ struct bpf_program *lbpf_object__typed_prog(struct lbpf_object *o, struct bpf_pr
 		return prog;
 	const char *name = bpf_program__name(prog);
 	for (int i = 0; i < o->nfunctions; i++)
-		if (o->functions[i].type == type && strcmp(o->functions[i].name, name) == 0)
-			return bpf_object__find_program_by_name(o->functions[i].obj, name);
+		if (o->functions[i].type == type && strcmp(bpf_program__name(o->functions[i].prog), name) == 0)
+			return o->functions[i].prog;
 	return load(o, name, type, err);
 }
 
 void lbpf_functions__close(struct lbpf_object *o)
 {
-	for (int i = 0; i < o->nfunctions; i++) {
+	for (int i = 0; i < o->nfunctions; i++)
 		bpf_object__close(o->functions[i].obj);
-		free(o->functions[i].name);
-	}
 	free(o->functions);
 	free(o->elf);
 	free(o->name);

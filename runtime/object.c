@@ -11,8 +11,6 @@
 
 #include "object_internal.h"
 
-/* Big enough for the tail of any verifier log that explains a rejection. */
-#define LOG_SIZE (1u << 20)
 /* How many of the log's last lines the error message quotes. */
 #define QUOTED_LOG_LINES 12
 
@@ -23,13 +21,13 @@ struct lbpf_object *lbpf_object__open_mem(const void *elf, size_t size, const ch
 
 	lbpf_log__init();
 	lbpf_log__reset();
-	if (!o || !(o->log_buf = malloc(LOG_SIZE))) {
+	if (!o || !(o->log_buf = malloc(LBPF_LOG_SIZE))) {
 		free(o);
 		lbpf_err__set(err, ENOMEM, "out of memory opening a BPF object");
 		return NULL;
 	}
 	o->log_buf[0] = '\0';
-	o->log_size = LOG_SIZE;
+	o->log_size = LBPF_LOG_SIZE;
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = name, .kernel_log_buf = o->log_buf,
 		    .kernel_log_size = o->log_size);
 	o->obj = bpf_object__open_mem(elf, size, &opts);

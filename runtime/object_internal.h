@@ -4,6 +4,9 @@
 #define LBPF_OBJECT_INTERNAL_H
 #include "luabpf.h"
 
+/* Big enough for the tail of any verifier log that explains a rejection. */
+#define LBPF_LOG_SIZE (1u << 20)
+
 /* One attach: usually one libbpf link, one per CPU for system-wide perf events. */
 struct lbpf_link_slot {
 	struct bpf_link **links;

@@ -46,42 +46,44 @@ static bool has_word(const char *type, const char *word)
 	return false;
 }
 
-/* Whether a scalar's declared type is signed. tracefs says signed:0 for
- * syscall arguments declared int or pid_t (stored in 8 unsigned bytes); as in
- * BCC and bpftrace, the declared type decides, so `args->dfd < 0` works. */
-static bool declared_signed(const char *type, bool tracefs_signed)
-{
-	static const char *const signed_words[] = {
-		"signed", "int", "long", "short", "char", "pid_t", "ssize_t", "loff_t", "off_t", "time_t",
-		"time64_t", "ktime_t", "clockid_t", "timer_t", "key_serial_t", "mqd_t", "s8", "s16", "s32",
-		"s64", "__s8", "__s16", "__s32", "__s64",
-	};
-	if (has_word(type, "unsigned") || has_word(type, "bool") || has_word(type, "_Bool"))
-		return false;
-	for (size_t i = 0; i < sizeof(signed_words) / sizeof(signed_words[0]); i++)
-		if (has_word(type, signed_words[i]))
-			return true;
-	return tracefs_signed;
-}
-
-/* The size of a scalar's declared type, or 0 when the name is not known. */
-static unsigned declared_size(const char *type)
+/* What a scalar's declared type says of its integer: its size (0 when the
+ * name gives none) and its sign. tracefs says signed:0 for syscall arguments
+ * declared int or pid_t (stored in 8 unsigned bytes); as in BCC and bpftrace,
+ * the declared type decides, so `args->dfd < 0` works. The first word that
+ * names a size wins ("long" before "int"); "unsigned" and bool are never
+ * signed; a type no word calls signed keeps the tracefs flag. */
+static unsigned declared_int(const char *type, bool tracefs_signed, bool *is_signed)
 {
 	static const struct {
 		const char *word;
 		unsigned size;
-	} sizes[] = {
-		{"long", 8}, {"short", 2}, {"char", 1}, {"bool", 1}, {"_Bool", 1}, {"int", 4},
-		{"pid_t", 4}, {"uid_t", 4}, {"gid_t", 4}, {"key_serial_t", 4}, {"clockid_t", 4}, {"mqd_t", 4},
-		{"timer_t", 4}, {"umode_t", 2}, {"size_t", 8}, {"ssize_t", 8}, {"loff_t", 8}, {"off_t", 8},
-		{"time_t", 8}, {"u8", 1}, {"s8", 1}, {"__u8", 1}, {"__s8", 1}, {"u16", 2}, {"s16", 2},
-		{"__u16", 2}, {"__s16", 2}, {"u32", 4}, {"s32", 4}, {"__u32", 4}, {"__s32", 4}, {"u64", 8},
-		{"s64", 8}, {"__u64", 8}, {"__s64", 8},
+		bool is_signed;
+	} words[] = {
+		{"long", 8, true}, {"short", 2, true}, {"char", 1, true}, {"bool", 1, false},
+		{"_Bool", 1, false}, {"int", 4, true}, {"pid_t", 4, true}, {"uid_t", 4, false},
+		{"gid_t", 4, false}, {"key_serial_t", 4, true}, {"clockid_t", 4, true}, {"mqd_t", 4, true},
+		{"timer_t", 4, true}, {"umode_t", 2, false}, {"size_t", 8, false}, {"ssize_t", 8, true},
+		{"loff_t", 8, true}, {"off_t", 8, true}, {"time_t", 8, true}, {"u8", 1, false},
+		{"s8", 1, true}, {"__u8", 1, false}, {"__s8", 1, true}, {"u16", 2, false}, {"s16", 2, true},
+		{"__u16", 2, false}, {"__s16", 2, true}, {"u32", 4, false}, {"s32", 4, true},
+		{"__u32", 4, false}, {"__s32", 4, true}, {"u64", 8, false}, {"s64", 8, true},
+		{"__u64", 8, false}, {"__s64", 8, true}, {"signed", 0, true}, {"time64_t", 0, true},
+		{"ktime_t", 0, true},
 	};
-	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
-		if (has_word(type, sizes[i].word))
-			return sizes[i].size;
-	return 0;
+	unsigned size = 0;
+	bool named_signed = false;
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		if (!has_word(type, words[i].word))
+			continue;
+		if (!size)
+			size = words[i].size;
+		named_signed |= words[i].is_signed;
+	}
+	if (has_word(type, "unsigned") || has_word(type, "bool") || has_word(type, "_Bool"))
+		*is_signed = false;
+	else
+		*is_signed = named_signed || tracefs_signed;
+	return size;
 }
 
 /* One "field:TYPE NAME[N]" declaration as a member (without its ';') in
@@ -134,10 +136,11 @@ static bool member(char *buf, size_t bufsize, char *decl, unsigned size, bool is
 	}
 	/* A system call's `int dfd` sits in an 8-byte slot whose upper half the
 	 * caller never set: read the declared int, as BCC and bpftrace do. */
-	unsigned dsize = declared_size(type);
+	bool dsigned;
+	unsigned dsize = declared_int(type, is_signed, &dsigned);
 	if (!dsize || dsize > size)
 		dsize = size;
-	const char *it = int_type(dsize, declared_signed(type, is_signed));
+	const char *it = int_type(dsize, dsigned);
 	if (it && dsize < size) {
 		*align = dsize;
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
