@@ -92,6 +92,40 @@ static int bpf_kernel_has_type(lua_State *L)
 	return 1;
 }
 
+/* bpf.kernel_enum("skb_drop_reason"): {[value] = "NAME"} of a kernel enum,
+ * so tools name values as this kernel numbers them, not as a copied table. */
+static int bpf_kernel_enum(lua_State *L)
+{
+	const char *name = luaL_checkstring(L, 1);
+	const struct btf *btf = kernel_btf(L);
+
+	if (strncmp(name, "enum ", 5) == 0)
+		name += 5;
+	int id = btf__find_by_name_kind(btf, name, BTF_KIND_ENUM);
+	if (id < 0)
+		id = btf__find_by_name_kind(btf, name, BTF_KIND_ENUM64);
+	if (id < 0)
+		return luaL_error(L, "kernel_enum: this kernel's BTF has no enum named '%s'", name);
+	const struct btf_type *t = btf__type_by_id(btf, id);
+	lua_createtable(L, 0, btf_vlen(t));
+	for (int i = 0; i < btf_vlen(t); i++) {
+		const char *item;
+		long long value;
+		if (btf_is_enum(t)) {
+			const struct btf_enum *e = btf_enum(t) + i;
+			item = btf__name_by_offset(btf, e->name_off);
+			value = btf_kflag(t) ? (long long)e->val : (long long)(unsigned int)e->val;
+		} else {
+			const struct btf_enum64 *e = btf_enum64(t) + i;
+			item = btf__name_by_offset(btf, e->name_off);
+			value = (long long)btf_enum64_value(e);
+		}
+		lua_pushstring(L, item ? item : "");
+		lua_rawseti(L, -2, value);
+	}
+	return 1;
+}
+
 static int bpf_tracefs_root(lua_State *L)
 {
 	struct lbpf_err err = {0};
@@ -168,6 +202,7 @@ void lbpf_lua_discovery_functions(lua_State *L)
 	static const luaL_Reg funcs[] = {
 		{"kernel_has_field", bpf_kernel_has_field},
 		{"kernel_has_type", bpf_kernel_has_type},
+		{"kernel_enum", bpf_kernel_enum},
 		{"tracepoint_exists", bpf_tracepoint_exists},
 		{"_tracefs_root", bpf_tracefs_root},
 		{"features", bpf_features},

@@ -7,6 +7,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
 
 /* libbpf 1.2 added these; scripts written against it compile with 1.1 too. */
 #ifndef BPF_UPROBE

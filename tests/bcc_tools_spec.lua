@@ -1,7 +1,8 @@
 -- BCC's tracepoint tools ported to Lua line by line (scripts/exitsnoop.lua,
--- scripts/runqlat.lua), run as a user runs them, against workloads whose
--- exits and sleeps the tests make themselves.
+-- scripts/runqlat.lua, ...), run as a user runs them, against workloads whose
+-- exits, sleeps and lost packets the tests make themselves.
 local h = require "helper"
+local bpf = require "bpf"
 
 -- Starts a tool; returns its output pipe once its first line (printed after
 -- it has attached) is read.
@@ -15,6 +16,41 @@ end
 local function start_sleeper()
   local sleeper = io.popen(h.luabpf .. [[ -e 'local f = io.open("/proc/self/stat"); print(f:read("l"):match("^%d+")); f:close(); io.stdout:flush(); bpf.sleep(1); for i = 1, 20 do bpf.sleep(0.02) end']])
   return sleeper, sleeper:read("l")
+end
+
+-- Runs the tcp_pair fixture on a fixed server port while lo loses its first
+-- data segment (see h.lossy_loopback); returns pid, client and server port.
+local function lossy_session(direction)
+  local port = 20000 + h.getpid() % 10000
+  local lossy = h.lossy_loopback(port, direction)
+  local out, code = h.run(h.fixture("tcp_pair") .. " 10240 3072 " .. port)
+  assert.are.equal(1, lossy.close())
+  assert.are.equal(0, code, out)
+  local pid, cport, sport = out:match("^(%d+) (%d+) (%d+)")
+  assert.are.equal(tostring(port), sport)
+  return pid, cport, sport
+end
+
+-- Runs a tool across a lossy session; returns its first line, the rest of its
+-- output, and the session's pid, client and server port.
+local function tool_over_lossy_session(cmd, direction)
+  local p, first = start_tool(cmd)
+  local pid, cport, sport = lossy_session(direction)
+  local out = p:read("a")
+  p:close()
+  return first, out, pid, cport, sport
+end
+
+-- The lines of out that mention both ports.
+local function lines_with(out, cport, sport)
+  local found = {}
+  for line in out:gmatch("[^\n]+") do
+    if line:find(":" .. cport .. "%f[%D]") and line:find(":" .. sport .. "%f[%D]")
+      or line:find("/" .. cport .. "%f[%D]") and line:find("/" .. sport .. "%f[%D]") then
+      found[#found + 1] = line
+    end
+  end
+  return found
 end
 
 describe("BCC tools ported to luabpf", function()
@@ -96,5 +132,51 @@ describe("BCC tools ported to luabpf", function()
       pid .. " tcp_pair 127.0.0.1 " .. cport .. " 127.0.0.1 " .. sport .. " 10 3",
       pid .. " tcp_pair 127.0.0.1 " .. sport .. " 127.0.0.1 " .. cport .. " 3 10",
     }, sessions)
+  end)
+
+  it("tcpretrans prints the one retransmission a lost segment causes, and -c counts it per flow", function()
+    local p, first = start_tool(h.root .. "/scripts/tcpretrans.lua -s 3")
+    assert.are.equal("Tracing retransmits ... Hit Ctrl-C to end", first)
+    assert.are.equal("TIME     PID     IP LADDR:LPORT          T> RADDR:RPORT          STATE        SEQ       ",
+      p:read("l"))
+    local c, cfirst = start_tool(h.root .. "/scripts/tcpretrans.lua -c 3")
+    assert.are.equal("Tracing retransmits ... Hit Ctrl-C to end", cfirst)
+    local _, cport, sport = lossy_session("ingress")
+    local events = lines_with(p:read("a"), cport, sport)
+    p:close()
+    local counted = lines_with(c:read("a"), cport, sport)
+    c:close()
+    assert.are.equal(1, #events, table.concat(events, "\n"))
+    assert.matches("^%d%d:%d%d:%d%d %d+%s+4  127%.0%.0%.1:" .. cport .. "%s+R> 127%.0%.0%.1:" .. sport
+      .. "%s+ESTABLISHED%s+%d+$", events[1])
+    assert.are.same({ ("%-25s %-25s %10d"):format("127.0.0.1:" .. cport, "127.0.0.1:" .. sport, 1) }, counted)
+  end)
+
+  it("tcpcong shows the lost segment's one congestion state change (cwr) on the sender's flow", function()
+    local first, out, _, cport, sport = tool_over_lossy_session(h.root .. "/scripts/tcpcong.lua -u 3 1", "ingress")
+    assert.are.equal("Tracing tcp congestion control status duration... Hit Ctrl-C to end.", first)
+    assert.matches("LAddrPort             RAddrPort             Open_us Dod_us Rcov_us Cwr_us  Los_us Chgs", out, 1, true)
+    local rows = lines_with(out, cport, sport)
+    assert.are.equal(1, #rows, out)
+    local f = {}
+    for w in rows[1]:gmatch("%S+") do f[#f + 1] = w end
+    assert.are.same({ "127.0.0.1/" .. cport, "127.0.0.1/" .. sport, "0", "0", "0", "0", "1" },
+      { f[1], f[2], f[3], f[4], f[5], f[7], f[8] })
+    assert.is_true(tonumber(f[6]) >= 0)
+  end)
+
+  it("tcpdrop names a dropped segment's flow, flags, reason (from the kernel's enum) and kernel stack", function()
+    local first, out, pid, cport, sport = tool_over_lossy_session(h.root .. "/scripts/tcpdrop.lua 3", "egress")
+    assert.are.equal("TIME     PID     IP SADDR:SPORT          > DADDR:DPORT          STATE (FLAGS)        REASON (CODE)", first)
+    local code
+    for value, name in pairs(bpf.kernel_enum("skb_drop_reason")) do
+      if name == "SKB_DROP_REASON_TC_EGRESS" then code = value end
+    end
+    local events = lines_with(out, cport, sport)
+    assert.are.same({ ("%s %-7s %-2d %-20s > %-20s %-20s TC_EGRESS (%d)"):format(events[1] and events[1]:sub(1, 8) or "",
+      pid, 4, "127.0.0.1:" .. cport, "127.0.0.1:" .. sport, "ESTABLISHED (PSH|ACK)", code) }, events)
+    local stack = out:match("TC_EGRESS %(%d+%)\n(.-)\n\n")
+    assert.matches("\t__tcp_transmit_skb%+0x%x+\n", stack)
+    assert.matches("\ttcp_sendmsg%+0x%x+\n", stack)
   end)
 end)

@@ -69,4 +69,54 @@ function M.hash_u32_u64(name, entries)
     .. "__type(value, u64); } %s SEC(\".maps\");\n"):format(entries or 10240, name)
 end
 
+-- Loses the first data segment sent to a TCP port on the loopback device:
+-- "ingress" loses it on the wire (the sender retransmits), "egress" drops it
+-- as the sender's own device sends it. A tc clsact filter runs a luabpf
+-- program; close() removes it and returns how many segments it dropped.
+function M.lossy_loopback(port, direction)
+  local bpf = require "bpf"
+  local b = bpf.new([[
+#define ETH_P_IP 0x0800
+#define TC_ACT_OK 0
+#define TC_ACT_SHOT 2
+const volatile u16 port = 0;
+u64 dropped = 0;
+SEC("tc") int lose_first(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+	if ((void *)(eth + 1) > end || eth->h_proto != bpf_htons(ETH_P_IP))
+		return TC_ACT_OK;
+	struct iphdr *ip = (void *)(eth + 1);
+	if ((void *)(ip + 1) > end || ip->protocol != IPPROTO_TCP)
+		return TC_ACT_OK;
+	struct tcphdr *tcp = (void *)ip + ip->ihl * 4;
+	if ((void *)(tcp + 1) > end || tcp->dest != bpf_htons(port))
+		return TC_ACT_OK;
+	if (bpf_ntohs(ip->tot_len) == ip->ihl * 4 + tcp->doff * 4 || dropped)
+		return TC_ACT_OK;
+	dropped++;
+	return TC_ACT_SHOT;
+}
+]], { rodata = { port = port } })
+  local pin = "/sys/fs/bpf/luabpf_test_lossy_" .. M.getpid()
+  b.progs.lose_first:pin(pin)
+  M.run("tc qdisc del dev lo clsact")
+  local out, code = M.run("tc qdisc add dev lo clsact && tc filter add dev lo " .. direction
+    .. " bpf direct-action object-pinned " .. pin)
+  os.remove(pin)
+  if code ~= 0 then
+    b:close()
+    error("cannot install the tc filter on lo: " .. out)
+  end
+  return {
+    close = function()
+      M.run("tc qdisc del dev lo clsact")
+      local n = b.globals.dropped
+      b:close()
+      return n
+    end,
+  }
+end
+
 return M
