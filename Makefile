@@ -36,7 +36,7 @@ CLANG_HEADERS := stddef.h stdint.h stdbool.h stdarg.h limits.h float.h stdalign.
 	iso646.h stdatomic.h
 
 BENCH_TOOLS := $(B)/bench/producer $(B)/bench/lbpf_gen $(B)/bench/c_consumer $(B)/bench/measure
-FIXTURES := $(B)/tests/busy $(B)/tests/readsizes $(B)/tests/uprobe_target $(B)/tests/opener $(B)/tests/ptydrive $(B)/tests/getppid_loop $(B)/tests/usdt_target $(B)/tests/tcp_pair
+FIXTURES := $(B)/tests/busy $(B)/tests/readsizes $(B)/tests/uprobe_target $(B)/tests/opener $(B)/tests/ptydrive $(B)/tests/getppid_loop $(B)/tests/usdt_target $(B)/tests/tcp_pair $(B)/tests/pipe_wake
 
 .PHONY: all deps bench-deps test bench demo install clean fixtures
 all: $(B)/luabpf $(B)/bpf.so $(B)/libluabpf-clang.so
@@ -134,6 +134,11 @@ $(B)/tests/getppid_loop: tests/fixtures/getppid_loop.c
 $(B)/tests/tcp_pair: tests/fixtures/tcp_pair.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -Wall -o $@ $<
+
+# Frame pointers, so the waiter's user stack walks to main.
+$(B)/tests/pipe_wake: tests/fixtures/pipe_wake.c
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -g -fno-omit-frame-pointer -Wall -o $@ $<
 
 # USDT probes from systemtap's sys/sdt.h.
 $(B)/tests/usdt_target: tests/fixtures/usdt_target.c

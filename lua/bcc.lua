@@ -84,11 +84,17 @@ function object.ring_buffer_consume(b)
   return b:poll(0)
 end
 
--- b.events:open_perf_buffer(cb) and b.events:open_ring_buffer(cb).
+-- b.events:open_perf_buffer(cb [, {page_cnt=, lost_cb=}]) and
+-- b.events:open_ring_buffer(cb); BCC's lost_cb gets only the count.
 local function open_buffer(how)
   return function(m, cb, opts)
     local b = m:object()
     if not b then error(how .. ": this map belongs to no object", 2) end
+    if type(opts) == "table" and (opts.page_cnt ~= nil or opts.lost_cb ~= nil) then
+      local lost_cb = opts.lost_cb
+      opts = { pages = opts.page_cnt or opts.pages, wakeup = opts.wakeup,
+        lost = lost_cb and function(_, n) return lost_cb(n) end or opts.lost }
+    end
     return b[how](b, m:info().name, cb, opts)
   end
 end

@@ -51,6 +51,24 @@
 		__rec;                                                                    \
 	})
 
+/* The number of tasks queued on a CFS run queue (the running one included):
+ * cfs_rq.nr_running before Linux 6.13, nr_queued since. A probe read with
+ * CO-RE, so it takes any kernel pointer to a struct cfs_rq. */
+struct cfs_rq___luabpf_queued { unsigned int nr_queued; } __attribute__((preserve_access_index));
+struct cfs_rq___luabpf_running { unsigned int nr_running; } __attribute__((preserve_access_index));
+static __always_inline unsigned int luabpf_cfs_rq_queued(const void *cfs_rq)
+{
+	const struct cfs_rq___luabpf_queued *now = cfs_rq;
+	const struct cfs_rq___luabpf_running *before = cfs_rq;
+	unsigned int n = 0;
+
+	if (bpf_core_field_exists(now->nr_queued))
+		bpf_core_read(&n, sizeof(n), &now->nr_queued);
+	else
+		bpf_core_read(&n, sizeof(n), &before->nr_running);
+	return n;
+}
+
 /* ---- The BCC dialect. The driver's rewrite turns counts.increment(k) into
  * __lbpf_increment(counts, k), checks every macro's arguments, and types
  * TRACEPOINT_PROBE's args from tracefs; these macros do the rest. ---- */

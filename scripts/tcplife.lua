@@ -93,26 +93,12 @@ TRACEPOINT_PROBE(sock, inet_sock_set_state)
 }
 ]], { rodata = { target_tgid = pid } })
 
--- An address from its bytes as the kernel stored them (network order).
-local function address(family, bytes)
-  if family == 2 then return ("%d.%d.%d.%d"):format(bytes:byte(1, 4)) end
-  local groups = {}
-  for g = 0, 7 do groups[#groups + 1] = ("%x"):format(bytes:byte(2 * g + 1) * 256 + bytes:byte(2 * g + 2)) end
-  return table.concat(groups, ":")
-end
-
-local function bytes_of(t)
-  local s = {}
-  for k = 1, #t do s[k] = string.char(t[k]) end
-  return table.concat(s)
-end
-
 print(("%-7s %-12s %-15s %-5s %-15s %-5s %5s %5s %s"):format("PID", "COMM", "LADDR", "LPORT", "RADDR", "RPORT",
   "TX_KB", "RX_KB", "MS"))
 io.stdout:flush()
 b["sessions"]:open_perf_buffer(function(s)
-  print(("%-7d %-12.12s %-15s %-5d %-15s %-5d %5d %5d %.2f"):format(s.pid, s.task, address(s.family, bytes_of(s.saddr)),
-    s.lport, address(s.family, bytes_of(s.daddr)), s.dport, s.tx_b // 1024, s.rx_b // 1024, s.span_us / 1000))
+  print(("%-7d %-12.12s %-15s %-5d %-15s %-5d %5d %5d %.2f"):format(s.pid, s.task, bpf.inet_ntop(s.family, s.saddr),
+    s.lport, bpf.inet_ntop(s.family, s.daddr), s.dport, s.tx_b // 1024, s.rx_b // 1024, s.span_us / 1000))
   io.stdout:flush()
 end)
 -- Until Ctrl-C, or for the seconds given.

@@ -179,4 +179,75 @@ describe("BCC tools ported to luabpf", function()
     assert.matches("\t__tcp_transmit_skb%+0x%x+\n", stack)
     assert.matches("\ttcp_sendmsg%+0x%x+\n", stack)
   end)
+
+  it("runqlen -C shows the run queue of a CPU that three spinning processes share", function()
+    local spin = io.popen("for i in 1 2 3; do taskset -c 1 " .. h.fixture("busy") .. " 3 & done; wait")
+    local out = h.run(h.luabpf .. " " .. h.root .. "/scripts/runqlen.lua -C 2 1")
+    spin:close()
+    assert.matches("^Sampling run queue length... Hit Ctrl%-C to end.\n", out)
+    local cpu1 = out:match("\ncpu = 1\n     runqlen       : count     distribution\n(.-)\n\n") or out:match("\ncpu = 1\n.-\n(.*)$")
+    assert.is_truthy(cpu1, out)
+    local counts, total = {}, 0
+    for len, n in cpu1:gmatch("%s+(%d+)%s+: (%d+)") do
+      counts[tonumber(len)] = tonumber(n)
+      total = total + tonumber(n)
+    end
+    -- 99 samples a second for 2 s; one spinner runs, two wait.
+    assert.is_true(total >= 150 and total <= 200, out)
+    assert.is_true((counts[2] or 0) >= 0.9 * total, out)
+  end)
+
+  it("cpuunclaimed sees one CPU idle while the other has two tasks waiting", function()
+    local spin = io.popen("for i in 1 2 3; do taskset -c 1 " .. h.fixture("busy") .. " 3 & done; wait")
+    local out = h.run(h.luabpf .. " " .. h.root .. "/scripts/cpuunclaimed.lua 1 2")
+    spin:close()
+    local lines = {}
+    for util, unclaimed in out:gmatch("%%CPU%s+([%d.]+)%%, unclaimed idle ([%d.]+)%%") do
+      lines[#lines + 1] = { tonumber(util), tonumber(unclaimed) }
+    end
+    assert.are.equal(2, #lines, out)
+    for _, l in ipairs(lines) do
+      -- Two CPUs: the spinners' one busy, the other idle but for this test.
+      assert.is_true(math.abs(l[1] - 50) <= 10 and math.abs(l[2] - 50) <= 10, out)
+    end
+  end)
+
+  -- Runs the pipe_wake fixture (a "waiter" blocked 3 times for 100 ms on a
+  -- pipe its child "waker" writes) under a tool given "-p PID".
+  local function tool_over_pipe_wake(script, args)
+    local fixture = io.popen(h.fixture("pipe_wake") .. " 3 100")
+    local pid = fixture:read("l")
+    local p, first = start_tool(h.root .. "/scripts/" .. script .. " -p " .. pid .. " " .. args)
+    h.run("kill -USR1 " .. pid)
+    local out = p:read("a")
+    p:close()
+    h.run("kill -USR1 " .. pid)
+    fixture:close()
+    return first, out
+  end
+
+  it("offwaketime prints the waiter's blocked stacks under its waker's, with the time blocked", function()
+    local first, out = tool_over_pipe_wake("offwaketime.lua", "2")
+    assert.are.equal("Tracing blocked time (us) by user + kernel off-CPU and waker stack for 2 secs.", first)
+    local entry = out:match("\n(    waker:           waker %d+\n[^\n]*\n[^\n]*\n    entry_SYSCALL_64_after_hwframe\n"
+      .. ".-    target:          waiter %d+\n        %d+)\n")
+    assert.is_truthy(entry, out)
+    -- The waker's stacks outermost first (user, unknown once it exited, then
+    -- kernel), "--", then the waiter's innermost first (kernel, then user).
+    assert.matches("\n    do_syscall_64\n    ksys_write\n    vfs_write\n    anon_pipe_write\n.-\n    try_to_wake_up\n"
+      .. "    ttwu_do_activate\n    %-%-               %-%-\n    __schedule\n    schedule\n    anon_pipe_read\n"
+      .. "    vfs_read\n    ksys_read\n    do_syscall_64\n    entry_SYSCALL_64_after_hwframe\n    __read\n", entry)
+    local us = tonumber(entry:match("(%d+)$"))
+    assert.is_true(us >= 300000 and us < 400000, "expected 3 x 100 ms, got " .. us .. " us")
+  end)
+
+  it("wakeuptime prints the waker's kernel stack over the time the waiter was blocked", function()
+    local first, out = tool_over_pipe_wake("wakeuptime.lua", "2")
+    assert.are.equal("Tracing blocked time (us) by kernel stack for 2 secs.", first)
+    local entry = out:match("    target:          waiter\n(    ttwu_do_activate\n.-anon_pipe_write\n.-)\n\n")
+    assert.is_truthy(entry, out)
+    local us = tonumber(entry:match("    waker:           waker\n        (%d+)$"))
+    assert.is_true(us >= 300000 and us < 400000, "expected 3 x 100 ms, got " .. tostring(us) .. " us:\n" .. out)
+    assert.matches("\nDetaching...\n$", out)
+  end)
 end)
