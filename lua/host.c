@@ -2,10 +2,13 @@
  * embedded host.lua (options, scripts, REPL). C supplies what Lua cannot:
  * line editing with history and Ctrl-C that interrupts the running statement. */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <editline/readline.h>
@@ -78,19 +81,70 @@ static int host_call(lua_State *L)
 	return lua_gettop(L);
 }
 
+/* The signal mask while readline waits for a key: SIGINT let in. */
+static sigset_t prompt_wait_mask;
+
+/* readline's key reader. SIGINT stays blocked while a key is handled and is
+ * let in only while waiting for the next (ppoll swaps the mask atomically),
+ * so a Ctrl-C that lands between two keys is not lost. After one, it ends the
+ * line with a newline (libedit would keep editing after an EOF mid-line) and
+ * host_readline drops that line. */
+static int getc_interruptible(FILE *in)
+{
+	struct pollfd p = {fileno(in), POLLIN, 0};
+	unsigned char c;
+
+	while (!prompt_interrupted) {
+		int r = ppoll(&p, 1, NULL, &prompt_wait_mask);
+		if (r < 0 && errno != EINTR)
+			return EOF;
+		if (r <= 0)
+			continue;
+		ssize_t n = read(p.fd, &c, 1);
+		if (n == 1)
+			return c;
+		if (n == 0 || errno != EINTR)
+			return EOF;
+	}
+	return '\n';
+}
+
 /* host.readline(prompt): the line, nil at end of input, false on Ctrl-C. */
 static int host_readline(lua_State *L)
 {
 	const char *prompt = luaL_checkstring(L, 1);
+	sigset_t sigint, saved;
+
+	sigemptyset(&sigint);
+	sigaddset(&sigint, SIGINT);
 	prompt_interrupted = 0;
 	set_sigint(on_sigint_prompt);
+	sigprocmask(SIG_BLOCK, &sigint, &saved);
+	prompt_wait_mask = saved;
+	sigdelset(&prompt_wait_mask, SIGINT);
+	/* libedit prints the prompt and only then leaves canonical mode: a key
+	 * typed in between would be handled by the terminal (echoed twice, or a
+	 * Ctrl-D lost). Leaving it first closes that window. */
+	struct termios cooked, keys;
+	bool tty = tcgetattr(STDIN_FILENO, &cooked) == 0;
+	if (tty) {
+		keys = cooked;
+		keys.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
+		keys.c_cc[VMIN] = 1;
+		keys.c_cc[VTIME] = 0;
+		tcsetattr(STDIN_FILENO, TCSADRAIN, &keys);
+	}
 	char *line = readline(prompt);
+	if (tty)
+		tcsetattr(STDIN_FILENO, TCSADRAIN, &cooked);
+	sigprocmask(SIG_SETMASK, &saved, NULL); /* a Ctrl-C still pending lands in on_sigint_prompt */
 	set_sigint(SIG_DFL);
-	if (line) {
+	if (prompt_interrupted) {
+		free(line);
+		lua_pushboolean(L, 0);
+	} else if (line) {
 		lua_pushstring(L, line);
 		free(line);
-	} else if (prompt_interrupted) {
-		lua_pushboolean(L, 0);
 	} else {
 		lua_pushnil(L);
 	}
@@ -138,6 +192,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "luabpf: cannot create a Lua state: not enough memory\n");
 		return 1;
 	}
+	/* libedit reads these once, when it first initializes. */
+	rl_catch_signals = 0;
+	rl_getc_function = getc_interruptible;
 	luaL_openlibs(L);
 	luaL_requiref(L, "bpf", luaopen_bpf, 1); /* also the global `bpf`, handy in the REPL */
 	lua_pop(L, 1);

@@ -71,8 +71,7 @@ end
 -- Returns the function, or nil and an error; nil, nil at end of input.
 local function read_statement()
   local line = host.readline("> ")
-  while line == false do
-    io.write("\n")
+  while line == false do -- Ctrl-C: the line is dropped, readline has moved to a new one
     line = host.readline("> ")
   end
   if line == nil then return nil, nil end
@@ -84,7 +83,6 @@ local function read_statement()
     while not f and incomplete(err) do
       local more = host.readline(">> ")
       if more == nil or more == false then
-        if more == false then io.write("\n") end
         err = nil
         break
       end
