@@ -68,9 +68,11 @@ const char kTargetArch[] = "-D__TARGET_ARCH_powerpc";
 #error "unknown host architecture for bpf_tracing.h"
 #endif
 
-// Flags every compile gets: BTF and CO-RE need -g; no host headers are reachable.
+// Flags every compile gets: BTF and CO-RE need -g; no host headers are
+// reachable; BPF ISA v3 (Linux 5.1+) for 32-bit atomics and jumps (a
+// script's cflags may pick another -mcpu, the last one counts).
 const char *const kBaseFlags[] = {
-	"clang", "-target", "bpf", "-O2", "-g", "-c", "-nostdinc", "-ffreestanding",
+	"clang", "-target", "bpf", "-mcpu=v3", "-O2", "-g", "-c", "-nostdinc", "-ffreestanding",
 	"-fno-color-diagnostics", "-fmessage-length=0", "-isystem", kIncludeDir, kTargetArch,
 	"-Wno-unused-value", "-Wno-pointer-sign", "-Wno-compare-distinct-pointer-types",
 	"-Wno-gnu-variable-sized-type-not-at-end", "-Wno-address-of-packed-member",
@@ -238,6 +240,7 @@ void init_bpf_target()
 		LLVMInitializeBPFTarget();
 		LLVMInitializeBPFTargetMC();
 		LLVMInitializeBPFAsmPrinter();
+		LLVMInitializeBPFAsmParser(); // inline asm in scripts
 	});
 }
 

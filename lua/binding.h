@@ -27,7 +27,19 @@
 struct lua_object {
 	struct lbpf_object *obj; /* NULL once closed */
 	bool polling;		 /* inside b:poll: its callbacks may not poll again */
+	bool close_after_poll;	 /* <close> or __gc inside a callback: closed when the poll ends */
 };
+
+/* luaL_error at the script's own line, past embedded wrappers like bcc.lua. */
+int lbpf_lua_error(lua_State *L, const char *fmt, ...);
+
+/* The string at idx for a C API (a path, a name): a Lua error naming `what`
+ * if it is not a string or holds a NUL byte, which C would cut it at. */
+const char *lbpf_lua_checkcstring(lua_State *L, int idx, const char *what);
+
+/* A view's object (b.maps, b.progs, b.globals keep theirs as user value 1):
+ * checks that argument 1 is a view of metatable mt and pushes its object. */
+int lbpf_lua_view_object(lua_State *L, const char *mt);
 
 void lbpf_lua_open_error(lua_State *L);
 void lbpf_lua_open_object(lua_State *L);

@@ -31,7 +31,7 @@ static const struct btf *kernel_btf(lua_State *L)
 	if (!*slot && !(*slot = btf__load_vmlinux_btf()))
 		luaL_error(L, "cannot read the kernel's BTF (/sys/kernel/btf/vmlinux): %s; the kernel needs "
 			      "CONFIG_DEBUG_INFO_BTF",
-			   strerror(errno));
+			   lbpf_strerror(errno));
 	return *slot;
 }
 

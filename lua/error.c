@@ -1,5 +1,6 @@
 /* Lua errors from runtime errors. A verifier rejection becomes a bpf.Error
  * object carrying the whole log; it prints and matches like a string. */
+#include <stdarg.h>
 #include <string.h>
 
 #include "binding.h"
@@ -68,6 +69,28 @@ static void where(lua_State *L)
 		return;
 	}
 	luaL_where(L, 1);
+}
+
+int lbpf_lua_error(lua_State *L, const char *fmt, ...)
+{
+	va_list ap;
+	where(L);
+	va_start(ap, fmt);
+	lua_pushvfstring(L, fmt, ap);
+	va_end(ap);
+	lua_concat(L, 2);
+	return lua_error(L);
+}
+
+const char *lbpf_lua_checkcstring(lua_State *L, int idx, const char *what)
+{
+	size_t len;
+	if (lua_type(L, idx) != LUA_TSTRING)
+		lbpf_lua_error(L, "%s must be a string, got %s", what, luaL_typename(L, idx));
+	const char *s = lua_tolstring(L, idx, &len);
+	if (strlen(s) != len)
+		lbpf_lua_error(L, "%s must not contain a NUL byte (\\0): \"%s\\0...\"", what, s);
+	return s;
 }
 
 int lbpf_lua_raise(lua_State *L, struct lbpf_err *err)

@@ -234,6 +234,11 @@ static int poll_object(lua_State *L, int objidx, int timeout_ms, lua_Integer *to
 	o->polling = false;
 	for (lua_pushnil(L); lua_next(L, sources); lua_pop(L, 1))
 		((struct lua_source *)lua_touserdata(L, -1))->pc = NULL;
+	if (o->close_after_poll) {
+		lbpf_object__close(o->obj);
+		o->obj = NULL;
+		o->close_after_poll = false;
+	}
 	*total += handled;
 	if (pc.failed) {
 		lua_pushvalue(L, pc.err);
@@ -243,7 +248,7 @@ static int poll_object(lua_State *L, int objidx, int timeout_ms, lua_Integer *to
 	}
 	lua_settop(L, base);
 	if (ret < 0 && ret != -EINTR)
-		luaL_error(L, "polling events failed: %s", strerror(-ret));
+		luaL_error(L, "polling events failed: %s", lbpf_strerror(-ret));
 	return 0;
 }
 
@@ -506,6 +511,17 @@ static void read_run_opts(lua_State *L, int idx, struct run_opts *ro)
 
 /* Runs the objects at objs[0..n) until the duration ends or SIGINT/SIGTERM
  * arrives; pushes the events handled and why it stopped. */
+/* How many of the objects are still open: a callback may close its own. */
+static int open_count(lua_State *L, const int *objs, int n)
+{
+	int open = 0;
+	for (int i = 0; i < n; i++)
+		open += ((struct lua_object *)lua_touserdata(L, objs[i]))->obj != NULL;
+	return open;
+}
+
+/* Polls the objects until the duration passes, a signal comes, a callback
+ * fails, or every object has been closed (by one of its callbacks). */
 static int run_objects(lua_State *L, const int *objs, int n, const struct run_opts *ro)
 {
 	int timer = -1, epfd = -1;
@@ -518,7 +534,7 @@ static int run_objects(lua_State *L, const int *objs, int n, const struct run_op
 	if (ro->on_interval)
 		timer = add_interval(L, objs[0], ro->on_interval, ro->interval);
 	if (n > 1 && (epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
-		luaL_error(L, "run: cannot create an epoll: %s", strerror(errno));
+		luaL_error(L, "run: cannot create an epoll: %s", lbpf_strerror(errno));
 	for (int i = 0; i < n && epfd >= 0; i++) {
 		struct lbpf_err err = {0};
 		struct lbpf_loop *loop = lbpf_object__loop(lbpf_lua_check_object(L, objs[i]), &err);
@@ -527,7 +543,7 @@ static int run_objects(lua_State *L, const int *objs, int n, const struct run_op
 			epoll_ctl(epfd, EPOLL_CTL_ADD, lbpf_loop__fd(loop), &ev);
 	}
 	lbpf_stop__arm();
-	while (!lbpf_stop__requested() && !failed) {
+	while (!lbpf_stop__requested() && !failed && open_count(L, objs, n) > 0) {
 		int timeout = -1;
 		if (deadline) {
 			double left = deadline - now();
@@ -542,7 +558,8 @@ static int run_objects(lua_State *L, const int *objs, int n, const struct run_op
 		struct epoll_event ready[16];
 		int k = epoll_wait(epfd, ready, 16, timeout);
 		for (int i = 0; i < k && !failed; i++)
-			failed = poll_object(L, objs[ready[i].data.u32], 0, &total);
+			if (((struct lua_object *)lua_touserdata(L, objs[ready[i].data.u32]))->obj)
+				failed = poll_object(L, objs[ready[i].data.u32], 0, &total);
 	}
 	bool signalled = lbpf_stop__requested();
 	lbpf_stop__disarm();
@@ -574,7 +591,11 @@ static int bpf_run(lua_State *L)
 	int objs[64], n = 0;
 
 	luaL_checktype(L, 1, LUA_TTABLE);
+	if (!lua_isnone(L, 2))
+		return luaL_error(L, "bpf.run takes one table, the objects and the options together: "
+				     "bpf.run{b1, b2, duration = 5}");
 	read_run_opts(L, 1, &ro);
+	luaL_checkstack(L, 64 + 8, "bpf.run: too many objects");
 	for (lua_Integer i = 1; lua_rawgeti(L, 1, i) != LUA_TNIL; i++) {
 		if (n == 64)
 			return luaL_error(L, "bpf.run: at most 64 objects");

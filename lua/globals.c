@@ -69,23 +69,22 @@ void lbpf_lua_global_set(lua_State *L, int objidx, const char *name, int vidx, c
 static int globals_index(lua_State *L)
 {
 	struct lbpf_global where;
-	lua_getiuservalue(L, 1, 1);
-	const struct lbpf_type *t = find_global(L, lua_gettop(L), luaL_checkstring(L, 2), &where);
+	int objidx = lbpf_lua_view_object(L, GLOBALS_MT);
+	const struct lbpf_type *t = find_global(L, objidx, luaL_checkstring(L, 2), &where);
 	lbpf_codec_push(L, t, where.data);
 	return 1;
 }
 
 static int globals_newindex(lua_State *L)
 {
-	lua_getiuservalue(L, 1, 1);
-	lbpf_lua_global_set(L, lua_gettop(L), luaL_checkstring(L, 2), 3, "global ");
+	int objidx = lbpf_lua_view_object(L, GLOBALS_MT);
+	lbpf_lua_global_set(L, objidx, luaL_checkstring(L, 2), 3, "global ");
 	return 0;
 }
 
 static int globals_next(lua_State *L)
 {
-	lua_getiuservalue(L, 1, 1);
-	int objidx = lua_gettop(L);
+	int objidx = lbpf_lua_view_object(L, GLOBALS_MT);
 	const char *name = lbpf_object__next_global(lbpf_lua_check_object(L, objidx), lua_tostring(L, 2));
 	if (!name)
 		return 0;

@@ -52,8 +52,8 @@ static struct lua_map *check_map(lua_State *L, int idx)
 	struct lua_map *m = to_map(L, idx);
 	if (!m->owns_fd)
 		lbpf_lua_owner(L, idx, "map");
-	else if (m->fd < 0)
-		luaL_error(L, "this map is closed");
+	if (m->fd < 0)
+		luaL_error(L, "map '%s' is closed", m->info.name);
 	return m;
 }
 
@@ -97,7 +97,7 @@ static void map_init(lua_State *L, struct lua_map *m, const struct btf *btf, uin
 {
 	int ret = lbpf_map__info(m->fd, &m->info);
 	if (ret)
-		luaL_error(L, "cannot read the map's description: %s", strerror(-ret));
+		luaL_error(L, "cannot read the map's description: %s", lbpf_strerror(-ret));
 	m->style = style_of(m->info.type);
 	if (lbpf_map__is_percpu(m->info.type)) {
 		int n = libbpf_num_possible_cpus();
@@ -174,7 +174,8 @@ static bool encode_cidr(lua_State *L, struct lua_map *m, int idx, char *key)
 	size_t alen = family == AF_INET6 ? 16 : 4;
 	char *end;
 	long prefix = strtol(slash + 1, &end, 10);
-	if (inet_pton(family, addr, bytes) != 1 || *end || end == slash + 1 || prefix < 0 || prefix > (long)alen * 8)
+	if (inet_pton(family, addr, bytes) != 1 || end != s + len || end == slash + 1 || prefix < 0 ||
+	    prefix > (long)alen * 8)
 		luaL_error(L, "map '%s': '%s' is not an address/prefix like \"10.0.0.0/8\"", m->info.name, s);
 	if (m->info.key_size < 4 + alen)
 		luaL_error(L, "map '%s': its %d-byte keys cannot hold a %s prefix", m->info.name,
@@ -310,7 +311,7 @@ static int raise_errno(lua_State *L, struct lua_map *m, const char *op, int ret)
 		if (caps)
 			return luaL_error(L, "map '%s': %s failed: permission denied: %s", m->info.name, op, caps);
 	}
-	return luaL_error(L, "map '%s': %s failed: %s", m->info.name, op, strerror(-ret));
+	return luaL_error(L, "map '%s': %s failed: %s", m->info.name, op, lbpf_strerror(-ret));
 }
 
 static void check_elements(lua_State *L, struct lua_map *m)
@@ -551,12 +552,12 @@ static int map_submit(lua_State *L)
 		memcpy(rec, lua_tostring(L, 2), size);
 	}
 	if (!m->urb && !(m->urb = user_ring_buffer__new(m->fd, NULL)))
-		return luaL_error(L, "map '%s': cannot open the user ring buffer: %s", m->info.name, strerror(errno));
+		return luaL_error(L, "map '%s': cannot open the user ring buffer: %s", m->info.name, lbpf_strerror(errno));
 	void *slot = user_ring_buffer__reserve(m->urb, (uint32_t)size);
 	if (!slot)
 		return luaL_error(L, "map '%s': %s", m->info.name,
 				  errno == ENOSPC ? "the user ring buffer is full until the BPF side drains it"
-						  : strerror(errno));
+						  : lbpf_strerror(errno));
 	memcpy(slot, rec, size);
 	user_ring_buffer__submit(m->urb, slot);
 	return 0;
@@ -781,7 +782,7 @@ static int map_info(lua_State *L)
 static int map_pin(lua_State *L)
 {
 	struct lua_map *m = check_map(L, 1);
-	const char *path = luaL_checkstring(L, 2);
+	const char *path = lbpf_lua_checkcstring(L, 2, "the pin path");
 	struct lbpf_err err = {0};
 
 	if (m->pin_path)
@@ -796,11 +797,12 @@ static int map_pin(lua_State *L)
 static int map_unpin(lua_State *L)
 {
 	struct lua_map *m = check_map(L, 1);
-	const char *path = luaL_optstring(L, 2, m->pin_path);
+	const char *path = lua_isnoneornil(L, 2) ? m->pin_path : lbpf_lua_checkcstring(L, 2, "the pin path");
+	struct lbpf_err err = {0};
 	if (!path)
 		return luaL_error(L, "map '%s' was not pinned from here; give the path: m:unpin(path)", m->info.name);
-	if (unlink(path) != 0)
-		return luaL_error(L, "map '%s': cannot unpin %s: %s", m->info.name, path, strerror(errno));
+	if (lbpf_bpffs__unpin(path, &err))
+		return lbpf_lua_raise(L, &err);
 	if (m->pin_path && strcmp(path, m->pin_path) == 0) {
 		free(m->pin_path);
 		m->pin_path = NULL;
@@ -839,6 +841,16 @@ static int map_close(lua_State *L)
 static int map_gc(lua_State *L)
 {
 	release(to_map(L, 1));
+	return 0;
+}
+
+/* <close>: a map opened by pin or id closes; an object's map closes with
+ * its object, so leaving the scope of one of its handles does nothing. */
+static int map_close_scope(lua_State *L)
+{
+	struct lua_map *m = to_map(L, 1);
+	if (m->owns_fd)
+		release(m);
 	return 0;
 }
 
@@ -895,7 +907,7 @@ static int map_tostring(lua_State *L)
 static int bpf_open_pinned(lua_State *L)
 {
 	struct lbpf_err err = {0};
-	int fd = lbpf_map__open_pinned(luaL_checkstring(L, 1), &err);
+	int fd = lbpf_map__open_pinned(lbpf_lua_checkcstring(L, 1, "the pin path"), &err);
 	if (fd < 0)
 		return lbpf_lua_raise(L, &err);
 	push_owned_map(L, fd);
@@ -919,7 +931,7 @@ void lbpf_lua_open_map(lua_State *L)
 {
 	static const luaL_Reg meta[] = {
 		{"__index", map_index}, {"__newindex", map_newindex}, {"__pairs", map_pairs}, {"__len", map_count},
-		{"__tostring", map_tostring}, {"__gc", map_gc}, {"__close", map_gc}, {NULL, NULL},
+		{"__tostring", map_tostring}, {"__gc", map_gc}, {"__close", map_close_scope}, {NULL, NULL},
 	};
 	static const luaL_Reg methods[] = {
 		{"get", map_get}, {"set", map_set}, {"delete", map_delete},

@@ -97,7 +97,8 @@ static void apply_pin(lua_State *L, int objidx, const char *name)
 
 	if (lua_type(L, -1) != LUA_TSTRING)
 		luaL_error(L, "opts.pin.%s must be a path such as \"/sys/fs/bpf/%s\"", name, name);
-	if (lbpf_object__set_pin(object_at(L, objidx), name, lua_tostring(L, -1), &err))
+	const char *path = lbpf_lua_checkcstring(L, -1, "opts.pin path");
+	if (lbpf_object__set_pin(object_at(L, objidx), name, path, &err))
 		lbpf_lua_raise(L, &err);
 }
 
@@ -211,10 +212,15 @@ static int object_close(lua_State *L)
 	return 0;
 }
 
-/* __gc and __close: closing twice is not an error here. */
+/* __gc and __close: closing twice is not an error here. Inside one of the
+ * object's own callbacks the poll still uses it: it closes when the poll ends. */
 static int object_gc(lua_State *L)
 {
 	struct lua_object *o = luaL_checkudata(L, 1, LBPF_OBJECT_MT);
+	if (o->polling) {
+		o->close_after_poll = true;
+		return 0;
+	}
 	lbpf_object__close(o->obj);
 	o->obj = NULL;
 	return 0;
@@ -264,7 +270,7 @@ static int push_attached(lua_State *L, int id, struct lbpf_err *err)
 static int object_attach_tracepoint(lua_State *L)
 {
 	struct lbpf_object *obj = lbpf_lua_check_object(L, 1);
-	const char *tp = luaL_checkstring(L, 2);
+	const char *tp = lbpf_lua_checkcstring(L, 2, "the tracepoint name");
 	struct bpf_program *prog = attach_prog(L, 3, BPF_PROG_TYPE_TRACEPOINT);
 	size_t cut = strcspn(tp, ":/");
 	char category[128];
@@ -280,7 +286,7 @@ static int object_attach_tracepoint(lua_State *L)
 static int object_attach_raw_tracepoint(lua_State *L)
 {
 	struct lbpf_object *obj = lbpf_lua_check_object(L, 1);
-	const char *event = luaL_checkstring(L, 2);
+	const char *event = lbpf_lua_checkcstring(L, 2, "the raw tracepoint name");
 	struct bpf_program *prog = attach_prog(L, 3, BPF_PROG_TYPE_RAW_TRACEPOINT);
 	struct lbpf_err err = {0};
 
@@ -327,10 +333,10 @@ static int object_attach_uprobe(lua_State *L)
 	int pid = opt_field(L, "pid"), ret = opt_field(L, "ret"), fn = fn_field(L);
 	if (lua_type(L, path) != LUA_TSTRING)
 		return luaL_error(L, "attach_uprobe: 'path' must name a binary or library, e.g. \"/bin/bash\"");
-	uo.path = lua_tostring(L, path);
+	uo.path = lbpf_lua_checkcstring(L, path, "attach_uprobe: 'path'");
 	if (!lua_isnil(L, sym) && lua_type(L, sym) != LUA_TSTRING)
 		return luaL_error(L, "attach_uprobe: 'sym' must be a function name");
-	uo.sym = lua_tostring(L, sym);
+	uo.sym = lua_isnil(L, sym) ? NULL : lbpf_lua_checkcstring(L, sym, "attach_uprobe: 'sym'");
 	if (!lua_isnil(L, off) && (!lua_isinteger(L, off) || lua_tointeger(L, off) < 0))
 		return luaL_error(L, "attach_uprobe: 'off' must be a non-negative integer");
 	uo.offset = (uint64_t)lua_tointeger(L, off);
@@ -354,7 +360,8 @@ static int object_attach_kprobe(lua_State *L)
 	if (lua_type(L, event) != LUA_TSTRING)
 		return luaL_error(L, "attach_kprobe: 'event' must name a kernel function, e.g. \"do_sys_openat2\"");
 	struct bpf_program *prog = fn_prog(L, fn, BPF_PROG_TYPE_KPROBE, "attach_kprobe");
-	int id = lbpf_attach__kprobe(obj, prog, lua_tostring(L, event), lua_toboolean(L, ret), &err);
+	const char *name = lbpf_lua_checkcstring(L, event, "attach_kprobe: 'event'");
+	int id = lbpf_attach__kprobe(obj, prog, name, lua_toboolean(L, ret), &err);
 	return push_attached(L, id, &err);
 }
 
@@ -371,7 +378,7 @@ static int object_attach_usdt(lua_State *L)
 	int prov = opt_field(L, "provider"), name = opt_field(L, "name"), fn = fn_field(L);
 	if (!lua_isnil(L, path) && lua_type(L, path) != LUA_TSTRING)
 		return luaL_error(L, "attach_usdt: 'path' must name a binary or library");
-	uo.path = lua_tostring(L, path);
+	uo.path = lua_isnil(L, path) ? NULL : lbpf_lua_checkcstring(L, path, "attach_usdt: 'path'");
 	uo.pid = opt_id(L, pid, "attach_usdt", "pid", "a process id");
 	/* Lua strings may hold NULs; a probe name must not. */
 	int spec = lua_type(L, probe) == LUA_TSTRING ? probe : name;
@@ -399,18 +406,22 @@ static int object_attach_usdt(lua_State *L)
 /* A perf event's type or config: a name from names (value at the same index)
  * or a number. */
 static uint64_t perf_choice(lua_State *L, int idx, const char *field, const char *const *names,
-			    const uint64_t *values, uint64_t def)
+			    const uint64_t *values, uint64_t def, uint64_t max)
 {
 	if (lua_isnil(L, idx))
 		return def;
-	if (lua_isinteger(L, idx) && lua_tointeger(L, idx) >= 0)
+	if (lua_isinteger(L, idx) && lua_tointeger(L, idx) >= 0) {
+		if ((uint64_t)lua_tointeger(L, idx) > max)
+			lbpf_lua_error(L, "attach_perf_event: '%s' %I is out of range (0 to %I)", field, lua_tointeger(L, idx),
+				   (lua_Integer)max);
 		return (uint64_t)lua_tointeger(L, idx);
+	}
 	const char *name = lua_tostring(L, idx);
 	for (int i = 0; name && names[i]; i++)
 		if (strcmp(name, names[i]) == 0)
 			return values[i];
 	if (!names[0])
-		return (uint64_t)luaL_error(L, "attach_perf_event: '%s' must be a number for this event type", field);
+		return (uint64_t)lbpf_lua_error(L, "attach_perf_event: '%s' must be a number for this event type", field);
 	luaL_Buffer b;
 	luaL_buffinit(L, &b);
 	for (int i = 0; names[i]; i++) {
@@ -418,7 +429,7 @@ static uint64_t perf_choice(lua_State *L, int idx, const char *field, const char
 		luaL_addstring(&b, names[i]);
 	}
 	luaL_pushresult(&b);
-	return (uint64_t)luaL_error(L, "attach_perf_event: '%s' must be one of %s, or a number", field,
+	return (uint64_t)lbpf_lua_error(L, "attach_perf_event: '%s' must be one of %s, or a number", field,
 				    lua_tostring(L, -1));
 }
 
@@ -449,13 +460,13 @@ static int object_attach_perf_event(lua_State *L)
 	int fn = fn_field(L), type = opt_field(L, "type"), config = opt_field(L, "config");
 	int freq = opt_field(L, "freq"), period = opt_field(L, "period"), pid = opt_field(L, "pid");
 	int cpu = opt_field(L, "cpu");
-	po.type = (uint32_t)perf_choice(L, type, "type", types, type_values, PERF_TYPE_SOFTWARE);
+	po.type = (uint32_t)perf_choice(L, type, "type", types, type_values, PERF_TYPE_SOFTWARE, UINT32_MAX);
 	if (po.type == PERF_TYPE_SOFTWARE)
-		po.config = perf_choice(L, config, "config", sw, sw_values, PERF_COUNT_SW_CPU_CLOCK);
+		po.config = perf_choice(L, config, "config", sw, sw_values, PERF_COUNT_SW_CPU_CLOCK, INT64_MAX);
 	else if (po.type == PERF_TYPE_HARDWARE)
-		po.config = perf_choice(L, config, "config", hw, hw_values, PERF_COUNT_HW_CPU_CYCLES);
+		po.config = perf_choice(L, config, "config", hw, hw_values, PERF_COUNT_HW_CPU_CYCLES, INT64_MAX);
 	else
-		po.config = perf_choice(L, config, "config", none, NULL, 0);
+		po.config = perf_choice(L, config, "config", none, NULL, 0, INT64_MAX);
 	if (!lua_isnil(L, freq) && !lua_isnil(L, period))
 		return luaL_error(L, "attach_perf_event: give 'freq' (samples a second) or 'period' (events "
 				     "between samples), not both");
@@ -507,18 +518,23 @@ static void push_map_by_name(lua_State *L, int objidx, int idx)
 	lbpf_lua_push_map(L, objidx, m);
 }
 
+int lbpf_lua_view_object(lua_State *L, const char *mt)
+{
+	luaL_checkudata(L, 1, mt);
+	lua_getiuservalue(L, 1, 1);
+	return lua_gettop(L);
+}
+
 static int maps_index(lua_State *L)
 {
-	lua_getiuservalue(L, 1, 1);
-	push_map_by_name(L, lua_gettop(L), 2);
+	push_map_by_name(L, lbpf_lua_view_object(L, VIEW_MAPS), 2);
 	return 1;
 }
 
 static int progs_index(lua_State *L)
 {
+	int objidx = lbpf_lua_view_object(L, VIEW_PROGS);
 	luaL_checkstring(L, 2);
-	lua_getiuservalue(L, 1, 1);
-	int objidx = lua_gettop(L);
 	lbpf_lua_push_prog(L, objidx, lbpf_lua_check_prog_arg(L, objidx, 2));
 	return 1;
 }
@@ -526,8 +542,7 @@ static int progs_index(lua_State *L)
 /* Iterates names in the object's own order: the control value is the last name. */
 static int view_next(lua_State *L, bool maps)
 {
-	lua_getiuservalue(L, 1, 1);
-	int objidx = lua_gettop(L);
+	int objidx = lbpf_lua_view_object(L, maps ? VIEW_MAPS : VIEW_PROGS);
 	struct bpf_object *bo = lbpf_object__bpf(lbpf_lua_check_object(L, objidx));
 	const char *after = lua_tostring(L, 2);
 	bool found = after == NULL;

@@ -71,7 +71,7 @@ static int prog_pin(lua_State *L)
 	struct lbpf_err err = {0};
 
 	lbpf_lua_owner(L, 1, "program");
-	if (lbpf_prog__pin(bpf_program__fd(p->prog), luaL_checkstring(L, 2), &err))
+	if (lbpf_prog__pin(bpf_program__fd(p->prog), lbpf_lua_checkcstring(L, 2, "the pin path"), &err))
 		return lbpf_lua_raise(L, &err);
 	return 0;
 }

@@ -38,7 +38,7 @@ static int bpf_maps(lua_State *L)
 		lua_rawseti(L, -2, n);
 	}
 	if (ret != -ENOENT)
-		return luaL_error(L, "bpf.maps: cannot list maps: %s", strerror(-ret));
+		return luaL_error(L, "bpf.maps: cannot list maps: %s", lbpf_strerror(-ret));
 	return 1;
 }
 
@@ -66,7 +66,7 @@ static int bpf_progs(lua_State *L)
 		lua_rawseti(L, -2, n);
 	}
 	if (ret != -ENOENT)
-		return luaL_error(L, "bpf.progs: cannot list programs: %s", strerror(-ret));
+		return luaL_error(L, "bpf.progs: cannot list programs: %s", lbpf_strerror(-ret));
 	return 1;
 }
 

@@ -18,5 +18,5 @@ int lbpf_attach__fail(struct lbpf_err *err, int code, const struct bpf_program *
 		return lbpf_err__set(err, code, "program '%s' is already attached to %s", bpf_program__name(prog),
 				     what);
 	return lbpf_err__set(err, code, "cannot attach program '%s' to %s: %s%s%s%s", bpf_program__name(prog),
-			     what, strerror(-code), *why ? " (libbpf: " : "", why, *why ? ")" : "");
+			     what, lbpf_strerror(-code), *why ? " (libbpf: " : "", why, *why ? ")" : "");
 }

@@ -45,16 +45,16 @@ static int open_failure(struct lbpf_err *err, int code, const struct lbpf_perf_e
 				     "this machine has no hardware performance counters (%s; common in virtual "
 				     "machines): sample with a software event instead, e.g. type = \"software\", "
 				     "config = \"cpu-clock\"",
-				     strerror(-code));
+				     lbpf_strerror(-code));
 	if (code == -ESRCH)
 		return lbpf_err__set(err, code, "cannot open a perf event for pid %d: no such process", o->pid);
 	if (code == -EINVAL && o->sample_freq)
 		return lbpf_err__set(err, code,
 				     "cannot open a perf event sampling at %llu Hz: %s (the kernel's limit is "
 				     "/proc/sys/kernel/perf_event_max_sample_rate)",
-				     (unsigned long long)o->sample_freq, strerror(-code));
+				     (unsigned long long)o->sample_freq, lbpf_strerror(-code));
 	return lbpf_err__set(err, code, "cannot open the perf event (type %u, config %llu): %s", o->type,
-			     (unsigned long long)o->config, strerror(-code));
+			     (unsigned long long)o->config, lbpf_strerror(-code));
 }
 
 int lbpf_attach__perf_event(struct lbpf_object *obj, struct bpf_program *prog,

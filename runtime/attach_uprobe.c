@@ -18,7 +18,7 @@ int lbpf_attach__uprobe(struct lbpf_object *obj, struct bpf_program *prog, const
 				     "with SEC(\"uprobe\") or SEC(\"uretprobe\")",
 				     bpf_program__name(prog), bpf_program__section_name(prog));
 	if (strchr(o->path, '/') && access(o->path, R_OK) != 0)
-		return lbpf_err__set(err, errno, "uprobe: cannot read %s: %s", o->path, strerror(errno));
+		return lbpf_err__set(err, errno, "uprobe: cannot read %s: %s", o->path, lbpf_strerror(errno));
 	if (o->sym)
 		snprintf(what, sizeof(what), "%s %s:%s", o->retprobe ? "uretprobe" : "uprobe", o->path, o->sym);
 	else

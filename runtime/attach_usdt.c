@@ -74,7 +74,7 @@ int lbpf_attach__usdt(struct lbpf_object *obj, struct bpf_program *prog, const s
 		binary = path;
 	}
 	if (access(binary, R_OK) != 0)
-		return lbpf_err__set(err, errno, "usdt: cannot read %s: %s", binary, strerror(errno));
+		return lbpf_err__set(err, errno, "usdt: cannot read %s: %s", binary, lbpf_strerror(errno));
 	const char *prov = o->provider;
 	if (!prov) {
 		int ret = find_provider(binary, o->name, provider, sizeof(provider));

@@ -1,9 +1,12 @@
 /* The BPF file system, where pinned maps live: found under the pin path, or
- * mounted at /sys/fs/bpf when nothing is mounted there yet. */
+ * mounted at /sys/fs/bpf when nothing is mounted there yet; and unpinning,
+ * which removes nothing that is not on it. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <sys/mount.h>
 #include <sys/vfs.h>
 
@@ -33,10 +36,27 @@ int lbpf_bpffs__ensure(const char *pin_path, struct lbpf_err *err)
 	if (strncmp(pin_path, BPFFS_PATH "/", sizeof(BPFFS_PATH)) == 0 && !is_bpffs(BPFFS_PATH)) {
 		if (mount("bpf", BPFFS_PATH, "bpf", 0, NULL) != 0)
 			return lbpf_err__set(err, errno, "cannot mount the BPF file system at " BPFFS_PATH ": %s",
-					     strerror(errno));
+					     lbpf_strerror(errno));
 		if (is_bpffs(dir))
 			return 0;
 	}
+	struct stat st;
+	if (stat(dir, &st) != 0)
+		return lbpf_err__set(err, errno, "cannot pin at %s: directory %s: %s (create it first, e.g. "
+						 "mkdir -p %s)", pin_path, dir, lbpf_strerror(errno), dir);
 	return lbpf_err__set(err, EINVAL, "cannot pin at %s: %s is not on a BPF file system (pin under " BPFFS_PATH
 					  ")", pin_path, dir);
+}
+
+int lbpf_bpffs__unpin(const char *path, struct lbpf_err *err)
+{
+	struct statfs st;
+	if (statfs(path, &st) != 0)
+		return lbpf_err__set(err, errno, "cannot unpin %s: %s", path, lbpf_strerror(errno));
+	if (st.f_type != BPF_FS_MAGIC)
+		return lbpf_err__set(err, EPERM, "refusing to unpin %s: it is not on a BPF file system, so it is "
+						 "not a pin", path);
+	if (unlink(path) != 0)
+		return lbpf_err__set(err, errno, "cannot unpin %s: %s", path, lbpf_strerror(errno));
+	return 0;
 }

@@ -89,7 +89,7 @@ static bool path_is_safe(const char *dir, char *why, size_t size)
 			*p = '\0';
 			const char *check = path[0] ? path : "/";
 			if (stat(check, &st) != 0) {
-				snprintf(why, size, "%s: %s", check, strerror(errno));
+				snprintf(why, size, "%s: %s", check, lbpf_strerror(errno));
 				return false;
 			}
 			if (!safe_owner(&st) || (st.st_mode & (S_IWGRP | S_IWOTH))) {

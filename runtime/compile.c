@@ -439,9 +439,7 @@ static int receive(int fd, struct lbpf_elf *out, struct lbpf_err *err)
 		free(text);
 		if (ret == -EINTR)
 			return lbpf_err__set(err, EINTR, "compile interrupted");
-		return lbpf_err__set(err, ret, "the compiler process died without an answer (%s); "
-					       "run with LUABPF_DEBUG=1 for details",
-				     strerror(-ret));
+		return ret; /* compile_in_child says how the compiler died */
 	}
 	text[r.text_size] = '\0';
 	if (r.code) {
@@ -459,24 +457,53 @@ static int receive(int fd, struct lbpf_elf *out, struct lbpf_err *err)
 	return 0;
 }
 
-/* Forks the compiler: the child loads LLVM, compiles, and sends the ELF back. */
+/* What the compiler process printed before it died: LLVM reports a fatal
+ * error on stderr ("LLVM ERROR: ...", "error: ...") and aborts, then dumps a
+ * stack. The last such line, else the last line, goes in buf. */
+static void last_words(int fd, char *buf, size_t size)
+{
+	char tail[8192];
+	buf[0] = '\0';
+	off_t end = lseek(fd, 0, SEEK_END);
+	off_t from = end > (off_t)sizeof(tail) - 1 ? end - (off_t)sizeof(tail) + 1 : 0;
+	ssize_t n = end > 0 ? pread(fd, tail, sizeof(tail) - 1, from) : 0;
+	if (n <= 0)
+		return;
+	tail[n] = '\0';
+	const char *pick = NULL, *last = NULL;
+	for (char *line = strtok(tail, "\n"); line; line = strtok(NULL, "\n")) {
+		if (strncmp(line, "LLVM ERROR:", 11) == 0 || strstr(line, "error:"))
+			pick = line;
+		if (*line)
+			last = line;
+	}
+	snprintf(buf, size, "%s", pick ? pick : last ? last : "");
+}
+
+/* Forks the compiler: the child loads LLVM, compiles, and sends the ELF back.
+ * Its stderr goes to a memory file, which says why if it dies. */
 static int compile_in_child(const char *src, size_t len, const char *unit, size_t unit_size,
 			    const struct lbpf_compile_opts *opts, struct lbpf_elf *out, struct lbpf_err *err)
 {
 	int fds[2], status;
 
 	if (pipe2(fds, O_CLOEXEC) != 0)
-		return lbpf_err__set(err, errno, "cannot start the compiler: %s", strerror(errno));
+		return lbpf_err__set(err, errno, "cannot start the compiler: %s", lbpf_strerror(errno));
+	int errfd = lbpf_log__debug() ? -1 : memfd_create("luabpf-compiler-stderr", MFD_CLOEXEC);
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid < 0) {
 		int e = errno;
 		close(fds[0]);
 		close(fds[1]);
-		return lbpf_err__set(err, e, "cannot start the compiler: %s", strerror(e));
+		if (errfd >= 0)
+			close(errfd);
+		return lbpf_err__set(err, e, "cannot start the compiler: %s", lbpf_strerror(e));
 	}
 	if (pid == 0) {
 		close(fds[0]);
+		if (errfd >= 0)
+			dup2(errfd, STDERR_FILENO);
 		child_main(fds[1], src, len, unit, unit_size, opts);
 	}
 	close(fds[1]);
@@ -486,6 +513,21 @@ static int compile_in_child(const char *src, size_t len, const char *unit, size_
 		kill(pid, SIGKILL);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
+	if (ret && ret != -EINTR && !err->code) {
+		char words[512], how[64];
+		if (errfd >= 0)
+			last_words(errfd, words, sizeof(words));
+		else
+			snprintf(words, sizeof(words), "see its output above");
+		if (WIFSIGNALED(status))
+			snprintf(how, sizeof(how), "was killed by signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
+		else
+			snprintf(how, sizeof(how), "exited with status %d", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+		ret = lbpf_err__set(err, -ret, "the compiler %s: %s", how,
+				    words[0] ? words : "it printed nothing (run with LUABPF_DEBUG=1 for details)");
+	}
+	if (errfd >= 0)
+		close(errfd);
 	return ret;
 }
 

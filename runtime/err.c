@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "luabpf.h"
 
@@ -20,4 +21,18 @@ void lbpf_err__free(struct lbpf_err *err)
 {
 	free(err->log);
 	err->log = NULL;
+}
+
+/* The kernel's own error numbers (512 and up) never reach user space in
+ * errno's table, yet BPF calls return them: ENOTSUPP above all. */
+const char *lbpf_strerror(int e)
+{
+	if (e < 0)
+		e = -e;
+	switch (e) {
+	case 524: return "not supported by this kernel for this kind of program or map (ENOTSUPP)";
+	case 525: return "buffer or request too small (ETOOSMALL)";
+	case 527: return "type not supported by this kernel (EBADTYPE)";
+	default: return strerror(e);
+	}
 }

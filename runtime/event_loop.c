@@ -24,7 +24,7 @@ int lbpf_source__check_map(int map_fd, uint32_t type, const char *what, struct l
 {
 	int ret = lbpf_map__info(map_fd, info);
 	if (ret)
-		return lbpf_err__set(err, ret, "cannot open %s: %s", what, strerror(-ret));
+		return lbpf_err__set(err, ret, "cannot open %s: %s", what, lbpf_strerror(-ret));
 	if (info->type != type)
 		return lbpf_err__set(err, EINVAL, "map '%s' is a %s, not %s", info->name,
 				     lbpf_map__type_name(info->type), what);
@@ -77,7 +77,7 @@ static struct lbpf_source *timer_new(uint64_t interval_ns, struct lbpf_err *err)
 		if (s->fd >= 0)
 			close(s->fd);
 		free(s);
-		lbpf_err__set(err, e, "cannot create a timer: %s", strerror(e));
+		lbpf_err__set(err, e, "cannot create a timer: %s", lbpf_strerror(e));
 		return NULL;
 	}
 	return s;
@@ -91,7 +91,7 @@ struct lbpf_loop *lbpf_loop__new(struct lbpf_err *err)
 	if (!l || (l->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
 		int e = l ? errno : ENOMEM;
 		free(l);
-		lbpf_err__set(err, e, "cannot create the event loop: %s", strerror(e));
+		lbpf_err__set(err, e, "cannot create the event loop: %s", lbpf_strerror(e));
 		return NULL;
 	}
 	return l;
@@ -130,7 +130,7 @@ static int add(struct lbpf_loop *l, struct lbpf_source *s, lbpf_event_fn fn, lbp
 	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, s->fd, &ev) != 0) {
 		int e = errno;
 		s->ops->free(s);
-		return lbpf_err__set(err, e, "cannot watch the event source: %s", strerror(e));
+		return lbpf_err__set(err, e, "cannot watch the event source: %s", lbpf_strerror(e));
 	}
 	s->fn = fn;
 	s->lost_fn = lost;

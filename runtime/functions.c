@@ -57,7 +57,7 @@ static int share_maps(const struct lbpf_object *o, struct bpf_object *obj, struc
 		int ret = mine ? bpf_map__reuse_fd(m, bpf_map__fd(mine)) : 0;
 		if (ret)
 			return lbpf_err__set(err, ret, "cannot share map '%s' with function programs: %s",
-					     bpf_map__name(m), strerror(-ret));
+					     bpf_map__name(m), lbpf_strerror(-ret));
 	}
 	return 0;
 }
@@ -78,7 +78,7 @@ static struct bpf_program *load(struct lbpf_object *o, const char *name, enum bp
 	struct bpf_program *p, *prog = NULL;
 	int ret = obj ? 0 : -errno;
 	if (ret) {
-		lbpf_err__set(err, ret, "cannot open the object again for '%s': %s", name, strerror(-ret));
+		lbpf_err__set(err, ret, "cannot open the object again for '%s': %s", name, lbpf_strerror(-ret));
 		goto out;
 	}
 	bpf_object__for_each_program(p, obj) {

@@ -60,7 +60,7 @@ struct lbpf_ksyms *lbpf_ksyms__load(struct lbpf_err *err)
 		if (f)
 			fclose(f);
 		free(k);
-		lbpf_err__set(err, e, "cannot read /proc/kallsyms: %s", strerror(e));
+		lbpf_err__set(err, e, "cannot read /proc/kallsyms: %s", lbpf_strerror(e));
 		return NULL;
 	}
 	if (intern(k, &names_cap, "", 0) < 0)

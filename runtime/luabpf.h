@@ -24,6 +24,8 @@ struct lbpf_err {
 	char prog[128];	 /* the program the log belongs to */
 };
 
+/* strerror that also names the kernel's internal error numbers (524 ENOTSUPP, ...). */
+const char *lbpf_strerror(int e);
 int lbpf_err__set(struct lbpf_err *err, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void lbpf_err__free(struct lbpf_err *err);
@@ -394,6 +396,8 @@ bool lbpf_stop__requested(void);
 
 /* Makes sure pin_path's directory is on bpffs, mounting /sys/fs/bpf if needed. */
 int lbpf_bpffs__ensure(const char *pin_path, struct lbpf_err *err);
+/* Removes the pin at path; refuses anything not on a BPF file system. */
+int lbpf_bpffs__unpin(const char *path, struct lbpf_err *err);
 
 /* ---- every map and program on the machine (runtime/sysview.c) ---- */
 

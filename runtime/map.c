@@ -108,7 +108,7 @@ int lbpf_map__open_pinned(const char *path, struct lbpf_err *err)
 	int fd = bpf_obj_get(path);
 
 	if (fd < 0)
-		return lbpf_err__set(err, errno, "cannot open pinned map %s: %s", path, strerror(errno));
+		return lbpf_err__set(err, errno, "cannot open pinned map %s: %s", path, lbpf_strerror(errno));
 	if (lbpf_map__info(fd, &info) != 0) {
 		close(fd);
 		return lbpf_err__set(err, EINVAL, "%s is pinned, but it is not a map", path);
@@ -121,7 +121,7 @@ int lbpf_map__open_id(uint32_t id, struct lbpf_err *err)
 	int fd = bpf_map_get_fd_by_id(id);
 	if (fd < 0)
 		return lbpf_err__set(err, errno, "cannot open map id %u: %s", id,
-				     errno == ENOENT ? "no map has that id" : strerror(errno));
+				     errno == ENOENT ? "no map has that id" : lbpf_strerror(errno));
 	return fd;
 }
 
@@ -131,7 +131,7 @@ int lbpf_map__pin(int fd, const char *path, struct lbpf_err *err)
 	if (ret)
 		return ret;
 	if (bpf_obj_pin(fd, path) != 0)
-		return lbpf_err__set(err, errno, "cannot pin map at %s: %s%s", path, strerror(errno),
+		return lbpf_err__set(err, errno, "cannot pin map at %s: %s%s", path, lbpf_strerror(errno),
 				     errno == EEXIST ? " (something is pinned there already; unpin it first)" : "");
 	return 0;
 }

@@ -33,7 +33,7 @@ struct lbpf_object *lbpf_object__open_mem(const void *elf, size_t size, const ch
 	o->obj = bpf_object__open_mem(elf, size, &opts);
 	if (!o->obj) {
 		int e = errno;
-		lbpf_err__set(err, e, "not a usable BPF object: %s%s%s", strerror(e),
+		lbpf_err__set(err, e, "not a usable BPF object: %s%s%s", lbpf_strerror(e),
 			      *lbpf_log__last() ? ": " : "", lbpf_log__last());
 		free(o->log_buf);
 		free(o);
@@ -120,7 +120,7 @@ int lbpf_object__set_max_entries(struct lbpf_object *o, const char *name, uint32
 		return lbpf_err__set(err, EINVAL, "max_entries: map '%s' needs at least 1 entry", name);
 	int ret = bpf_map__set_max_entries(m, n);
 	if (ret)
-		return lbpf_err__set(err, ret, "max_entries: cannot resize map '%s': %s", name, strerror(-ret));
+		return lbpf_err__set(err, ret, "max_entries: cannot resize map '%s': %s", name, lbpf_strerror(-ret));
 	return 0;
 }
 
@@ -211,7 +211,7 @@ int lbpf_object__set_pin(struct lbpf_object *o, const char *name, const char *pa
 	/* At load libbpf reuses a compatible map pinned there, or pins the new one. */
 	ret = bpf_map__set_pin_path(m, path);
 	if (ret)
-		return lbpf_err__set(err, ret, "pin: cannot use %s for map '%s': %s", path, name, strerror(-ret));
+		return lbpf_err__set(err, ret, "pin: cannot use %s for map '%s': %s", path, name, lbpf_strerror(-ret));
 	return 0;
 }
 
@@ -368,17 +368,17 @@ int lbpf_object__explain_load(const struct bpf_object *obj, const char *log, int
 				     "program '%s' (SEC(\"%s\")) is a tracing program (fentry/fexit, LSM or "
 				     "iterator), and this kernel refuses tracing programs (%s): attach it to a "
 				     "tracepoint (SEC(\"tp/...\")) or a raw tracepoint (SEC(\"raw_tp/...\")) instead",
-				     bpf_program__name(p), bpf_program__section_name(p), strerror(-ret));
+				     bpf_program__name(p), bpf_program__section_name(p), lbpf_strerror(-ret));
 	if (p && log[0]) {
 		snprintf(err->prog, sizeof(err->prog), "%s", bpf_program__name(p));
 		err->log = strdup(log);
 		return lbpf_err__set(err, ret,
 				     "the verifier rejected program '%s' (SEC(\"%s\")): %s\n%s\n"
 				     "(the whole verifier log is in the error's .log field)",
-				     bpf_program__name(p), bpf_program__section_name(p), strerror(-ret),
+				     bpf_program__name(p), bpf_program__section_name(p), lbpf_strerror(-ret),
 				     log_tail(log, QUOTED_LOG_LINES));
 	}
-	return lbpf_err__set(err, ret, "loading the BPF object failed: %s%s%s", strerror(-ret),
+	return lbpf_err__set(err, ret, "loading the BPF object failed: %s%s%s", lbpf_strerror(-ret),
 			     *lbpf_log__last() ? ": " : "", lbpf_log__last());
 }
 
@@ -399,7 +399,7 @@ static int map_globals(struct lbpf_object *o, struct lbpf_err *err)
 		size_t len = (size + page - 1) / page * page;
 		if (mmap(image, len, prot, MAP_SHARED | MAP_FIXED, bpf_map__fd(m), 0) == MAP_FAILED)
 			return lbpf_err__set(err, errno, "cannot map the globals of %s: %s", bpf_map__name(m),
-					     strerror(errno));
+					     lbpf_strerror(errno));
 	}
 	return 0;
 }

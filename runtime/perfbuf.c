@@ -127,7 +127,7 @@ struct lbpf_source *lbpf_perfbuf__new(int map_fd, size_t pages, unsigned int wak
 	if (!p->pb) {
 		int e = errno;
 		free(p);
-		lbpf_err__set(err, e, "cannot open perf buffers for map '%s': %s", info.name, strerror(e));
+		lbpf_err__set(err, e, "cannot open perf buffers for map '%s': %s", info.name, lbpf_strerror(e));
 		return NULL;
 	}
 	p->base.fd = perf_buffer__epoll_fd(p->pb);

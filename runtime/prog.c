@@ -16,7 +16,7 @@ int lbpf_prog__test_run(int fd, const void *data, size_t size, uint32_t repeat, 
 		const char *caps = lbpf_features__missing_caps();
 		if (caps && (e == EPERM || e == EACCES))
 			return lbpf_err__set(err, e, "test_run: permission denied: %s", caps);
-		return lbpf_err__set(err, e, "test_run failed: %s%s", strerror(e),
+		return lbpf_err__set(err, e, "test_run failed: %s%s", lbpf_strerror(e),
 				     e == ENOTSUP || e == EINVAL
 					     ? " (the kernel can test-run XDP, TC, socket filter, raw tracepoint and "
 					       "syscall programs, some of them only without repeat)"
@@ -33,6 +33,6 @@ int lbpf_prog__pin(int fd, const char *path, struct lbpf_err *err)
 	if (ret)
 		return ret;
 	if (bpf_obj_pin(fd, path) != 0)
-		return lbpf_err__set(err, errno, "cannot pin the program at %s: %s", path, strerror(errno));
+		return lbpf_err__set(err, errno, "cannot pin the program at %s: %s", path, lbpf_strerror(errno));
 	return 0;
 }

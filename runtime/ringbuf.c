@@ -118,7 +118,7 @@ struct lbpf_source *lbpf_ringbuf__new(int map_fd, struct lbpf_err *err)
 		if (c != MAP_FAILED)
 			r->consumer_pos = c;
 		ringbuf_free(&r->base);
-		lbpf_err__set(err, e, "cannot map ring buffer '%s': %s", info.name, strerror(e));
+		lbpf_err__set(err, e, "cannot map ring buffer '%s': %s", info.name, lbpf_strerror(e));
 		return NULL;
 	}
 	r->consumer_pos = c;

@@ -89,7 +89,7 @@ struct lbpf_source *lbpf_trace_pipe__new(struct lbpf_err *err)
 	if (t->base.fd < 0) {
 		int e = errno;
 		free(t);
-		lbpf_err__set(err, e, "cannot open %s: %s", path, strerror(e));
+		lbpf_err__set(err, e, "cannot open %s: %s", path, lbpf_strerror(e));
 		return NULL;
 	}
 	return &t->base;

@@ -39,7 +39,7 @@ int lbpf_tracefs__ensure(struct lbpf_err *err)
 		int e = errno;
 		return lbpf_err__set(err, e,
 				     "tracefs is not mounted at " TRACEFS_PATH " and mounting it failed (%s)%s",
-				     strerror(e),
+				     lbpf_strerror(e),
 				     e == EPERM ? ": mounting needs CAP_SYS_ADMIN; run as root, or mount it "
 						  "first with 'mount -t tracefs tracefs " TRACEFS_PATH "'"
 						: "");

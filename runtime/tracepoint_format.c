@@ -179,7 +179,7 @@ char *lbpf_tracepoint__struct(const char *category, const char *event, struct lb
 				      category, event, path, category);
 		else
 			lbpf_err__set(err, e, "cannot read the format of %s:%s (%s): %s", category, event, path,
-				      strerror(e));
+				      lbpf_strerror(e));
 		return NULL;
 	}
 	char *text = NULL;

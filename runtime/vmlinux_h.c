@@ -21,7 +21,7 @@ int lbpf_vmlinux_h__generate(char **text, size_t *size, struct lbpf_err *err)
 		return lbpf_err__set(err, errno,
 				     "cannot read the kernel's BTF (/sys/kernel/btf/vmlinux): %s; luabpf needs a "
 				     "kernel built with CONFIG_DEBUG_INFO_BTF=y",
-				     strerror(errno));
+				     lbpf_strerror(errno));
 
 	*text = NULL;
 	FILE *out = open_memstream(text, size);
@@ -32,7 +32,7 @@ int lbpf_vmlinux_h__generate(char **text, size_t *size, struct lbpf_err *err)
 			fclose(out);
 		free(*text);
 		btf__free(btf);
-		return lbpf_err__set(err, e, "cannot write vmlinux.h: %s", strerror(e));
+		return lbpf_err__set(err, e, "cannot write vmlinux.h: %s", lbpf_strerror(e));
 	}
 
 	/* preserve_access_index makes every kernel struct access a CO-RE relocation. */
@@ -55,7 +55,7 @@ int lbpf_vmlinux_h__generate(char **text, size_t *size, struct lbpf_err *err)
 		free(*text);
 		*text = NULL;
 		return lbpf_err__set(err, ret, "cannot write vmlinux.h from the kernel's BTF: %s",
-				     strerror(-ret));
+				     lbpf_strerror(-ret));
 	}
 	return 0;
 }

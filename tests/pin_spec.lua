@@ -41,7 +41,7 @@ describe("pinning", function()
     local m = bpf.map_by_id(b.maps.shared:info().id)
     assert.are.same({ x = 5, y = 6 }, m[2])
     m:close()
-    assert.matches("this map is closed", h.error_of(function() return m[2] end), 1, true)
+    assert.matches("map 'shared' is closed", h.error_of(function() return m[2] end), 1, true)
     assert.matches("belongs to a bpf object and closes with it", h.error_of(b.maps.shared.close, b.maps.shared), 1, true)
   end)
 

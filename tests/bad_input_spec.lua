@@ -1,0 +1,221 @@
+-- Misuse from Lua, each case in its own luabpf process, so a crash shows as
+-- a signal rather than a lost test: closed objects and maps used late,
+-- closing from inside a callback, metamethods called with the wrong self,
+-- strings with NUL bytes where C would cut them, numbers out of range.
+local h = require "helper"
+
+-- Runs a script; returns what it printed (stdout and stderr) and its exit code.
+local function run_case(script)
+  local dir = h.tmpdir()
+  h.write_file(dir .. "/case.lua", script)
+  local out, code = h.run("cd " .. dir .. " && " .. h.luabpf .. " case.lua")
+  h.run("rm -rf " .. dir)
+  return out, code
+end
+
+-- The object most cases start from: a queue, a hash, a global and a ring
+-- buffer that getpid fills.
+local prologue = [[
+local f = io.open("/proc/self/stat") local me = tonumber(f:read("l"):match("^%d+")) f:close()
+local src = [=[
+BPF_QUEUE(q, u32, 16);
+BPF_HASH(counts, u32);
+u64 g = 0;
+const volatile u32 me = 0;
+LUABPF_RINGBUF(ev, 4096);
+SEC("tp/syscalls/sys_enter_openat") int p(void *c)
+{
+	if (bpf_get_current_pid_tgid() >> 32 != me) return 0;
+	u32 *r = luabpf_ringbuf_reserve(ev, sizeof(*r), 0);
+	if (r) { *r = 7; bpf_ringbuf_submit(r, 0); }
+	return 0;
+}
+]=]
+local b = bpf.new(src, {rodata = {me = me}})
+-- One ring buffer record each.
+local function open_one() io.open("/dev/null"):close() end
+local function try(f, ...) local ok, err = pcall(f, ...) print(ok, err) end
+]]
+
+local function case(script)
+  local out, code = run_case(prologue .. script)
+  return out, code
+end
+
+-- "case.lua:N:" for line k of a case's own script (after the prologue).
+local prologue_lines = select(2, prologue:gsub("\n", ""))
+local function at(k)
+  return ("case.lua:%d:"):format(prologue_lines + k)
+end
+
+describe("bad input", function()
+  it("a map handle's <close> leaves the object's map usable; an explicit __gc closes that handle only", function()
+    local out, code = case [[
+do local m <close> = b.maps.q end
+try(function() b.maps.q:push(1) end)
+local m = b.maps.q
+getmetatable(m).__gc(m)
+try(function() m:push(2) end)
+try(function() b.maps.q:push(3) end)
+]]
+    assert.are.equal(0, code, out)
+    assert.are.equal("true\tnil\nfalse\t" .. at(5) .. " map 'q' is closed\nfalse\t" .. at(6) .. " map 'q' is closed\n", out)
+  end)
+
+  it("closing the object inside its own ring buffer callback closes it when the poll ends", function()
+    local out, code = case [[
+local seen = 0
+b:ring_buffer("ev", function(e) seen = seen + 1 do local x <close> = b end end)
+open_one() open_one()
+print(b:poll(100), seen, b.closed)
+try(function() return b:poll(0) end)
+local b2 = bpf.new(src, {rodata = {me = me}})
+b2:ring_buffer("ev", function() getmetatable(b2).__gc(b2) end)
+open_one()
+print(b2:run { duration = 5 })
+print(b2.closed)
+]]
+    assert.are.equal(0, code, out)
+    -- Both records of the batch are delivered; the run ends when its only
+    -- object is closed, well before its 5 s.
+    assert.are.equal("2\t2\ttrue\nfalse\t" .. at(5) .. " this bpf object is closed\n1\tduration\ntrue\n", out)
+  end)
+
+  it("bpf.run takes up to 64 objects and says so past that", function()
+    local out, code = run_case [[
+local objs = {}
+for i = 1, 65 do objs[i] = bpf.new([=[SEC("tp/syscalls/sys_enter_getpid") int p(void *c) { return 0; }]=], {autoattach = false}) end
+objs.duration = 0.1
+print(pcall(bpf.run, objs))
+objs[65] = nil
+print(bpf.run(objs))
+print(pcall(bpf.run, objs, {duration = 1}))
+]]
+    assert.are.equal(0, code, out)
+    assert.are.equal("false\tbpf.run: at most 64 objects\n0\tduration\nfalse\tbpf.run takes one table, the objects "
+      .. "and the options together: bpf.run{b1, b2, duration = 5}\n", out)
+  end)
+
+  it("the views' metamethods refuse a self that is not their view", function()
+    local out, code = case [[
+try(getmetatable(b.maps).__index, 1, "counts")
+try(getmetatable(b.progs).__index, "x", "p")
+try(getmetatable(b.globals).__newindex, 7, "g", 1)
+try(getmetatable(b.globals).__index, {}, "g")
+local next_map = getmetatable(b.maps).__pairs(b.maps)
+try(next_map, false)
+]]
+    assert.are.equal(0, code, out)
+    assert.are.equal(table.concat({
+      "false\tbad argument #1 to '?' (bpf.Maps expected, got number)",
+      "false\tbad argument #1 to '?' (bpf.Programs expected, got string)",
+      "false\tbad argument #1 to '?' (bpf.Globals expected, got number)",
+      "false\tbad argument #1 to '?' (bpf.Globals expected, got table)",
+      "false\tbad argument #1 to '?' (bpf.Maps expected, got boolean)",
+    }, "\n") .. "\n", out)
+  end)
+
+  it("refuses NUL bytes in paths and names, where C would cut the string", function()
+    local out, code = case [[
+try(function() b.maps.counts:pin("/sys/fs/bpf/luabpf_nul\0junk") end)
+print(io.open("/sys/fs/bpf/luabpf_nul") == nil)
+try(function() b.progs.p:pin("/sys/fs/bpf/luabpf_nul\0junk") end)
+try(function() b:attach_tracepoint("raw_syscalls:sys_enter\0junk", "p") end)
+try(function() b:attach_raw_tracepoint("sys_enter\0junk", "p") end)
+try(function() b:attach_uprobe{path = "/bin/sh\0junk", sym = "main", fn = "p"} end)
+try(function() bpf.open_pinned("/sys/fs/bpf/x\0y") end)
+]]
+    assert.are.equal(0, code, out)
+    assert.are.equal(table.concat({
+      "false\t" .. at(1) .. " the pin path must not contain a NUL byte (\\0): \"/sys/fs/bpf/luabpf_nul\\0...\"",
+      "true",
+      "false\t" .. at(3) .. " the pin path must not contain a NUL byte (\\0): \"/sys/fs/bpf/luabpf_nul\\0...\"",
+      "false\t" .. at(4) .. " the tracepoint name must not contain a NUL byte (\\0): \"raw_syscalls:sys_enter\\0...\"",
+      "false\t" .. at(5) .. " the raw tracepoint name must not contain a NUL byte (\\0): \"sys_enter\\0...\"",
+      "false\t" .. at(6) .. " attach_uprobe: 'path' must not contain a NUL byte (\\0): \"/bin/sh\\0...\"",
+      "false\t" .. at(7) .. " the pin path must not contain a NUL byte (\\0): \"/sys/fs/bpf/x\\0...\"",
+    }, "\n") .. "\n", out)
+  end)
+
+  it("m:unpin removes pins only: a file outside a BPF file system stays", function()
+    local dir = h.tmpdir()
+    h.write_file(dir .. "/victim", "keep me")
+    local out, code = case(([[
+try(function() b.maps.counts:unpin("%s/victim") end)
+b.maps.counts:pin("/sys/fs/bpf/luabpf_unpin_test")
+b.maps.counts:unpin()
+print(io.open("/sys/fs/bpf/luabpf_unpin_test") == nil)
+try(function() b.maps.counts:pin("/sys/fs/bpf/no_such_dir/x") end)
+]]):format(dir))
+    local f = io.open(dir .. "/victim")
+    local kept = f and f:read("a")
+    if f then f:close() end
+    h.run("rm -rf " .. dir)
+    assert.are.equal(0, code, out)
+    assert.are.equal("keep me", kept)
+    assert.are.equal(table.concat({
+      ("false\t%s refusing to unpin %s/victim: it is not on a BPF file system, so it is not a pin"):format(at(1), dir),
+      "true",
+      "false\t" .. at(5) .. " cannot pin at /sys/fs/bpf/no_such_dir/x: directory /sys/fs/bpf/no_such_dir: No such file "
+        .. "or directory (create it first, e.g. mkdir -p /sys/fs/bpf/no_such_dir)",
+    }, "\n") .. "\n", out)
+  end)
+
+  it("refuses an LPM key with bytes after its prefix, and a perf event type past 32 bits", function()
+    local out, code = run_case [[
+local b = bpf.new[=[
+struct { __uint(type, BPF_MAP_TYPE_LPM_TRIE); __uint(max_entries, 16); __uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct { u32 prefixlen; u32 addr; }); __type(value, u32); } nets SEC(".maps");
+SEC("perf_event") int s(void *c) { return 0; }
+]=]
+print(pcall(function() b.maps.nets["10.0.0.0/8\0junk"] = 1 end))
+b.maps.nets["10.0.0.0/8"] = 1
+print(b.maps.nets["10.1.2.3/32"])
+print(pcall(function() b:attach_perf_event{fn = "s", type = (1 << 32) + 1} end))
+]]
+    assert.are.equal(0, code, out)
+    assert.are.equal(table.concat({
+      "false\tcase.lua:6: map 'nets': '10.0.0.0/8' is not an address/prefix like \"10.0.0.0/8\"",
+      "1",
+      "false\tcase.lua:9: attach_perf_event: 'type' 4294967297 is out of range (0 to 4294967295)",
+    }, "\n") .. "\n", out)
+  end)
+
+  it("compiles u32 atomics (BPF ISA v3 by default) and inline asm, and names ENOTSUPP", function()
+    local out, code = run_case [[
+local b = bpf.new([=[
+u32 x = 5;
+u64 out = 0;
+SEC("socket") int atomics(struct __sk_buff *skb)
+{
+	u32 old = __sync_val_compare_and_swap(&x, 5, 9);
+	u32 prev = __sync_lock_test_and_set(&x, 11);
+	u64 v;
+	asm volatile("%0 = 41; %0 += 1" : "=r"(v));
+	out = v * 1000000 + old * 1000 + prev;
+	return 0;
+}
+SEC("tp/syscalls/sys_enter_getpid") int tp(void *c) { return 0; }
+]=], {autoattach = false})
+print(b.progs.atomics:test_run{data = ("\0"):rep(64)})
+print(b.globals.out, b.globals.x)
+print(pcall(b.progs.tp.test_run, b.progs.tp, {}))
+]]
+    assert.are.equal(0, code, out)
+    local ret, rest = out:match("^(%d+)\t%d+\n(.*)$")
+    assert.are.equal("0", ret, out)
+    assert.are.equal("42005009\t11\nfalse\ttest_run failed: not supported by this kernel for this kind of "
+      .. "program or map (ENOTSUPP)\n", rest)
+  end)
+
+  it("names the compiler's own last words when it exits on a fatal error", function()
+    -- LLVM exits from its backend on inline asm it cannot encode; its message
+    -- (not "Broken pipe") is the error.
+    local out, code = run_case [[
+print(pcall(bpf.compile, "SEC(\"socket\") int p(void *c) { asm volatile(\"call %0\" :: \"r\"(c)); return 0; }"))
+]]
+    assert.are.equal(0, code, out)
+    assert.are.equal("false\tthe compiler exited with status 1: error: <inline asm>:1:7: invalid operand for "
+      .. "instruction\n", out)
+  end)
+end)
