@@ -70,8 +70,10 @@ static int bpf_ksym(lua_State *L)
 static int bpf_ksymaddr(lua_State *L)
 {
 	uint64_t addr = lbpf_ksyms__addr(ksyms(L), luaL_checkstring(L, 1));
-	if (!addr)
-		return 0;
+	if (!addr) {
+		lua_pushnil(L);
+		return 1;
+	}
 	lua_pushinteger(L, (lua_Integer)addr);
 	return 1;
 }

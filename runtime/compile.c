@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -387,10 +389,30 @@ static int write_all(int fd, const void *buf, size_t n)
 	return 0;
 }
 
-/* Reads exactly n bytes; -EINTR when a signal (Ctrl-C) cut the wait short. */
+/* How long a compile may take before the child is killed: a guard against
+ * inputs that make clang work for ever. LUABPF_COMPILE_TIMEOUT (seconds) overrides. */
+static int compile_timeout_ms(void)
+{
+	const char *env = getenv("LUABPF_COMPILE_TIMEOUT");
+	long s = env ? strtol(env, NULL, 10) : 0;
+	return (int)(s > 0 && s < 86400 ? s * 1000 : 300 * 1000);
+}
+
+/* Reads exactly n bytes; -EINTR when a signal (Ctrl-C) cut the wait short,
+ * -ETIMEDOUT when the compile's time ran out. */
 static int read_all(int fd, void *buf, size_t n)
 {
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int limit = compile_timeout_ms();
 	for (char *p = buf; n > 0;) {
+		struct pollfd pfd = {fd, POLLIN, 0};
+		int left = limit - (int)(seconds_since(&t0) * 1000);
+		int ready = left > 0 ? poll(&pfd, 1, left) : 0;
+		if (ready < 0)
+			return -errno;
+		if (ready == 0)
+			return -ETIMEDOUT;
 		ssize_t r = read(fd, p, n);
 		if (r < 0)
 			return -errno;
@@ -439,6 +461,10 @@ static int receive(int fd, struct lbpf_elf *out, struct lbpf_err *err)
 		free(text);
 		if (ret == -EINTR)
 			return lbpf_err__set(err, EINTR, "compile interrupted");
+		if (ret == -ETIMEDOUT)
+			return lbpf_err__set(err, ETIMEDOUT, "the compiler was still working after %d s and was stopped "
+							     "(LUABPF_COMPILE_TIMEOUT sets the limit)",
+					     compile_timeout_ms() / 1000);
 		return ret; /* compile_in_child says how the compiler died */
 	}
 	text[r.text_size] = '\0';
@@ -509,7 +535,7 @@ static int compile_in_child(const char *src, size_t len, const char *unit, size_
 	close(fds[1]);
 	int ret = receive(fds[0], out, err);
 	close(fds[0]);
-	if (ret == -EINTR)
+	if (ret == -EINTR || ret == -ETIMEDOUT)
 		kill(pid, SIGKILL);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
@@ -529,6 +555,29 @@ static int compile_in_child(const char *src, size_t len, const char *unit, size_
 	if (errfd >= 0)
 		close(errfd);
 	return ret;
+}
+
+/* An identifier far longer than any C program uses: clang's typo correction
+ * compares it with every known name, a cost that grows with its length
+ * squared (a 1 MB one would take hours). */
+#define MAX_IDENTIFIER 4096
+
+static int long_identifier(const char *src, size_t len, const struct lbpf_compile_opts *opts, struct lbpf_err *err)
+{
+	size_t run = 0, line = 1;
+	for (size_t i = 0; i < len; i++) {
+		char c = src[i];
+		if (c == '\n')
+			line++;
+		bool ident = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+		run = ident ? run + 1 : 0;
+		if (run > MAX_IDENTIFIER)
+			return lbpf_err__set(err, EINVAL, "%s:%zu: a word over %d characters long; that is not C "
+							  "(is the source what you meant?)",
+					     opts->name && *opts->name ? opts->name : "bpf.c",
+					     line + (opts->line > 0 ? (size_t)opts->line - 1 : 0), MAX_IDENTIFIER);
+	}
+	return 0;
 }
 
 /* The cache key: everything that decides the object's bytes. */
@@ -552,6 +601,8 @@ int lbpf_compile(const char *src, size_t len, const struct lbpf_compile_opts *op
 	memset(out, 0, sizeof(*out));
 	if (memchr(src, '\0', len))
 		return lbpf_err__set(err, EINVAL, "the BPF source contains a NUL byte");
+	if (long_identifier(src, len, opts, err))
+		return err->code;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	char *unit = build_unit(src, len, opts, &unit_size);
 	if (!unit)

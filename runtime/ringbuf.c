@@ -30,17 +30,22 @@ static size_t record_size(uint32_t len)
  * record would bounce the consumer position's cache line to the producer. */
 #define RELEASE_EVERY 64
 
+/* Consumes at most one buffer's worth of records, so a callback whose own
+ * work produces records (a tracer of write() that writes) cannot keep the
+ * event loop from checking its deadline and signals; the rest waits for the
+ * next poll, which finds the buffer still readable. */
 static int consume(struct lbpf_source *s, int *handled)
 {
 	struct ringbuf *r = (struct ringbuf *)s;
 	unsigned long cons = __atomic_load_n(r->consumer_pos, __ATOMIC_ACQUIRE);
+	unsigned long limit = cons + r->data_size;
 	int ret = 0, unreleased = 0;
 
 	for (;;) {
 		unsigned long prod = __atomic_load_n(r->producer_pos, __ATOMIC_ACQUIRE);
-		if (cons >= prod)
+		if (cons >= prod || cons >= limit)
 			break;
-		while (cons < prod && ret >= 0) {
+		while (cons < prod && cons < limit && ret >= 0) {
 			uint32_t *hdr = (uint32_t *)(r->data + (cons & r->mask));
 			uint32_t len = __atomic_load_n(hdr, __ATOMIC_ACQUIRE);
 			if (len & BPF_RINGBUF_BUSY_BIT)

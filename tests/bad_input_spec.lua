@@ -218,4 +218,60 @@ print(pcall(bpf.compile, "SEC(\"socket\") int p(void *c) { asm volatile(\"call %
     assert.are.equal("false\tthe compiler exited with status 1: error: <inline asm>:1:7: invalid operand for "
       .. "instruction\n", out)
   end)
+
+  it("returns from a 1 MB word of source at once, naming it, instead of typo-correcting it for hours", function()
+    local out, code = run_case [[
+local t0 = bpf.ktime_ns()
+print(pcall(bpf.new, ("a"):rep(1 << 20), {name = "big.c", line = 1}))
+print(pcall(bpf.compile, "int x;\n" .. ("b"):rep(5000), {name = "big.c", line = 10}))
+print((bpf.ktime_ns() - t0) < 1e9)
+]]
+    assert.are.equal(0, code, out)
+    assert.are.equal(table.concat({
+      "false\tbig.c:1: a word over 4096 characters long; that is not C (is the source what you meant?)",
+      "false\tbig.c:11: a word over 4096 characters long; that is not C (is the source what you meant?)",
+      "true",
+    }, "\n") .. "\n", out)
+  end)
+
+  it("b:run returns on time when its callback's own writes feed the tracer it consumes", function()
+    local out, code = run_case [[
+local f = io.open("/proc/self/stat") local me = tonumber(f:read("l"):match("^%d+")) f:close()
+local b = bpf.new([=[
+LUABPF_RINGBUF(ev, 4096);
+const volatile u32 me = 0;
+SEC("tp/syscalls/sys_enter_write") int w(void *c)
+{
+	if (bpf_get_current_pid_tgid() >> 32 != me) return 0;
+	u32 *r = luabpf_ringbuf_reserve(ev, 4, 0);
+	if (r) { *r = 1; bpf_ringbuf_submit(r, 0); }
+	return 0;
+}
+]=], {rodata = {me = me}})
+local n = 0
+local null = io.open("/dev/null", "w")
+b:ring_buffer("ev", function() n = n + 1 null:write("x") null:flush() end)
+null:write("x") null:flush()
+local t0 = bpf.ktime_ns()
+local _, why = b:run{duration = 1}
+print(why, n > 1000, (bpf.ktime_ns() - t0) < 1.5e9)
+]]
+    assert.are.equal(0, code, out)
+    assert.are.equal("duration\ttrue\ttrue\n", out)
+  end)
+
+  it("bpf.open_pinned refuses a pinned program, and bpf.ksymaddr returns nil for a missing name", function()
+    local out, code = run_case [[
+local b = bpf.new[=[SEC("socket") int s(void *c) { return 0; }]=]
+local path = "/sys/fs/bpf/luabpf_test_prog_pin"
+os.remove(path)
+b.progs.s:pin(path)
+print(pcall(bpf.open_pinned, path))
+os.remove(path)
+print(select("#", bpf.ksymaddr("no_such_kernel_symbol")), bpf.ksymaddr("no_such_kernel_symbol"))
+]]
+    assert.are.equal(0, code, out)
+    assert.are.equal("false\t/sys/fs/bpf/luabpf_test_prog_pin is pinned, but it is not a map (it is a BPF prog)\n"
+      .. "1\tnil\n", out)
+  end)
 end)
