@@ -150,8 +150,15 @@ static int new_object(lua_State *L)
 	const char *elf = lua_tolstring(L, -1, &size);
 	int elf_idx = lua_gettop(L);
 
-	object_name(opts && lua_getfield(L, opts, "name") == LUA_TSTRING ? lua_tostring(L, -1) : "luabpf", name,
-		    sizeof(name));
+	/* Named after opts.name, or else the calling script's file, so that
+	 * errors and bpftool say whose object it is. */
+	lua_Debug ar;
+	const char *script = "luabpf";
+	if (opts && lua_getfield(L, opts, "name") == LUA_TSTRING)
+		script = lua_tostring(L, -1);
+	else if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "S", &ar) && ar.source[0] == '@')
+		script = ar.source + 1;
+	object_name(script, name, sizeof(name));
 	if (opts)
 		lua_pop(L, 1);
 
@@ -165,6 +172,8 @@ static int new_object(lua_State *L)
 	}
 	luaL_setmetatable(L, LBPF_OBJECT_MT);
 
+	if (lua_rawequal(L, 1, elf_idx) && lbpf_elf__check(elf, size, &err))
+		return lbpf_lua_raise(L, &err); /* bytes from outside, not just compiled here */
 	o->obj = lbpf_object__open_mem(elf, size, name, &err);
 	if (!o->obj)
 		return lbpf_lua_raise(L, &err);

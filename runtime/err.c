@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <bpf/libbpf.h>
+
 #include "luabpf.h"
 
 int lbpf_err__set(struct lbpf_err *err, int code, const char *fmt, ...)
@@ -24,7 +26,8 @@ void lbpf_err__free(struct lbpf_err *err)
 }
 
 /* The kernel's own error numbers (512 and up) never reach user space in
- * errno's table, yet BPF calls return them: ENOTSUPP above all. */
+ * errno's table, yet BPF calls return them: ENOTSUPP above all; libbpf has
+ * its own (4000 and up) for damaged objects. */
 const char *lbpf_strerror(int e)
 {
 	if (e < 0)
@@ -33,6 +36,12 @@ const char *lbpf_strerror(int e)
 	case 524: return "not supported by this kernel for this kind of program or map (ENOTSUPP)";
 	case 525: return "buffer or request too small (ETOOSMALL)";
 	case 527: return "type not supported by this kernel (EBADTYPE)";
-	default: return strerror(e);
+	default:
+		if (e >= __LIBBPF_ERRNO__START && e < __LIBBPF_ERRNO__END) {
+			static __thread char text[128];
+			libbpf_strerror(e, text, sizeof(text));
+			return text;
+		}
+		return strerror(e);
 	}
 }

@@ -154,6 +154,10 @@ bool lbpf_cache__trusted(const char *path);
 struct lbpf_object;
 
 /* The ELF must stay alive until lbpf_object__load returns. */
+/* Checks ELF bytes from outside before they are opened: headers bounds-checked,
+ * then a trial open in a child process, so damaged bytes cannot crash this one. */
+int lbpf_elf__check(const void *elf, size_t size, struct lbpf_err *err);
+
 struct lbpf_object *lbpf_object__open_mem(const void *elf, size_t size, const char *name,
 					  struct lbpf_err *err);
 struct bpf_object *lbpf_object__bpf(const struct lbpf_object *obj);

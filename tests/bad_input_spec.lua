@@ -274,4 +274,33 @@ print(select("#", bpf.ksymaddr("no_such_kernel_symbol")), bpf.ksymaddr("no_such_
     assert.are.equal("false\t/sys/fs/bpf/luabpf_test_prog_pin is pinned, but it is not a map (it is a BPF prog)\n"
       .. "1\tnil\n", out)
   end)
+
+  it("survives 300 randomly damaged ELF objects, and says what is wrong with a truncated or foreign one", function()
+    local out, code = run_case [[
+local elf = bpf.compile[=[
+BPF_HASH(counts, u32, u64, 64);
+u64 g = 1;
+SEC("tp/syscalls/sys_enter_getpid") int p(void *c) { u32 k = 1; counts.increment(k, g); return 0; }
+]=]
+math.randomseed(7)
+local loaded, refused = 0, 0
+for i = 1, 300 do
+  local b = { elf:byte(1, -1) }
+  for _ = 1, math.random(1, 8) do b[math.random(1, #b)] = math.random(0, 255) end
+  local ok, obj = pcall(bpf.new, string.char(table.unpack(b)), { autoattach = false })
+  if ok then loaded = loaded + 1 obj:close() else refused = refused + 1 end
+end
+print(loaded + refused)
+print(pcall(bpf.new, elf:sub(1, 40)))
+print(pcall(bpf.new, elf:sub(1, 18) .. "\62\0" .. elf:sub(21)))
+print(pcall(bpf.new, elf:sub(1, 200)))
+]]
+    assert.are.equal(0, code, out)
+    assert.are.equal(table.concat({
+      "300",
+      "false\tnot a usable BPF object: 40 bytes is too short for an ELF header",
+      "false\tnot a usable BPF object: its ELF machine is 62, not BPF (247)",
+      "false\tnot a usable BPF object: its section header table is damaged",
+    }, "\n") .. "\n", out)
+  end)
 end)
