@@ -42,6 +42,12 @@ local function case(script)
   return out, code
 end
 
+-- The case ended normally (no signal) and printed exactly these lines.
+local function expect_lines(out, code, lines)
+  assert.are.equal(0, code, out)
+  assert.are.equal(table.concat(lines, "\n") .. "\n", out)
+end
+
 -- "case.lua:N:" for line k of a case's own script (after the prologue).
 local prologue_lines = select(2, prologue:gsub("\n", ""))
 local function at(k)
@@ -105,14 +111,13 @@ try(getmetatable(b.globals).__index, {}, "g")
 local next_map = getmetatable(b.maps).__pairs(b.maps)
 try(next_map, false)
 ]]
-    assert.are.equal(0, code, out)
-    assert.are.equal(table.concat({
+    expect_lines(out, code, {
       "false\tbad argument #1 to '?' (bpf.Maps expected, got number)",
       "false\tbad argument #1 to '?' (bpf.Programs expected, got string)",
       "false\tbad argument #1 to '?' (bpf.Globals expected, got number)",
       "false\tbad argument #1 to '?' (bpf.Globals expected, got table)",
       "false\tbad argument #1 to '?' (bpf.Maps expected, got boolean)",
-    }, "\n") .. "\n", out)
+    })
   end)
 
   it("refuses NUL bytes in paths and names, where C would cut the string", function()
@@ -125,8 +130,7 @@ try(function() b:attach_raw_tracepoint("sys_enter\0junk", "p") end)
 try(function() b:attach_uprobe{path = "/bin/sh\0junk", sym = "main", fn = "p"} end)
 try(function() bpf.open_pinned("/sys/fs/bpf/x\0y") end)
 ]]
-    assert.are.equal(0, code, out)
-    assert.are.equal(table.concat({
+    expect_lines(out, code, {
       "false\t" .. at(1) .. " the pin path must not contain a NUL byte (\\0): \"/sys/fs/bpf/luabpf_nul\\0...\"",
       "true",
       "false\t" .. at(3) .. " the pin path must not contain a NUL byte (\\0): \"/sys/fs/bpf/luabpf_nul\\0...\"",
@@ -134,7 +138,7 @@ try(function() bpf.open_pinned("/sys/fs/bpf/x\0y") end)
       "false\t" .. at(5) .. " the raw tracepoint name must not contain a NUL byte (\\0): \"sys_enter\\0...\"",
       "false\t" .. at(6) .. " attach_uprobe: 'path' must not contain a NUL byte (\\0): \"/bin/sh\\0...\"",
       "false\t" .. at(7) .. " the pin path must not contain a NUL byte (\\0): \"/sys/fs/bpf/x\\0...\"",
-    }, "\n") .. "\n", out)
+    })
   end)
 
   it("m:unpin removes pins only: a file outside a BPF file system stays", function()
@@ -173,12 +177,11 @@ b.maps.nets["10.0.0.0/8"] = 1
 print(b.maps.nets["10.1.2.3/32"])
 print(pcall(function() b:attach_perf_event{fn = "s", type = (1 << 32) + 1} end))
 ]]
-    assert.are.equal(0, code, out)
-    assert.are.equal(table.concat({
+    expect_lines(out, code, {
       "false\tcase.lua:6: map 'nets': '10.0.0.0/8' is not an address/prefix like \"10.0.0.0/8\"",
       "1",
       "false\tcase.lua:9: attach_perf_event: 'type' 4294967297 is out of range (0 to 4294967295)",
-    }, "\n") .. "\n", out)
+    })
   end)
 
   it("compiles u32 atomics (BPF ISA v3 by default) and inline asm, and names ENOTSUPP", function()
@@ -226,12 +229,11 @@ print(pcall(bpf.new, ("a"):rep(1 << 20), {name = "big.c", line = 1}))
 print(pcall(bpf.compile, "int x;\n" .. ("b"):rep(5000), {name = "big.c", line = 10}))
 print((bpf.ktime_ns() - t0) < 1e9)
 ]]
-    assert.are.equal(0, code, out)
-    assert.are.equal(table.concat({
+    expect_lines(out, code, {
       "false\tbig.c:1: a word over 4096 characters long; that is not C (is the source what you meant?)",
       "false\tbig.c:11: a word over 4096 characters long; that is not C (is the source what you meant?)",
       "true",
-    }, "\n") .. "\n", out)
+    })
   end)
 
   it("b:run returns on time when its callback's own writes feed the tracer it consumes", function()
@@ -295,12 +297,11 @@ print(pcall(bpf.new, elf:sub(1, 40)))
 print(pcall(bpf.new, elf:sub(1, 18) .. "\62\0" .. elf:sub(21)))
 print(pcall(bpf.new, elf:sub(1, 200)))
 ]]
-    assert.are.equal(0, code, out)
-    assert.are.equal(table.concat({
+    expect_lines(out, code, {
       "300",
       "false\tnot a usable BPF object: 40 bytes is too short for an ELF header",
       "false\tnot a usable BPF object: its ELF machine is 62, not BPF (247)",
       "false\tnot a usable BPF object: its section header table is damaged",
-    }, "\n") .. "\n", out)
+    })
   end)
 end)
