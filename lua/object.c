@@ -156,8 +156,12 @@ static int new_object(lua_State *L)
 	const char *script = "luabpf";
 	if (opts && lua_getfield(L, opts, "name") == LUA_TSTRING)
 		script = lua_tostring(L, -1);
-	else if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "S", &ar) && ar.source[0] == '@')
-		script = ar.source + 1;
+	else
+		for (int level = 1; lua_getstack(L, level, &ar) && lua_getinfo(L, "S", &ar); level++)
+			if (ar.source[0] == '@') {
+				script = ar.source + 1;
+				break;
+			}
 	object_name(script, name, sizeof(name));
 	if (opts)
 		lua_pop(L, 1);

@@ -28,10 +28,11 @@ static int on_libbpf_print(enum libbpf_print_level level, const char *fmt, va_li
 	if (level == LIBBPF_WARN) {
 		const char *text = strncmp(line, "libbpf: ", 8) == 0 ? line + 8 : line;
 		size_t n = strcspn(text, "\n");
-		/* Keep the most telling line: a later one-liner beats an earlier one. */
-		if (n > 0) {
+		/* Keep the most telling line: a later one-liner beats an earlier one,
+		 * but libbpf's closing summary names no cause, so it does not. */
+		bool summary = strncmp(text, "failed to load object", 21) == 0;
+		if (n > 0 && !(summary && last_warning[0]))
 			snprintf(last_warning, sizeof(last_warning), "%.*s", (int)n, text);
-		}
 		char name[128];
 		if (sscanf(text, "prog '%127[^']': BPF program load failed", name) == 1 ||
 		    sscanf(text, "prog '%127[^']': failed to load", name) == 1)

@@ -33,8 +33,12 @@ struct lbpf_object *lbpf_object__open_mem(const void *elf, size_t size, const ch
 	o->obj = bpf_object__open_mem(elf, size, &opts);
 	if (!o->obj) {
 		int e = errno;
-		lbpf_err__set(err, e, "not a usable BPF object: %s%s%s", lbpf_strerror(e),
-			      *lbpf_log__last() ? ": " : "", lbpf_log__last());
+		const char *why = lbpf_log__last();
+		lbpf_err__set(err, e, "not a usable BPF object: %s%s%s%s", lbpf_strerror(e), *why ? ": " : "", why,
+			      strstr(why, "legacy map definitions")
+				      ? " (declare maps in SEC(\".maps\") with __uint/__type, or with BCC's BPF_ARRAY, "
+					"BPF_HASH, ...)"
+				      : "");
 		free(o->log_buf);
 		free(o);
 		return NULL;

@@ -304,4 +304,22 @@ print(pcall(bpf.new, elf:sub(1, 200)))
       "false\tnot a usable BPF object: its section header table is damaged",
     })
   end)
+
+  it("names the cause libbpf gives: a missing kernel symbol, a legacy map section; and the script in the object's name", function()
+    local out, code = run_case [[
+print(pcall(bpf.new, [=[extern int nope(void) __ksym; SEC("tp/syscalls/sys_enter_getpid") int p(void *c) { return nope(); }]=]))
+print(pcall(bpf.new, [=[struct bpf_map_def { unsigned int type, key_size, value_size, max_entries; };
+struct bpf_map_def SEC("maps") m = { BPF_MAP_TYPE_ARRAY, 4, 4, 1 };
+SEC("tp/syscalls/sys_enter_getpid") int p(void *c) { return 0; }]=]))
+print(tostring(bpf.new[=[SEC("socket") int s(void *c) { return 0; }]=]):match("^bpf.Object %((.-)%)"))
+]]
+    expect_lines(out, code, {
+      "false\tloading the BPF object failed: Invalid argument: extern (func ksym) 'nope': not found in kernel or "
+        .. "module BTFs",
+      "false\tnot a usable BPF object: Operation not supported: elf: legacy map definitions in 'maps' section are not "
+        .. "supported by libbpf v1.0+ (declare maps in SEC(\".maps\") with __uint/__type, or with BCC's BPF_ARRAY, "
+        .. "BPF_HASH, ...)",
+      "case",
+    })
+  end)
 end)
