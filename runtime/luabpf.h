@@ -408,7 +408,7 @@ int lbpf_bpffs__unpin(const char *path, struct lbpf_err *err);
 struct lbpf_prog_info {
 	uint32_t id, type, xlated_size, jited_size, nr_map_ids, uid;
 	uint64_t run_cnt, run_time_ns, recursion_misses, load_time_ns;
-	char name[16];
+	char name[128]; /* the BTF name, as bpftool shows it, past the kernel's 15 characters */
 	char tag[17];
 };
 

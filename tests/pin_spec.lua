@@ -68,4 +68,11 @@ describe("system view", function()
     assert.are.equal(16, #prog.tag)
     assert.is_true(prog.xlated_size > 0)
   end)
+
+  it("names programs in full, past the kernel's 15 characters, as bpftool does", function()
+    local b <close> = bpf.new[[SEC("socket") int a_really_long_program_name(void *c) { return 0; }]]
+    local id, name = b.progs.a_really_long_program_name.id, nil
+    for _, p in ipairs(bpf.progs()) do if p.id == id then name = p.name end end
+    assert.are.equal("a_really_long_program_name", name)
+  end)
 end)
