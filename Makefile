@@ -5,6 +5,13 @@ CXX ?= c++
 LLVM_CONFIG ?= llvm-config-19
 PREFIX ?= /usr/local
 B := build
+# make SANITIZE=1 [test]: the runtime, binding and host built with
+# AddressSanitizer and UndefinedBehaviorSanitizer, in a tree of their own.
+SANITIZE ?= 0
+ifeq ($(SANITIZE),1)
+B := build-san
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+endif
 
 # Debian 12 packages the build, the tests and the benchmarks need.
 DEB_PACKAGES := gcc g++ make pkg-config libc6-dev linux-libc-dev libbpf-dev liblua5.4-dev lua5.4 \
@@ -19,7 +26,7 @@ LUA_CFLAGS = $(shell pkg-config --cflags lua5.4)
 
 WARN := -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
 CFLAGS ?= -O2 -g
-ALL_CFLAGS = $(CFLAGS) $(WARN) -std=gnu11 -fPIC -D_GNU_SOURCE -Iruntime -Itools -Iclang_driver \
+ALL_CFLAGS = $(CFLAGS) $(SAN_FLAGS) $(WARN) -std=gnu11 -fPIC -D_GNU_SOURCE -Iruntime -Itools -Iclang_driver \
 	-Ilua -I$(B)/gen $(LUA_CFLAGS) -DLBPF_LIBDIR='"$(PREFIX)/lib/luabpf"' \
 	-DLBPF_DRIVER_ID='"llvm-$(shell $(LLVM_CONFIG) --version)"'
 RUNTIME_LIBS := -lbpf -lelf -lz -ldl
@@ -93,15 +100,15 @@ $(B)/gen/clang_headers.c: $(B)/embed $(wildcard clang_driver/include/*/*.h) clan
 		kernel_headers.list=clang_driver/include/kernel_headers.list
 
 $(B)/bpf.so: $(RUNTIME_OBJS) $(BINDING_OBJS)
-	$(CC) -shared -o $@ $^ $(RUNTIME_LIBS) -lm
+	$(CC) $(SAN_FLAGS) -shared -o $@ $^ $(RUNTIME_LIBS) -lm
 
 $(B)/luabpf: $(B)/obj/lua/host.o $(B)/obj/gen/host_lua.o $(RUNTIME_OBJS) $(BINDING_OBJS)
-	$(CC) -o $@ $^ -llua5.4 -ledit $(RUNTIME_LIBS) -lm
+	$(CC) $(SAN_FLAGS) -o $@ $^ -llua5.4 -ledit $(RUNTIME_LIBS) -lm
 
 DRIVER_SRCS := $(wildcard clang_driver/*.cc)
 $(B)/libluabpf-clang.so: $(DRIVER_SRCS) $(wildcard clang_driver/*.h) $(B)/gen/clang_headers.c
 	@mkdir -p $(B)/obj/clang_driver
-	$(CC) $(ALL_CFLAGS) -c $(B)/gen/clang_headers.c -o $(B)/obj/clang_driver/headers.o
+	$(CC) $(filter-out $(SAN_FLAGS),$(ALL_CFLAGS)) -c $(B)/gen/clang_headers.c -o $(B)/obj/clang_driver/headers.o
 	$(CXX) -O2 -g -fPIC -Wall -Iclang_driver -Itools $(shell $(LLVM_CONFIG) --cxxflags) -fexceptions \
 		-shared -o $@ $(DRIVER_SRCS) $(B)/obj/clang_driver/headers.o \
 		-L$(LLVM_PREFIX)/lib -Wl,-rpath,$(LLVM_PREFIX)/lib -lclang-cpp -lLLVM-$(LLVM_MAJOR) \
@@ -169,7 +176,7 @@ $(B)/bench/c_consumer: bench/c_consumer.c
 test:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory all fixtures
-	@tests/run
+	@LUABPF_BUILD=$(B) LUABPF_SANITIZE=$(SANITIZE) tests/run
 
 bench:
 	@$(MAKE) --no-print-directory deps bench-deps

@@ -5,6 +5,7 @@
 #include <bpf/libbpf.h>
 #include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -47,6 +48,8 @@ static int check_headers(const unsigned char *elf, size_t size, struct lbpf_err 
 	return 0;
 }
 
+#define REFUSED 77
+
 static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	return 0;
@@ -63,9 +66,14 @@ int lbpf_elf__check(const void *elf, size_t size, struct lbpf_err *err)
 	if (pid < 0)
 		return lbpf_err__set(err, errno, "cannot check the BPF object: %s", lbpf_strerror(errno));
 	if (pid == 0) {
+		/* An unusual code for a clean refusal: a crash caught by a
+		 * sanitizer exits with 1 rather than by the signal. */
+		int null = open("/dev/null", O_WRONLY);
+		if (null >= 0)
+			dup2(null, STDERR_FILENO);
 		libbpf_set_print(quiet);
 		struct bpf_object *obj = bpf_object__open_mem(elf, size, NULL);
-		_exit(obj ? 0 : 1);
+		_exit(obj ? 0 : REFUSED);
 	}
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
@@ -74,5 +82,9 @@ int lbpf_elf__check(const void *elf, size_t size, struct lbpf_err *err)
 		return lbpf_err__set(err, EINVAL, "not a usable BPF object: libbpf crashed reading it (%s); the ELF "
 						  "file is damaged",
 				     strsignal(WTERMSIG(status)));
+	if (!WIFEXITED(status) || (WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != REFUSED))
+		return lbpf_err__set(err, EINVAL, "not a usable BPF object: libbpf failed reading it (exit status %d); "
+						  "the ELF file is damaged",
+				     WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 	return 0; /* a clean refusal is left to the real open, which says why */
 }

@@ -109,7 +109,7 @@ describe("object cache", function()
   it("rebuilds a stale precompiled header when the compiler changes", function()
     -- A private copy of the host and its driver: touching the copy is a new compiler.
     local copy = home .. "/.cache/luabpf-spec-bin-" .. h.getpid()
-    h.run("mkdir -p " .. copy .. " && cp " .. h.luabpf .. " " .. h.root .. "/build/libluabpf-clang.so " .. copy)
+    h.run("mkdir -p " .. copy .. " && cp " .. h.luabpf .. " " .. h.build .. "/libluabpf-clang.so " .. copy)
     local function run_copy(args)
       return h.run("cd " .. dir .. " && LUABPF_DEBUG=1 LUABPF_CACHE_DIR=" .. cache .. " " .. copy
         .. "/luabpf tool.lua " .. args .. " 2>&1 | grep -v '^luabpf: libbpf'")

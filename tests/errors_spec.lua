@@ -133,7 +133,7 @@ int deref_null(void *ctx)
   it("running unprivileged names the missing capability", function()
     -- A world-readable copy: the checkout may sit in a directory only root can enter.
     local dir = h.tmpdir()
-    h.run("chmod 755 " .. dir .. " && cp " .. h.luabpf .. " " .. h.root .. "/build/libluabpf-clang.so " .. dir)
+    h.run("chmod 755 " .. dir .. " && cp " .. h.luabpf .. " " .. h.build .. "/libluabpf-clang.so " .. dir)
     local out, code = h.run("cd / && setpriv --reuid=65534 --regid=65534 --clear-groups " .. dir
       .. "/luabpf -e 'bpf.new[[" .. NOOP .. "]]'")
     h.run("rm -rf " .. dir)

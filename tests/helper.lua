@@ -3,10 +3,12 @@
 local M = {}
 
 M.root = os.getenv("LUABPF_ROOT") or "."
-M.luabpf = M.root .. "/build/luabpf"
+-- build/, or build-san/ for `make test SANITIZE=1`.
+M.build = M.root .. "/" .. (os.getenv("LUABPF_BUILD") or "build")
+M.luabpf = M.build .. "/luabpf"
 
 function M.fixture(name)
-  return M.root .. "/build/tests/" .. name
+  return M.build .. "/tests/" .. name
 end
 
 -- This process's pid: /proc/self is whoever opens it, and io.open runs here.

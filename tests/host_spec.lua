@@ -33,7 +33,7 @@ describe("luabpf host", function()
     h.write_file(dir .. "/tool", "#!/usr/bin/env luabpf\n"
       .. "local b = bpf.new[[SEC(\"tp/syscalls/sys_enter_getpid\") int p(void *ctx) { return 0; }]]\n"
       .. "print(b.progs.p.type)\n")
-    local out, code = h.run("chmod +x " .. dir .. "/tool && PATH=" .. h.root .. "/build:$PATH " .. dir .. "/tool")
+    local out, code = h.run("chmod +x " .. dir .. "/tool && PATH=" .. h.build .. ":$PATH " .. dir .. "/tool")
     assert.are.equal(0, code)
     assert.are.equal("tracepoint\n", out)
   end)
