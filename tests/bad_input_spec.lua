@@ -322,4 +322,95 @@ print(tostring(bpf.new[=[SEC("socket") int s(void *c) { return 0; }]=]):match("^
       "case",
     })
   end)
+
+  -- Every public function and method, called with each kind of bad value in
+  -- each argument position: each must return or raise a Lua error with a
+  -- message, never crash. One process per function (a crash is a signal).
+  local bad_values = [[
+local nan = 0/0
+local bad = { n = 9, nil, nan, math.maxinteger, math.mininteger, -2, ("x"):rep(100000), "a\0b", {}, function() end }
+local function calls(name, f, self)
+  local n = 0
+  for pos = 1, 3 do
+    for i = 1, bad.n do
+      local args = { self, self and "counts" or nil, 1 }
+      args[(self and 1 or 0) + pos] = bad[i]
+      local ok, err = pcall(f, table.unpack(args, 1, 4))
+      if not ok and type(err) ~= "string" and type(err) ~= "table" and type(err) ~= "userdata" then
+        print(name .. ": error value of type " .. type(err))
+      end
+      n = n + 1
+    end
+  end
+  return n
+end
+]]
+
+  local function object_with_everything()
+    return [[
+local b = bpf.new([=[
+BPF_HASH(counts, u32);
+BPF_QUEUE(q, u32, 4);
+BPF_STACK_TRACE(stacks, 16);
+LUABPF_RINGBUF(ev, 4096);
+BPF_PERF_OUTPUT(pev);
+u64 g = 1;
+SEC("socket") int s(void *c) { return 0; }
+SEC("tp/syscalls/sys_enter_getpid") int tp(void *c) { return 0; }
+SEC("perf_event") int pe(void *c) { return 0; }
+]=], { autoattach = false })
+]]
+  end
+
+  it("survives every bpf.* function called with bad values in every position", function()
+    local names = {}
+    for k, v in pairs(require("bpf")) do
+      -- Not the ones that wait (sleep, run) or list the whole machine slowly.
+      if type(v) == "function" and k ~= "sleep" and k ~= "run" then names[#names + 1] = k end
+    end
+    table.sort(names)
+    local total = 0
+    for _, name in ipairs(names) do
+      local out, code = run_case(bad_values .. ("print(calls(%q, bpf[%q]))"):format(name, name))
+      assert.are.equal(0, code, name .. ": " .. out)
+      local n = tonumber(out:match("(%d+)\n$"))
+      assert.are.equal(27, n, name .. ": " .. out)
+      assert.is_nil(out:find("error value of type", 1, true), out)
+      total = total + n
+    end
+    assert.is_true(total >= 27 * 30, "only " .. total .. " calls")
+  end)
+
+  it("survives every object and map method called with bad values, and after close", function()
+    -- Not the polls: given nil (no timeout) they wait for events, as documented.
+    local methods = { "attach_tracepoint", "attach_raw_tracepoint", "attach_uprobe", "attach_kprobe", "attach_usdt",
+      "attach_perf_event", "attach_kretprobe", "attach_uretprobe", "ring_buffer", "perf_buffer", "stats",
+      "trace_pipe", "get_syscall_fnname", "ring_buffer_consume" }
+    local map_methods = { "get", "set", "delete", "push", "pop", "peek", "items", "keys", "values", "clear", "info",
+      "pin", "unpin", "walk", "symbols", "print_log2_hist", "print_linear_hist", "log2_hist", "linear_hist", "sum",
+      "open_perf_buffer", "open_ring_buffer", "submit", "object", "close", "count" }
+    for _, m in ipairs(methods) do
+      local out, code = run_case(bad_values .. object_with_everything() .. ([[
+local f = b[%q]
+print(type(f) == "function" and calls(%q, f, b) or "no method")
+b:close()
+print(type(f) == "function" and calls(%q, f, b) or "no method")
+]]):format(m, m, m))
+      assert.are.equal(0, code, m .. ": " .. out)
+      assert.matches("^27\n27\n$", out, nil, false)
+    end
+    for _, m in ipairs(map_methods) do
+      local out, code = run_case(bad_values .. object_with_everything() .. ([[
+for _, name in ipairs { "counts", "q", "stacks", "ev", "pev" } do
+  local map = b.maps[name]
+  local _, f = pcall(function() return map[%q] end) -- a name that is no method reads as a key
+  if type(f) == "function" then calls(%q, f, map) end
+end
+b:close()
+print(pcall(function() return b.maps.counts end))
+]]):format(m, m))
+      assert.are.equal(0, code, m .. ": " .. out)
+      assert.matches("false\tcase.lua:%d+: this bpf object is closed\n$", out)
+    end
+  end)
 end)
