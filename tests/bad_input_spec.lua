@@ -305,13 +305,15 @@ print(pcall(bpf.new, elf:sub(1, 200)))
     })
   end)
 
-  it("names the cause libbpf gives: a missing kernel symbol, a legacy map section; and the script in the object's name", function()
+  it("names the cause libbpf gives: a missing kernel symbol, a legacy map section, a map it cannot create; and the script in the object's name", function()
     local out, code = run_case [[
 print(pcall(bpf.new, [=[extern int nope(void) __ksym; SEC("tp/syscalls/sys_enter_getpid") int p(void *c) { return nope(); }]=]))
 print(pcall(bpf.new, [=[struct bpf_map_def { unsigned int type, key_size, value_size, max_entries; };
 struct bpf_map_def SEC("maps") m = { BPF_MAP_TYPE_ARRAY, 4, 4, 1 };
 SEC("tp/syscalls/sys_enter_getpid") int p(void *c) { return 0; }]=]))
 print(tostring(bpf.new[=[SEC("socket") int s(void *c) { return 0; }]=]):match("^bpf.Object %((.-)%)"))
+print(pcall(bpf.new, [=[struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 0); __type(key, u32);
+	__type(value, u64); } h SEC(".maps"); SEC("socket") int s(void *c) { return 0; }]=]))
 ]]
     expect_lines(out, code, {
       "false\tloading the BPF object failed: Invalid argument: extern (func ksym) 'nope': not found in kernel or "
@@ -320,6 +322,7 @@ print(tostring(bpf.new[=[SEC("socket") int s(void *c) { return 0; }]=]):match("^
         .. "supported by libbpf v1.0+ (declare maps in SEC(\".maps\") with __uint/__type, or with BCC's BPF_ARRAY, "
         .. "BPF_HASH, ...)",
       "case",
+      "false\tloading the BPF object failed: Invalid argument: map 'h': failed to create: Invalid argument(-22)",
     })
   end)
 
