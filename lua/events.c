@@ -509,19 +509,23 @@ static void read_run_opts(lua_State *L, int idx, struct run_opts *ro)
 	}
 }
 
-/* Runs the objects at objs[0..n) until the duration ends or SIGINT/SIGTERM
- * arrives; pushes the events handled and why it stopped. */
-/* How many of the objects are still open: a callback may close its own. */
-static int open_count(lua_State *L, const int *objs, int n)
+/* Whether the object at idx is still open: a callback may close its own. */
+static bool is_open(lua_State *L, int idx)
 {
-	int open = 0;
-	for (int i = 0; i < n; i++)
-		open += ((struct lua_object *)lua_touserdata(L, objs[i]))->obj != NULL;
-	return open;
+	return ((struct lua_object *)lua_touserdata(L, idx))->obj != NULL;
 }
 
-/* Polls the objects until the duration passes, a signal comes, a callback
- * fails, or every object has been closed (by one of its callbacks). */
+static bool any_open(lua_State *L, const int *objs, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (is_open(L, objs[i]))
+			return true;
+	return false;
+}
+
+/* Polls the objects at objs[0..n) until the duration passes, SIGINT/SIGTERM
+ * arrives, a callback fails, or every object has been closed (by one of its
+ * callbacks); pushes the events handled and why it stopped. */
 static int run_objects(lua_State *L, const int *objs, int n, const struct run_opts *ro)
 {
 	int timer = -1, epfd = -1;
@@ -543,7 +547,7 @@ static int run_objects(lua_State *L, const int *objs, int n, const struct run_op
 			epoll_ctl(epfd, EPOLL_CTL_ADD, lbpf_loop__fd(loop), &ev);
 	}
 	lbpf_stop__arm();
-	while (!lbpf_stop__requested() && !failed && open_count(L, objs, n) > 0) {
+	while (!lbpf_stop__requested() && !failed && any_open(L, objs, n)) {
 		int timeout = -1;
 		if (deadline) {
 			double left = deadline - now();
@@ -558,7 +562,7 @@ static int run_objects(lua_State *L, const int *objs, int n, const struct run_op
 		struct epoll_event ready[16];
 		int k = epoll_wait(epfd, ready, 16, timeout);
 		for (int i = 0; i < k && !failed; i++)
-			if (((struct lua_object *)lua_touserdata(L, objs[ready[i].data.u32]))->obj)
+			if (is_open(L, objs[ready[i].data.u32]))
 				failed = poll_object(L, objs[ready[i].data.u32], 0, &total);
 	}
 	bool signalled = lbpf_stop__requested();

@@ -3,12 +3,12 @@
  * clang driver library in a forked child, which hands the ELF back over a pipe.
  * The child keeps LLVM out of the tracing process: its memory, its crashes,
  * and state its BPF passes keep between compiles never reach us. */
+#include <ctype.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
-#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -399,15 +399,12 @@ static int compile_timeout_ms(void)
 }
 
 /* Reads exactly n bytes; -EINTR when a signal (Ctrl-C) cut the wait short,
- * -ETIMEDOUT when the compile's time ran out. */
-static int read_all(int fd, void *buf, size_t n)
+ * -ETIMEDOUT when the compile's limit_ms since t0 ran out. */
+static int read_all(int fd, void *buf, size_t n, const struct timespec *t0, int limit_ms)
 {
-	struct timespec t0;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	int limit = compile_timeout_ms();
 	for (char *p = buf; n > 0;) {
 		struct pollfd pfd = {fd, POLLIN, 0};
-		int left = limit - (int)(seconds_since(&t0) * 1000);
+		int left = limit_ms - (int)(seconds_since(t0) * 1000);
 		int ready = left > 0 ? poll(&pfd, 1, left) : 0;
 		if (ready < 0)
 			return -errno;
@@ -444,7 +441,10 @@ static void __attribute__((noreturn)) child_main(int fd, const char *src, size_t
 static int receive(int fd, struct lbpf_elf *out, struct lbpf_err *err)
 {
 	struct reply r;
-	int ret = read_all(fd, &r, sizeof(r));
+	struct timespec t0;
+	int limit_ms = compile_timeout_ms();
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int ret = read_all(fd, &r, sizeof(r), &t0, limit_ms);
 
 	if (ret == 0 && (r.elf_size > MAX_REPLY_PART || r.text_size > MAX_REPLY_PART || (r.code == 0) != (r.elf_size > 0)))
 		ret = -EPROTO;
@@ -453,9 +453,9 @@ static int receive(int fd, struct lbpf_elf *out, struct lbpf_err *err)
 	if (!ret && (!elf || !text))
 		ret = -ENOMEM;
 	if (!ret)
-		ret = read_all(fd, elf, r.elf_size);
+		ret = read_all(fd, elf, r.elf_size, &t0, limit_ms);
 	if (!ret)
-		ret = read_all(fd, text, r.text_size);
+		ret = read_all(fd, text, r.text_size, &t0, limit_ms);
 	if (ret) {
 		free(elf);
 		free(text);
@@ -464,7 +464,7 @@ static int receive(int fd, struct lbpf_elf *out, struct lbpf_err *err)
 		if (ret == -ETIMEDOUT)
 			return lbpf_err__set(err, ETIMEDOUT, "the compiler was still working after %d s and was stopped "
 							     "(LUABPF_COMPILE_TIMEOUT sets the limit)",
-					     compile_timeout_ms() / 1000);
+					     limit_ms / 1000);
 		return ret; /* compile_in_child says how the compiler died */
 	}
 	text[r.text_size] = '\0';
@@ -569,8 +569,7 @@ static int long_identifier(const char *src, size_t len, const struct lbpf_compil
 		char c = src[i];
 		if (c == '\n')
 			line++;
-		bool ident = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-		run = ident ? run + 1 : 0;
+		run = isalnum((unsigned char)c) || c == '_' ? run + 1 : 0;
 		if (run > MAX_IDENTIFIER)
 			return lbpf_err__set(err, EINVAL, "%s:%zu: a word over %d characters long; that is not C "
 							  "(is the source what you meant?)",
