@@ -5,18 +5,30 @@ CXX ?= c++
 LLVM_CONFIG ?= llvm-config-19
 PREFIX ?= /usr/local
 B := build
-# make SANITIZE=1 [test]: the runtime, binding and host built with
-# AddressSanitizer and UndefinedBehaviorSanitizer, in a tree of their own.
+# make SANITIZE=1: the runtime, binding and host built with AddressSanitizer
+# and UndefinedBehaviorSanitizer, in a tree of their own (make test runs it).
 SANITIZE ?= 0
 ifeq ($(SANITIZE),1)
 B := build-san
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 endif
+# make fuzz: the same code built by clang with libFuzzer's coverage (and
+# ASan, UBSan) in build-fuzz/, and one harness per parser from tests/fuzz/.
+FUZZ ?= 0
+ifeq ($(FUZZ),1)
+B := build-fuzz
+CC := clang-19
+CXX := clang++-19
+SAN_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+endif
+FUZZERS := btf_codec cache_entry elf_check trace_line tracepoint_format bcc_rewrite
+# Seconds `make fuzz` runs each harness; make test runs them for 30.
+FUZZ_SECONDS ?= 600
 
 # Debian 12 packages the build, the tests and the benchmarks need.
 DEB_PACKAGES := gcc g++ make pkg-config libc6-dev linux-libc-dev libbpf-dev liblua5.4-dev lua5.4 \
 	llvm-19-dev libclang-cpp19-dev libclang-19-dev libclang-common-19-dev \
-	libelf-dev zlib1g-dev libedit-dev lua-busted util-linux systemtap-sdt-dev
+	libelf-dev zlib1g-dev libedit-dev lua-busted util-linux systemtap-sdt-dev clang-19 libclang-rt-19-dev
 
 # Lazily expanded, so `make deps` runs before anything asks llvm-config.
 LLVM_PREFIX = $(shell $(LLVM_CONFIG) --prefix)
@@ -45,7 +57,7 @@ CLANG_HEADERS := stddef.h stdint.h stdbool.h stdarg.h limits.h float.h stdalign.
 BENCH_TOOLS := $(B)/bench/producer $(B)/bench/lbpf_gen $(B)/bench/c_consumer $(B)/bench/measure
 FIXTURES := $(B)/tests/busy $(B)/tests/readsizes $(B)/tests/uprobe_target $(B)/tests/opener $(B)/tests/ptydrive $(B)/tests/getppid_loop $(B)/tests/usdt_target $(B)/tests/tcp_pair $(B)/tests/pipe_wake
 
-.PHONY: all deps bench-deps test bench demo install clean fixtures
+.PHONY: all deps bench-deps test bench demo install clean fixtures fuzz fuzzers
 all: $(B)/luabpf $(B)/bpf.so $(B)/libluabpf-clang.so
 
 deps:
@@ -106,13 +118,32 @@ $(B)/luabpf: $(B)/obj/lua/host.o $(B)/obj/gen/host_lua.o $(RUNTIME_OBJS) $(BINDI
 	$(CC) $(SAN_FLAGS) -o $@ $^ -llua5.4 -ledit $(RUNTIME_LIBS) -lm
 
 DRIVER_SRCS := $(wildcard clang_driver/*.cc)
+DRIVER_CXXFLAGS = -g -fPIC -Wall -Iclang_driver -Itools $(shell $(LLVM_CONFIG) --cxxflags) -fexceptions
+DRIVER_LIBS = -L$(LLVM_PREFIX)/lib -Wl,-rpath,$(LLVM_PREFIX)/lib -lclang-cpp -lLLVM-$(LLVM_MAJOR)
 $(B)/libluabpf-clang.so: $(DRIVER_SRCS) $(wildcard clang_driver/*.h) $(B)/gen/clang_headers.c
 	@mkdir -p $(B)/obj/clang_driver
 	$(CC) $(filter-out $(SAN_FLAGS),$(ALL_CFLAGS)) -c $(B)/gen/clang_headers.c -o $(B)/obj/clang_driver/headers.o
-	$(CXX) -O2 -g -fPIC -Wall -Iclang_driver -Itools $(shell $(LLVM_CONFIG) --cxxflags) -fexceptions \
-		-shared -o $@ $(DRIVER_SRCS) $(B)/obj/clang_driver/headers.o \
-		-L$(LLVM_PREFIX)/lib -Wl,-rpath,$(LLVM_PREFIX)/lib -lclang-cpp -lLLVM-$(LLVM_MAJOR) \
-		-Wl,--no-undefined -Wl,--exclude-libs,ALL
+	$(CXX) -O2 $(DRIVER_CXXFLAGS) -shared -o $@ $(DRIVER_SRCS) $(B)/obj/clang_driver/headers.o \
+		$(DRIVER_LIBS) -Wl,--no-undefined -Wl,--exclude-libs,ALL
+
+# The fuzz harnesses take what they test from one archive of the runtime and binding.
+$(B)/libluabpf.a: $(RUNTIME_OBJS) $(BINDING_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/fuzz/%: tests/fuzz/%.c $(B)/libluabpf.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< $(B)/libluabpf.a $(RUNTIME_LIBS) -llua5.4 -lm
+
+$(B)/fuzz/bcc_rewrite: tests/fuzz/bcc_rewrite.cc clang_driver/bcc_rewrite.cc clang_driver/bcc_rewrite.h
+	@mkdir -p $(dir $@)
+	$(CXX) -O1 $(DRIVER_CXXFLAGS) $(SAN_FLAGS) -fsanitize=fuzzer -o $@ $(filter %.cc,$^) $(DRIVER_LIBS)
+
+fuzzers: $(FUZZERS:%=$(B)/fuzz/%)
+
+fuzz:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory FUZZ=1 fuzzers
+	@LUABPF_BUILD=build-fuzz tests/fuzz/run $(FUZZ_SECONDS) $(FUZZERS)
 
 fixtures: $(FIXTURES)
 
@@ -173,10 +204,14 @@ $(B)/bench/c_consumer: bench/c_consumer.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -Wall -o $@ $< -lbpf
 
+# The suite twice (plain, then sanitized) and a short run of every fuzzer;
+# tests/run tests/x_spec.lua runs one spec against build/.
 test:
 	@$(MAKE) --no-print-directory deps
-	@$(MAKE) --no-print-directory all fixtures
-	@LUABPF_BUILD=$(B) LUABPF_SANITIZE=$(SANITIZE) tests/run
+	@$(MAKE) --no-print-directory SANITIZE=0 FUZZ=0 all fixtures
+	@$(MAKE) --no-print-directory SANITIZE=1 FUZZ=0 all fixtures
+	@$(MAKE) --no-print-directory SANITIZE=0 FUZZ=1 fuzzers
+	@tests/all $(FUZZERS)
 
 bench:
 	@$(MAKE) --no-print-directory deps bench-deps

@@ -153,7 +153,7 @@ struct LineMark {
 class Rewriter {
 public:
 	Rewriter(llvm::StringRef in, const TracepointStructFn &tp, const std::set<std::string> &twins)
-		: in_(in), tp_(tp), twins_(twins)
+		: text_(in.str()), in_(text_), tp_(tp), twins_(twins)
 	{
 	}
 
@@ -173,6 +173,7 @@ public:
 	}
 
 private:
+	std::string text_; // a copy ending in NUL: clang's lexer reads one past the end
 	llvm::StringRef in_;
 	const TracepointStructFn &tp_;
 	const std::set<std::string> &twins_;

@@ -14,14 +14,17 @@ struct path {
 	char buf[256];
 };
 
-static void path_push(struct path *p, size_t *mark, const char *fmt, const char *name, lua_Integer index)
+/* Appends ".name" or "[index]" to the path; *mark is where to cut it back. */
+static void path_field(struct path *p, size_t *mark, const char *name)
 {
 	*mark = strlen(p->buf);
-	size_t room = sizeof(p->buf) - *mark;
-	if (name)
-		snprintf(p->buf + *mark, room, fmt, name);
-	else
-		snprintf(p->buf + *mark, room, fmt, (long long)index);
+	snprintf(p->buf + *mark, sizeof(p->buf) - *mark, ".%s", name);
+}
+
+static void path_index(struct path *p, size_t *mark, lua_Integer index)
+{
+	*mark = strlen(p->buf);
+	snprintf(p->buf + *mark, sizeof(p->buf) - *mark, "[%lld]", (long long)index);
 }
 
 static int fail(lua_State *L, struct path *p, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -196,7 +199,7 @@ static void encode_fields(lua_State *L, int idx, const struct lbpf_type *t, uint
 				   name, lua_tostring(L, -1));
 		}
 		size_t mark;
-		path_push(path, &mark, ".%s", f->name, 0);
+		path_field(path, &mark, f->name);
 		if (f->bit_size)
 			write_bits(p, f->bit_offset, f->bit_size, check_int(L, lua_gettop(L), path, f->type, f->bit_size));
 		else
@@ -249,7 +252,7 @@ static void encode(lua_State *L, int idx, const struct lbpf_type *t, uint8_t *p,
 			fail(L, path, "an array of %llu elements does not fit in %s", (unsigned long long)n, t->name);
 		for (lua_Unsigned i = 1; i <= n; i++) {
 			size_t mark;
-			path_push(path, &mark, "[%lld]", NULL, (lua_Integer)i);
+			path_index(path, &mark, (lua_Integer)i);
 			lua_rawgeti(L, idx, (lua_Integer)i);
 			if (!lua_isnil(L, -1))
 				encode(L, lua_gettop(L), t->elem, p + (i - 1) * t->elem->size, path);

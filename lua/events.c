@@ -533,8 +533,11 @@ static int run_objects(lua_State *L, const int *objs, int n, const struct run_op
 	double deadline = ro->duration > 0 ? now() + ro->duration : 0;
 	int failed = 0;
 
-	for (int i = 0; i < n; i++)
-		check_idle(L, objs[i]);
+	for (int i = 0; i < n; i++) {
+		lbpf_lua_check_object(L, objs[i]);
+		if (((struct lua_object *)lua_touserdata(L, objs[i]))->polling)
+			luaL_error(L, "this bpf object is already being polled: an event callback cannot run it");
+	}
 	if (ro->on_interval)
 		timer = add_interval(L, objs[0], ro->on_interval, ro->interval);
 	if (n > 1 && (epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)

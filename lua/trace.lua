@@ -15,7 +15,7 @@ local function parse(line)
   end
   local cpu, flags, ts, msg
   if rest then
-    cpu, flags, ts, msg = rest:match("^%[(%d+)%]%s+(%S+)%s+([%d%.]+):%s+(.*)$")
+    cpu, flags, ts, msg = rest:match("^%[(%d+)%]%s+(%S+)%s+(%d+%.?%d*):%s+(.*)$")
   end
   if not cpu then
     return { msg = line }

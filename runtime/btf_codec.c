@@ -56,7 +56,10 @@ static const char *arena_strdup(struct lbpf_layout *l, const char *s)
 static const struct btf_type *skip_mods(const struct btf *btf, __u32 *id)
 {
 	const struct btf_type *t = btf__type_by_id(btf, *id);
-	while (t && (btf_is_mod(t) || btf_is_typedef(t) || btf_kind(t) == BTF_KIND_TYPE_TAG)) {
+	/* Damaged BTF may loop; a chain this long is taken as missing. */
+	for (int hops = 0; t && (btf_is_mod(t) || btf_is_typedef(t) || btf_kind(t) == BTF_KIND_TYPE_TAG); hops++) {
+		if (hops == MAX_DEPTH)
+			return NULL;
 		*id = t->type;
 		t = btf__type_by_id(btf, *id);
 	}
@@ -64,9 +67,9 @@ static const struct btf_type *skip_mods(const struct btf *btf, __u32 *id)
 }
 
 /* "struct event", "u32", "char[16]": the name messages use. */
-static void type_name(const struct btf *btf, __u32 id, char *buf, size_t size)
+static void type_name(const struct btf *btf, __u32 id, char *buf, size_t size, int depth)
 {
-	const struct btf_type *t = btf__type_by_id(btf, id);
+	const struct btf_type *t = depth < MAX_DEPTH ? btf__type_by_id(btf, id) : NULL;
 	const char *name = t ? btf__name_by_offset(btf, t->name_off) : NULL;
 
 	if (!t) {
@@ -77,12 +80,12 @@ static void type_name(const struct btf *btf, __u32 id, char *buf, size_t size)
 		snprintf(buf, size, "%s%s", tag, name);
 	} else if (btf_is_array(t)) {
 		char elem[96];
-		type_name(btf, btf_array(t)->type, elem, sizeof(elem));
+		type_name(btf, btf_array(t)->type, elem, sizeof(elem), depth + 1);
 		snprintf(buf, size, "%s[%u]", elem, btf_array(t)->nelems);
 	} else if (btf_is_ptr(t)) {
 		snprintf(buf, size, "pointer");
 	} else if (btf_is_mod(t)) {
-		type_name(btf, t->type, buf, size);
+		type_name(btf, t->type, buf, size, depth + 1);
 	} else {
 		snprintf(buf, size, btf_is_struct(t) ? "struct (anonymous)" : btf_is_union(t) ? "union (anonymous)" : "?");
 	}
@@ -123,8 +126,10 @@ static int count_fields(const struct btf *btf, const struct btf_type *t, int dep
 	return n;
 }
 
-static int fill_fields(struct lbpf_layout *l, const struct btf *btf, const struct btf_type *t, __u32 base_bits,
-		       struct lbpf_field *fields, int n, int depth)
+/* Fields are placed relative to the outermost struct, whose end_bits none
+ * may pass: the codec reads and writes them without further checks. */
+static int fill_fields(struct lbpf_layout *l, const struct btf *btf, const struct btf_type *t, __u64 base_bits,
+		       __u64 end_bits, struct lbpf_field *fields, int n, int depth)
 {
 	const struct btf_member *m = btf_members(t);
 
@@ -132,9 +137,9 @@ static int fill_fields(struct lbpf_layout *l, const struct btf *btf, const struc
 		__u32 mid = m->type;
 		const struct btf_type *mt = skip_mods(btf, &mid);
 		const char *name = btf__name_by_offset(btf, m->name_off);
-		__u32 bits = base_bits + btf_member_bit_offset(t, i);
+		__u64 bits = base_bits + btf_member_bit_offset(t, i);
 		if ((!name || !*name) && mt && btf_is_composite(mt)) {
-			n = fill_fields(l, btf, mt, bits, fields, n, depth + 1);
+			n = fill_fields(l, btf, mt, bits, end_bits, fields, n, depth + 1);
 			if (n < 0)
 				return -1;
 			continue;
@@ -146,8 +151,13 @@ static int fill_fields(struct lbpf_layout *l, const struct btf *btf, const struc
 		f->bit_offset = bits;
 		f->bit_size = btf_member_bitfield_size(t, i);
 		f->type = compile(l, btf, m->type, depth + 1);
-		if (!f->name || !f->type)
+		if (!f->name || !f->type || f->bit_size > 64 || (!f->bit_size && bits % 8) ||
+		    bits + (f->bit_size ? f->bit_size : (__u64)f->type->size * 8) > end_bits)
 			return -1;
+		/* C forbids two members of one name, anonymous members' included. */
+		for (int j = 0; j < n - 1; j++)
+			if (strcmp(fields[j].name, f->name) == 0)
+				return -1;
 	}
 	return n;
 }
@@ -161,7 +171,7 @@ static struct lbpf_type *compile(struct lbpf_layout *l, const struct btf *btf, _
 
 	if (!out || depth > MAX_DEPTH)
 		return NULL;
-	type_name(btf, id, name, sizeof(name));
+	type_name(btf, id, name, sizeof(name), 0);
 	out->name = arena_strdup(l, name);
 	out->kind = LBPF_T_BYTES;
 	if (!t) {
@@ -174,10 +184,8 @@ static struct lbpf_type *compile(struct lbpf_layout *l, const struct btf *btf, _
 	switch (btf_kind(t)) {
 	case BTF_KIND_INT: {
 		__u8 enc = btf_int_encoding(t);
-		if (enc & BTF_INT_BOOL)
-			out->kind = LBPF_T_BOOL;
-		else if (t->size <= 8 && (t->size & (t->size - 1)) == 0)
-			out->kind = (enc & BTF_INT_SIGNED) ? LBPF_T_INT : LBPF_T_UINT;
+		if (t->size <= 8 && (t->size & (t->size - 1)) == 0)
+			out->kind = (enc & BTF_INT_BOOL) ? LBPF_T_BOOL : (enc & BTF_INT_SIGNED) ? LBPF_T_INT : LBPF_T_UINT;
 		break;
 	}
 	case BTF_KIND_ENUM:
@@ -198,11 +206,15 @@ static struct lbpf_type *compile(struct lbpf_layout *l, const struct btf *btf, _
 			out->kind = LBPF_T_CHARS;
 			break;
 		}
+		const struct lbpf_type *elem = compile(l, btf, a->type, depth + 1);
+		if (!elem || (__u64)a->nelems * elem->size != out->size)
+			return NULL;
+		/* Elements of no size would decode to tables of tables of nothing. */
+		if (!elem->size)
+			break;
 		out->kind = LBPF_T_ARRAY;
 		out->count = a->nelems;
-		out->elem = compile(l, btf, a->type, depth + 1);
-		if (!out->elem)
-			return NULL;
+		out->elem = elem;
 		break;
 	}
 	case BTF_KIND_STRUCT:
@@ -211,7 +223,7 @@ static struct lbpf_type *compile(struct lbpf_layout *l, const struct btf *btf, _
 		if (n < 0)
 			return NULL;
 		struct lbpf_field *fields = arena_alloc(l, (n ? n : 1) * sizeof(*fields));
-		if (!fields || fill_fields(l, btf, t, 0, fields, 0, depth) != n)
+		if (!fields || fill_fields(l, btf, t, 0, (__u64)out->size * 8, fields, 0, depth) != n)
 			return NULL;
 		out->kind = btf_is_struct(t) ? LBPF_T_STRUCT : LBPF_T_UNION;
 		out->fields = fields;
@@ -232,7 +244,7 @@ struct lbpf_layout *lbpf_layout__new(const struct btf *btf, uint32_t type_id, st
 		l->root = compile(l, btf, type_id, 0);
 	if (!l || !l->root) {
 		lbpf_layout__free(l);
-		lbpf_err__set(err, ENOMEM, "cannot describe BTF type %u (out of memory, or nested too deeply)",
+		lbpf_err__set(err, ENOMEM, "cannot describe BTF type %u (out of memory, nested too deeply, or damaged)",
 			      type_id);
 		return NULL;
 	}

@@ -184,9 +184,28 @@ static void payload_hash(const void *data, size_t size, char out[33])
 	lbpf_hash__hex(&h, out);
 }
 
+int lbpf_cache__read_entry(FILE *f, struct lbpf_elf *out)
+{
+	char header[128], want[33], sum[33] = "";
+	unsigned long long size = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (fgets(header, sizeof(header), f) && strcmp(header, MAGIC) == 0 &&
+	    fscanf(f, "%llu %32s\n", &size, sum) == 2 && size > 0 && size <= MAX_ENTRY &&
+	    (out->data = malloc(size)) && fread(out->data, 1, size, f) == size && fgetc(f) == EOF) {
+		payload_hash(out->data, size, want);
+		if (strcmp(want, sum) == 0) {
+			out->size = size;
+			return 0;
+		}
+	}
+	lbpf_elf__free(out);
+	return -EBADMSG;
+}
+
 int lbpf_cache__get(const char *key, struct lbpf_elf *out)
 {
-	char dir[PATH_MAX], path[PATH_MAX + 64], header[128], want[33];
+	char dir[PATH_MAX], path[PATH_MAX + 64];
 	struct stat st;
 
 	memset(out, 0, sizeof(*out));
@@ -207,21 +226,9 @@ int lbpf_cache__get(const char *key, struct lbpf_elf *out)
 			fprintf(stderr, "luabpf: cache: ignoring %s: not a private regular file\n", path);
 		return -EPERM;
 	}
-	unsigned long long size = 0;
-	char sum[33] = "";
-	int ret = -EBADMSG;
-	if (fgets(header, sizeof(header), f) && strcmp(header, MAGIC) == 0 &&
-	    fscanf(f, "%llu %32s\n", &size, sum) == 2 && size > 0 && size <= MAX_ENTRY &&
-	    (out->data = malloc(size)) && fread(out->data, 1, size, f) == size && fgetc(f) == EOF) {
-		payload_hash(out->data, size, want);
-		if (strcmp(want, sum) == 0) {
-			out->size = size;
-			ret = 0;
-		}
-	}
+	int ret = lbpf_cache__read_entry(f, out);
 	fclose(f);
 	if (ret) {
-		lbpf_elf__free(out);
 		fprintf(stderr, "luabpf: warning: the cache entry %s is corrupt; compiling again\n", path);
 		unlink(path);
 	}

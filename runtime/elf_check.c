@@ -55,6 +55,21 @@ static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 	return 0;
 }
 
+/* Present when a sanitizer runtime is linked in (SANITIZE=1, the fuzzers). */
+extern void __sanitizer_set_death_callback(void (*callback)(void)) __attribute__((weak));
+
+/* The child dies by its own signal whatever handlers the host installed, and
+ * a sanitizer's report there is not the host's (a fuzzer would record the
+ * input as its own crash). */
+static void plain_death(void)
+{
+	static const int fatal[] = {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGTRAP};
+	for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
+		signal(fatal[i], SIG_DFL);
+	if (__sanitizer_set_death_callback)
+		__sanitizer_set_death_callback(NULL);
+}
+
 int lbpf_elf__check(const void *elf, size_t size, struct lbpf_err *err)
 {
 	int status;
@@ -71,6 +86,7 @@ int lbpf_elf__check(const void *elf, size_t size, struct lbpf_err *err)
 		int null = open("/dev/null", O_WRONLY);
 		if (null >= 0)
 			dup2(null, STDERR_FILENO);
+		plain_death();
 		libbpf_set_print(quiet);
 		struct bpf_object *obj = bpf_object__open_mem(elf, size, NULL);
 		_exit(obj ? 0 : REFUSED);

@@ -4,6 +4,7 @@
 #define LUABPF_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <linux/bpf.h>
@@ -100,6 +101,9 @@ long lbpf_syscall__nr(const char *name);
 /* The C definition of struct tracepoint__<category>__<event>, on one line,
  * from the tracepoint's format file; malloc'd, or NULL with err set. */
 char *lbpf_tracepoint__struct(const char *category, const char *event, struct lbpf_err *err);
+/* The same from a format file's text in f; source names it in errors. */
+char *lbpf_tracepoint__parse(FILE *f, const char *category, const char *event, const char *source,
+			     struct lbpf_err *err);
 
 /* ---- compiling (runtime/vmlinux_h.c, runtime/compile.c) ---- */
 
@@ -144,6 +148,9 @@ void lbpf_hash__add_words(struct lbpf_hash *h, const void *data, size_t size);
  * it off; an unsafe directory is refused with a warning. */
 int lbpf_cache__get(const char *key, struct lbpf_elf *out);
 void lbpf_cache__put(const char *key, const struct lbpf_elf *elf);
+/* One entry's bytes read from f and verified against their checksum:
+ * 0, or -EBADMSG for anything damaged. */
+int lbpf_cache__read_entry(FILE *f, struct lbpf_elf *out);
 /* The path of the cache file key + ext; false when the cache is off or unsafe. */
 bool lbpf_cache__file(const char *key, const char *ext, char *out, size_t size);
 /* A regular file owned by root or us that no one else may write. */

@@ -130,6 +130,9 @@ static bool member(char *buf, size_t bufsize, char *decl, unsigned size, bool is
 		return true;
 	}
 	if (strchr(type, '*')) {
+		/* The type is copied into the compiled source: only words and stars. */
+		if (type[strspn(type, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_ *")])
+			return false;
 		*align = size;
 		snprintf(buf, bufsize, "%s%s", type, name);
 		return size == sizeof(void *);
@@ -158,35 +161,14 @@ static bool member(char *buf, size_t bufsize, char *decl, unsigned size, bool is
 	return true;
 }
 
-char *lbpf_tracepoint__struct(const char *category, const char *event, struct lbpf_err *err)
+char *lbpf_tracepoint__parse(FILE *f, const char *category, const char *event, const char *source,
+			     struct lbpf_err *err)
 {
-	char path[PATH_MAX], line[1024];
-
-	if (!is_name(category) || !is_name(event)) {
-		lbpf_err__set(err, EINVAL, "'%s:%s' is not a tracepoint name", category, event);
-		return NULL;
-	}
-	if (lbpf_tracefs__ensure(err))
-		return NULL;
-	snprintf(path, sizeof(path), "%s/events/%s/%s/format", lbpf_tracefs__root(), category, event);
-	FILE *f = fopen(path, "r");
-	if (!f) {
-		int e = errno;
-		if (e == ENOENT)
-			lbpf_err__set(err, e,
-				      "this kernel has no tracepoint %s:%s (no %s); bpf.tracepoints(\"%s:*\") lists the "
-				      "ones it has",
-				      category, event, path, category);
-		else
-			lbpf_err__set(err, e, "cannot read the format of %s:%s (%s): %s", category, event, path,
-				      lbpf_strerror(e));
-		return NULL;
-	}
+	char line[1024];
 	char *text = NULL;
 	size_t text_size = 0;
 	FILE *out = open_memstream(&text, &text_size);
 	if (!out) {
-		fclose(f);
 		lbpf_err__set(err, ENOMEM, "out of memory");
 		return NULL;
 	}
@@ -216,12 +198,40 @@ char *lbpf_tracepoint__struct(const char *category, const char *event, struct lb
 		pos = offset + size;
 		fields++;
 	}
-	fclose(f);
 	fputs(" };", out);
 	if (fclose(out) != 0 || !ok || !fields) {
 		free(text);
-		lbpf_err__set(err, EPROTO, "cannot lay out the record of %s:%s from %s", category, event, path);
+		lbpf_err__set(err, EPROTO, "cannot lay out the record of %s:%s from %s", category, event, source);
 		return NULL;
 	}
+	return text;
+}
+
+char *lbpf_tracepoint__struct(const char *category, const char *event, struct lbpf_err *err)
+{
+	char path[PATH_MAX];
+
+	if (!is_name(category) || !is_name(event)) {
+		lbpf_err__set(err, EINVAL, "'%s:%s' is not a tracepoint name", category, event);
+		return NULL;
+	}
+	if (lbpf_tracefs__ensure(err))
+		return NULL;
+	snprintf(path, sizeof(path), "%s/events/%s/%s/format", lbpf_tracefs__root(), category, event);
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		int e = errno;
+		if (e == ENOENT)
+			lbpf_err__set(err, e,
+				      "this kernel has no tracepoint %s:%s (no %s); bpf.tracepoints(\"%s:*\") lists the "
+				      "ones it has",
+				      category, event, path, category);
+		else
+			lbpf_err__set(err, e, "cannot read the format of %s:%s (%s): %s", category, event, path,
+				      lbpf_strerror(e));
+		return NULL;
+	}
+	char *text = lbpf_tracepoint__parse(f, category, event, path, err);
+	fclose(f);
 	return text;
 }

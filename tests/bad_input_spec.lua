@@ -54,6 +54,37 @@ local function at(k)
   return ("case.lua:%d:"):format(prologue_lines + k)
 end
 
+-- "case.lua:N:" for the line of script that holds marker.
+local function line_in(script, marker)
+  local n = 0
+  for line in (script .. "\n"):gmatch("(.-)\n") do
+    n = n + 1
+    if line:find(marker, 1, true) then return ("case.lua:%d:"):format(n) end
+  end
+  error("no line with " .. marker)
+end
+
+-- Objects of their own for the callback cases: a struct record on each
+-- unlink this process makes, which nothing else in luabpf calls.
+local reentry_prologue = [[
+local f = io.open("/proc/self/stat") local me = tonumber(f:read("l"):match("^%d+")) f:close()
+local src = [=[
+struct rec { u32 v; u32 w; };
+LUABPF_RINGBUF(ev, 4096);
+const volatile u32 me = 0;
+SEC("tp/syscalls/sys_enter_unlink") int p(void *c)
+{
+	if (bpf_get_current_pid_tgid() >> 32 != me) return 0;
+	struct rec *r = luabpf_ringbuf_reserve(ev, sizeof(*r), 0);
+	if (r) { r->v = 7; r->w = 8; bpf_ringbuf_submit(r, 0); }
+	return 0;
+}
+]=]
+local function one_event() os.remove("/nonexistent/luabpf-case") end
+local function try(f, ...) local ok, err = pcall(f, ...) print(ok, (tostring(err):gsub("\n.*", ""))) end
+local function new() return bpf.new(src, {rodata = {me = me}}) end
+]]
+
 describe("bad input", function()
   it("a map handle's <close> leaves the object's map usable; an explicit __gc closes that handle only", function()
     local out, code = case [[
@@ -364,6 +395,103 @@ SEC("perf_event") int pe(void *c) { return 0; }
 ]=], { autoattach = false })
 ]]
   end
+
+  it("refuses event views, programs and links used after their callback or object", function()
+    local script = reentry_prologue .. [[
+local b = new()
+local kept
+b:ring_buffer("ev", function(e) kept = e end, {type = "struct rec"})
+one_event()
+print(b:poll(100))
+try(function() return kept.v end) -- field
+try(function() return #kept end) -- length
+try(function() return kept:table() end) -- copy
+local p, l = b.progs.p, b:attach_tracepoint("syscalls:sys_enter_getpid", "p")
+b:close()
+try(function() return kept.v end) -- closed
+try(function() return p.name end) -- prog name
+try(function() return p:test_run() end) -- prog run
+print(l.attached, l:detach())
+do local x <close> = l end
+print((tostring(l):gsub("0x%x+", "ADDR")))
+]]
+    local out, code = run_case(script)
+    local closed = " this event is only valid inside its callback; keep a copy with ev:table()"
+    expect_lines(out, code, {
+      "1",
+      "false\t" .. line_in(script, "-- field") .. closed,
+      "false\t" .. line_in(script, "-- length") .. closed,
+      "false\t" .. line_in(script, "-- copy") .. closed,
+      "false\t" .. line_in(script, "-- closed") .. closed,
+      "false\t" .. line_in(script, "-- prog name") .. " this program belongs to a closed bpf object",
+      "false\t" .. line_in(script, "-- prog run") .. " this program belongs to a closed bpf object",
+      "false\tfalse",
+      "bpf.Link #1: ADDR",
+    })
+  end)
+
+  it("survives re-entry from callbacks: errors, polls and runs from inside, yields, closing others", function()
+    local script = reentry_prologue .. [[
+-- An error raised in a callback ends that poll with it; the next poll goes on.
+local b = new()
+local n = 0
+b:ring_buffer("ev", function(e) n = n + 1 if n == 1 then error("boom") end end, {type = "struct rec"})
+one_event() one_event()
+try(function() return b:poll(100) end)
+print(b:poll(100), n)
+-- Error values that are no string, one with a __tostring that fails.
+local b1 = new()
+b1:ring_buffer("ev", function() error({code = 3}) end)
+one_event()
+local ok, e = pcall(b1.poll, b1, 100)
+print(ok, type(e) == "table" and e.code)
+local b2 = new()
+b2:ring_buffer("ev", function() error(setmetatable({}, {__tostring = function() error("no") end})) end)
+one_event()
+print((pcall(b2.poll, b2, 100)))
+-- Polling or running again from inside a callback: the same object refuses, another works.
+local b3, b4 = new(), new()
+b4:ring_buffer("ev", function() end)
+b3:ring_buffer("ev", function()
+  try(function() return b3:poll(0) end) -- poll self
+  try(function() return b3:run{duration = 0.1} end) -- run self
+  try(function() return bpf.run{b4, b3, duration = 0.1} end) -- run both
+  print("inner", b4:poll(0))
+end)
+one_event()
+print("outer", b3:poll(100))
+-- Yielding from a callback is refused; the object stays usable.
+local b5 = new()
+b5:ring_buffer("ev", function() coroutine.yield(1) end)
+one_event()
+local resumed, why = coroutine.resume(coroutine.create(function() return b5:poll(100) end))
+print(resumed, (why:gsub("\n.*", "")))
+print(b5:poll(0))
+-- Closing the other object and itself from one callback while bpf.run runs both.
+local b6, b7 = new(), new()
+b6:ring_buffer("ev", function() b7:close() do local x <close> = b6 end end)
+one_event()
+print(bpf.run{b6, b7, duration = 5})
+print(b6.closed, b7.closed)
+]]
+    local out, code = run_case(script)
+    local again = " this bpf object is already being polled: an event callback cannot "
+    expect_lines(out, code, {
+      "false\t" .. line_in(script, '"boom"') .. " boom",
+      "1\t2",
+      "false\t3",
+      "false",
+      "false\t" .. line_in(script, "-- poll self") .. again .. "poll it again",
+      "false\t" .. line_in(script, "-- run self") .. again .. "run it",
+      "false\t" .. line_in(script, "-- run both") .. again .. "run it",
+      "inner\t1",
+      "outer\t1",
+      "false\tattempt to yield across a C-call boundary",
+      "0",
+      "1\tduration",
+      "true\ttrue",
+    })
+  end)
 
   it("survives every bpf.* function called with bad values in every position", function()
     local names = {}

@@ -2,6 +2,15 @@
 -- helpers (pid, fd count, running commands) written with plain Lua io.
 local M = {}
 
+-- Under `make test SANITIZE=1` busted's lua has the ASan runtime preloaded so
+-- that it can load the sanitized bpf.so; the commands specs run (dd, the
+-- fixtures) must not inherit it.
+if os.getenv("LUABPF_SANITIZE") == "1" then
+  local popen, execute = io.popen, os.execute
+  io.popen = function(cmd, ...) return popen("unset LD_PRELOAD; " .. cmd, ...) end
+  os.execute = function(cmd) return execute(cmd and "unset LD_PRELOAD; " .. cmd) end
+end
+
 M.root = os.getenv("LUABPF_ROOT") or "."
 -- build/, or build-san/ for `make test SANITIZE=1`.
 M.build = M.root .. "/" .. (os.getenv("LUABPF_BUILD") or "build")
