@@ -25,7 +25,8 @@ FUZZERS := btf_codec cache_entry elf_check trace_line tracepoint_format bcc_rewr
 # Seconds `make fuzz` runs each harness; make test runs them for 30.
 FUZZ_SECONDS ?= 600
 
-# Debian 12 packages the build, the tests and the benchmarks need.
+# Debian 12 packages the build, the tests and the fuzzers need (libbpf-dev
+# comes from bookworm-backports: 1.4).
 DEB_PACKAGES := gcc g++ make pkg-config libc6-dev linux-libc-dev libbpf-dev liblua5.4-dev lua5.4 \
 	llvm-19-dev libclang-cpp19-dev libclang-19-dev libclang-common-19-dev \
 	libelf-dev zlib1g-dev libedit-dev lua-busted util-linux systemtap-sdt-dev clang-19 libclang-rt-19-dev
@@ -55,22 +56,23 @@ CLANG_HEADERS := stddef.h stdint.h stdbool.h stdarg.h limits.h float.h stdalign.
 	iso646.h stdatomic.h
 
 BENCH_TOOLS := $(B)/bench/producer $(B)/bench/lbpf_gen $(B)/bench/c_consumer $(B)/bench/measure
-FIXTURES := $(B)/tests/busy $(B)/tests/readsizes $(B)/tests/uprobe_target $(B)/tests/opener $(B)/tests/ptydrive $(B)/tests/getppid_loop $(B)/tests/usdt_target $(B)/tests/tcp_pair $(B)/tests/pipe_wake
+FIXTURES := $(B)/tests/busy $(B)/tests/readsizes $(B)/tests/uprobe_target $(B)/tests/opener $(B)/tests/ptydrive $(B)/tests/getppid_loop $(B)/tests/usdt_target $(B)/tests/tcp_pair $(B)/tests/pipe_wake $(B)/tests/udp_count
 
-.PHONY: all deps bench-deps test bench demo install clean fixtures fuzz fuzzers
+.PHONY: all deps bench-deps test bench demo install clean fixtures fuzz fuzzers FORCE
 all: $(B)/luabpf $(B)/bpf.so $(B)/libluabpf-clang.so
 
 deps:
-	@missing=$$(for p in $(DEB_PACKAGES); do \
-		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
-	done); \
-	if [ -n "$$missing" ]; then \
-		if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root to install:" $$missing; exit 1; fi; \
-		echo "make deps: installing" $$missing; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
-	fi
+	@tools/deps $(DEB_PACKAGES)
 
-$(B)/obj/%.o: %.c $(wildcard runtime/*.h lua/*.h clang_driver/*.h tools/*.h)
+# Packages keep their files' old dates, so an upgrade of libbpf or of the
+# uapi headers is noticed by version: what was built against them is rebuilt.
+$(B)/gen/headers.version: FORCE
+	@mkdir -p $(dir $@)
+	@v=$$(dpkg-query -W -f='$${Version} ' libbpf-dev linux-libc-dev); \
+		[ "$$(cat $@ 2>/dev/null)" = "$$v" ] || echo "$$v" >$@
+FORCE:
+
+$(B)/obj/%.o: %.c $(wildcard runtime/*.h lua/*.h clang_driver/*.h tools/*.h) $(B)/gen/headers.version
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
@@ -102,7 +104,8 @@ $(B)/gen/lua_modules.c: $(B)/embed $(LUA_MODULES)
 	@mkdir -p $(dir $@)
 	$(B)/embed lbpf_lua_modules $@ $(foreach m,$(LUA_MODULES),$(notdir $(m))=$(m))
 
-$(B)/gen/clang_headers.c: $(B)/embed $(wildcard clang_driver/include/*/*.h) clang_driver/include/kernel_headers.list
+$(B)/gen/clang_headers.c: $(B)/embed $(wildcard clang_driver/include/*/*.h) clang_driver/include/kernel_headers.list \
+		$(B)/gen/headers.version
 	@mkdir -p $(dir $@)
 	$(B)/embed lbpf_clang_headers $@ \
 		$(foreach h,$(LIBBPF_HEADERS),bpf/$(h)=/usr/include/bpf/$(h)) \
@@ -170,6 +173,10 @@ $(B)/tests/getppid_loop: tests/fixtures/getppid_loop.c
 	$(CC) -O2 -static -o $@ $<
 
 $(B)/tests/tcp_pair: tests/fixtures/tcp_pair.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -Wall -o $@ $<
+
+$(B)/tests/udp_count: tests/fixtures/udp_count.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -Wall -o $@ $<
 

@@ -22,12 +22,14 @@
 #define LBPF_UV_PROGS 2
 #define LBPF_UV_GLOBALS 3
 #define LBPF_UV_SOURCES 4 /* event sources by loop id */
-#define LBPF_UV_COUNT 4
+#define LBPF_UV_ELF 5	  /* bpf.open: the ELF bytes, which libbpf needs until b:load() */
+#define LBPF_UV_COUNT 5
 
 struct lua_object {
 	struct lbpf_object *obj; /* NULL once closed */
 	bool polling;		 /* inside b:poll: its callbacks may not poll again */
 	bool close_after_poll;	 /* <close> or __gc inside a callback: closed when the poll ends */
+	bool autoattach;	 /* bpf.open: whether b:load() attaches what the sections name */
 };
 
 /* luaL_error at the script's own line, past embedded wrappers like bcc.lua. */
@@ -41,6 +43,9 @@ const char *lbpf_lua_checkcstring(lua_State *L, int idx, const char *what);
  * checks that argument 1 is a view of metatable mt and pushes its object. */
 int lbpf_lua_view_object(lua_State *L, const char *mt);
 
+/* Adds the attach methods (lua/attach.c) to the method table on top. */
+void lbpf_lua_attach_methods(lua_State *L);
+
 void lbpf_lua_open_error(lua_State *L);
 void lbpf_lua_open_object(lua_State *L);
 void lbpf_lua_open_map(lua_State *L);
@@ -52,8 +57,11 @@ void lbpf_lua_events_functions(lua_State *L);
 /* Raises err as a Lua error (an error object with .log for verifier logs). */
 int lbpf_lua_raise(lua_State *L, struct lbpf_err *err);
 
-/* The live runtime object of the object userdata at idx, or a "closed" error. */
+/* The live, loaded runtime object of the object userdata at idx, or an
+ * error saying it is closed or not loaded yet. */
 struct lbpf_object *lbpf_lua_check_object(lua_State *L, int idx);
+/* The same, loaded or not: for what may be configured before b:load(). */
+struct lbpf_object *lbpf_lua_check_open(lua_State *L, int idx);
 /* For a map, program or link userdata at idx: its object, or an error saying it is closed. */
 struct lbpf_object *lbpf_lua_owner(lua_State *L, int idx, const char *what);
 
@@ -63,6 +71,8 @@ struct lbpf_object *lbpf_lua_owner(lua_State *L, int idx, const char *what);
  * (NULL means the cached one was pushed). */
 void *lbpf_lua_push_child(lua_State *L, int objidx, int uv, const char *name, size_t size, const char *mt);
 void lbpf_lua_push_map(lua_State *L, int objidx, struct bpf_map *map);
+/* A map's definition, before its object is loaded (lua/map_spec.c). */
+void lbpf_lua_push_map_spec(lua_State *L, int objidx, struct bpf_map *map);
 void lbpf_lua_push_prog(lua_State *L, int objidx, struct bpf_program *prog);
 void lbpf_lua_push_link(lua_State *L, int objidx, int id);
 /* A program argument: its name or a bpf.Program of the same object. */
@@ -81,6 +91,10 @@ void **lbpf_lua_registry_slot(lua_State *L, const char *key, const char *mt);
 
 /* Module functions each file adds to the bpf table at the top of the stack. */
 void lbpf_lua_map_functions(lua_State *L);
+/* A map userdata that owns fd (bpf.open_pinned, bpf.map_by_id). */
+void lbpf_lua_push_map_fd(lua_State *L, int fd);
+/* bpf.open_pinned and the pinned link and program types (lua/pinned.c). */
+void lbpf_lua_open_pinned(lua_State *L);
 void lbpf_lua_sysview_functions(lua_State *L);
 void lbpf_lua_symbols_functions(lua_State *L);
 void lbpf_lua_discovery_functions(lua_State *L);
@@ -93,6 +107,7 @@ void lbpf_lua_global_set(lua_State *L, int objidx, const char *name, int vidx, c
 
 /* bpf.new and bpf.compile. */
 int lbpf_lua_new(lua_State *L);
+int lbpf_lua_open(lua_State *L);
 int lbpf_lua_compile(lua_State *L);
 /* Compiles the source at src_idx with the options table at opts_idx (or none)
  * and pushes the ELF as a string; warnings go to stderr. */

@@ -103,6 +103,7 @@ int luaopen_bpf(lua_State *L)
 {
 	static const luaL_Reg funcs[] = {
 		{"new", lbpf_lua_new},
+		{"open", lbpf_lua_open},
 		{"compile", lbpf_lua_compile},
 		{"sleep", bpf_sleep},
 		{"ktime_ns", bpf_ktime_ns},
@@ -123,6 +124,7 @@ int luaopen_bpf(lua_State *L)
 	luaL_newlib(L, funcs);
 	lbpf_lua_events_functions(L);
 	lbpf_lua_map_functions(L);
+	lbpf_lua_open_pinned(L);
 	lbpf_lua_sysview_functions(L);
 	lbpf_lua_symbols_functions(L);
 	lbpf_lua_discovery_functions(L);

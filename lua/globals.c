@@ -27,7 +27,7 @@ static int global_gc(lua_State *L)
 /* Finds a global by name; fills *where and returns its layout (cached on the object). */
 static const struct lbpf_type *find_global(lua_State *L, int objidx, const char *name, struct lbpf_global *where)
 {
-	struct lbpf_object *obj = lbpf_lua_check_object(L, objidx);
+	struct lbpf_object *obj = lbpf_lua_check_open(L, objidx); /* set before load: their first values */
 	struct lbpf_err err = {0};
 
 	if (lbpf_object__global(obj, name, where, &err))
@@ -85,7 +85,7 @@ static int globals_newindex(lua_State *L)
 static int globals_next(lua_State *L)
 {
 	int objidx = lbpf_lua_view_object(L, GLOBALS_MT);
-	const char *name = lbpf_object__next_global(lbpf_lua_check_object(L, objidx), lua_tostring(L, 2));
+	const char *name = lbpf_object__next_global(lbpf_lua_check_open(L, objidx), lua_tostring(L, 2));
 	if (!name)
 		return 0;
 	lua_pushstring(L, name);

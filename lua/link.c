@@ -28,6 +28,18 @@ static int link_detach(lua_State *L)
 	return 1;
 }
 
+/* l:pin(path): the attachment outlives this object and process until the
+ * pin is removed; bpf.open_pinned(path) opens it again. */
+static int link_pin(lua_State *L)
+{
+	struct lua_link *l = luaL_checkudata(L, 1, LBPF_LINK_MT);
+	struct lbpf_err err = {0};
+	const char *path = lbpf_lua_checkcstring(L, 2, "the pin path");
+	if (lbpf_link__pin(lbpf_lua_owner(L, 1, "link"), l->id, path, &err))
+		return lbpf_lua_raise(L, &err);
+	return 0;
+}
+
 static int link_index(lua_State *L)
 {
 	struct lua_link *l = luaL_checkudata(L, 1, LBPF_LINK_MT);
@@ -37,13 +49,17 @@ static int link_index(lua_State *L)
 		lua_pushcfunction(L, link_detach);
 		return 1;
 	}
+	if (strcmp(key, "pin") == 0) {
+		lua_pushcfunction(L, link_pin);
+		return 1;
+	}
 	if (strcmp(key, "attached") == 0) {
 		lua_getiuservalue(L, 1, 1);
 		struct lua_object *o = luaL_testudata(L, -1, LBPF_OBJECT_MT);
 		lua_pushboolean(L, o && o->obj && lbpf_link__attached(o->obj, l->id));
 		return 1;
 	}
-	return luaL_error(L, "bpf.Link has no field '%s' (it has: detach, attached)", key);
+	return luaL_error(L, "bpf.Link has no field '%s' (it has: detach, attached, pin)", key);
 }
 
 static int link_tostring(lua_State *L)

@@ -134,7 +134,7 @@ void lbpf_lua_push_map(lua_State *L, int objidx, struct bpf_map *map)
 }
 
 /* A map the userdata owns by fd; its types come from the kernel's copy of its BTF. */
-static void push_owned_map(lua_State *L, int fd)
+void lbpf_lua_push_map_fd(lua_State *L, int fd)
 {
 	struct lua_map *m = lua_newuserdatauv(L, sizeof(*m), 1);
 	struct lbpf_map_info info;
@@ -270,7 +270,7 @@ static void push_value(lua_State *L, struct lua_map *m, const char *value)
 			lua_pushinteger(L, id); /* gone meanwhile: the id is all there is */
 			return;
 		}
-		push_owned_map(L, fd);
+		lbpf_lua_push_map_fd(L, fd);
 		return;
 	}
 	case V_STACK: {
@@ -903,17 +903,6 @@ static int map_tostring(lua_State *L)
 	return 1;
 }
 
-/* bpf.open_pinned(path) */
-static int bpf_open_pinned(lua_State *L)
-{
-	struct lbpf_err err = {0};
-	int fd = lbpf_map__open_pinned(lbpf_lua_checkcstring(L, 1, "the pin path"), &err);
-	if (fd < 0)
-		return lbpf_lua_raise(L, &err);
-	push_owned_map(L, fd);
-	return 1;
-}
-
 /* bpf.map_by_id(id) */
 static int bpf_map_by_id(lua_State *L)
 {
@@ -923,7 +912,7 @@ static int bpf_map_by_id(lua_State *L)
 	int fd = lbpf_map__open_id((uint32_t)id, &err);
 	if (fd < 0)
 		return lbpf_lua_raise(L, &err);
-	push_owned_map(L, fd);
+	lbpf_lua_push_map_fd(L, fd);
 	return 1;
 }
 
@@ -955,6 +944,6 @@ void lbpf_lua_open_map(lua_State *L)
 
 void lbpf_lua_map_functions(lua_State *L)
 {
-	static const luaL_Reg funcs[] = {{"open_pinned", bpf_open_pinned}, {"map_by_id", bpf_map_by_id}, {NULL, NULL}};
+	static const luaL_Reg funcs[] = {{"map_by_id", bpf_map_by_id}, {NULL, NULL}};
 	luaL_setfuncs(L, funcs, 0);
 }

@@ -1,8 +1,9 @@
-/* bpf.Object: bpf.new, the object's attach methods, its maps and progs
- * views, and close by b:close(), <close> or garbage collection. */
+/* bpf.Object: bpf.new, the object's maps and progs views, and close by
+ * b:close(), <close> or garbage collection (attach methods: lua/attach.c). */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <linux/perf_event.h>
 #include <string.h>
 #include <time.h>
@@ -14,12 +15,20 @@
 #define VIEW_MAPS "bpf.Maps"
 #define VIEW_PROGS "bpf.Programs"
 
-struct lbpf_object *lbpf_lua_check_object(lua_State *L, int idx)
+struct lbpf_object *lbpf_lua_check_open(lua_State *L, int idx)
 {
 	struct lua_object *o = luaL_checkudata(L, idx, LBPF_OBJECT_MT);
 	if (!o->obj)
-		luaL_error(L, "this bpf object is closed");
+		lbpf_lua_error(L, "this bpf object is closed");
 	return o->obj;
+}
+
+struct lbpf_object *lbpf_lua_check_object(lua_State *L, int idx)
+{
+	struct lbpf_object *obj = lbpf_lua_check_open(L, idx);
+	if (!lbpf_object__loaded(obj))
+		lbpf_lua_error(L, "this bpf object is not loaded yet: configure it, then call b:load()");
+	return obj;
 }
 
 void *lbpf_lua_push_child(lua_State *L, int objidx, int uv, const char *name, size_t size, const char *mt)
@@ -103,6 +112,42 @@ static void apply_pin(lua_State *L, int objidx, const char *name)
 }
 
 /* opts.rodata: values for globals (const volatile ones above all) before load. */
+/* opts.autoload = {prog = false}: the program is not loaded. */
+static void apply_autoload(lua_State *L, int objidx, const char *name)
+{
+	struct bpf_program *p = lbpf_object__prog(object_at(L, objidx), name);
+	if (!p)
+		luaL_error(L, "autoload: no program named '%s'", name);
+	if (!lua_isboolean(L, -1))
+		luaL_error(L, "autoload: program '%s' must be given true or false", name);
+	bpf_program__set_autoload(p, lua_toboolean(L, -1));
+}
+
+/* opts.key_size and opts.value_size = {map = bytes}. */
+static void apply_size(lua_State *L, int objidx, const char *name, bool value)
+{
+	struct bpf_map *m = lbpf_object__map(object_at(L, objidx), name);
+	const char *what = value ? "value_size" : "key_size";
+	if (!m)
+		luaL_error(L, "%s: no map named '%s'", what, name);
+	if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) <= 0 || lua_tointeger(L, -1) > UINT32_MAX)
+		luaL_error(L, "%s: map '%s' must be given a positive 32-bit integer", what, name);
+	int ret = value ? bpf_map__set_value_size(m, (uint32_t)lua_tointeger(L, -1))
+			: bpf_map__set_key_size(m, (uint32_t)lua_tointeger(L, -1));
+	if (ret)
+		luaL_error(L, "%s: map '%s': %s", what, name, lbpf_strerror(-ret));
+}
+
+static void apply_value_size(lua_State *L, int objidx, const char *name)
+{
+	apply_size(L, objidx, name, true);
+}
+
+static void apply_key_size(lua_State *L, int objidx, const char *name)
+{
+	apply_size(L, objidx, name, false);
+}
+
 static void apply_rodata(lua_State *L, int objidx, const char *name)
 {
 	lbpf_lua_global_set(L, objidx, name, -1, "opts.rodata.");
@@ -115,24 +160,83 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static int new_object(lua_State *L);
+/* Loads the object, then attaches what its sections name unless told not
+ * to; on failure the object is closed and the error raised. */
+static void load_and_attach(lua_State *L, struct lua_object *o)
+{
+	struct lbpf_err err = {0};
+	double t0 = now_s();
+	int ret = lbpf_object__load(o->obj, &err);
+	double t1 = now_s();
+	if (!ret && o->autoattach)
+		ret = lbpf_object__attach_auto(o->obj, &err);
+	if (lbpf_log__debug())
+		fprintf(stderr, "luabpf: loaded in %.1f ms, attached in %.1f ms\n", (t1 - t0) * 1e3,
+			(now_s() - t1) * 1e3);
+	if (ret) {
+		lbpf_object__close(o->obj);
+		o->obj = NULL;
+		lbpf_lua_raise(L, &err);
+	}
+}
 
-/* bpf.new(src_or_elf [, opts]); opts.debug logs like LUABPF_DEBUG=1 for this call. */
-int lbpf_lua_new(lua_State *L)
+static int open_object(lua_State *L, bool load_now);
+
+static int new_object(lua_State *L)
+{
+	return open_object(L, true);
+}
+
+static int open_only(lua_State *L)
+{
+	return open_object(L, false);
+}
+
+/* bpf.new and bpf.open; opts.debug logs like LUABPF_DEBUG=1 for this call. */
+static int with_debug(lua_State *L, lua_CFunction f)
 {
 	bool debug = lua_istable(L, 2) && lua_getfield(L, 2, "debug") != LUA_TNIL && lua_toboolean(L, -1);
 	lua_settop(L, 2);
 	if (!debug)
-		return new_object(L);
+		return f(L);
 	bool was = lbpf_log__set_debug(true);
-	lua_pushcfunction(L, new_object);
+	lua_pushcfunction(L, f);
 	lua_insert(L, 1);
 	int status = lua_pcall(L, 2, 1, 0);
 	lbpf_log__set_debug(was);
 	return status == LUA_OK ? 1 : lua_error(L);
 }
 
-static int new_object(lua_State *L)
+/* bpf.new(src_or_elf [, opts]): compiled, opened, loaded and attached. */
+int lbpf_lua_new(lua_State *L)
+{
+	return with_debug(L, new_object);
+}
+
+/* bpf.open(src_or_elf [, opts]): compiled and opened; b:load() does the rest
+ * after the programs and maps are configured. */
+int lbpf_lua_open(lua_State *L)
+{
+	return with_debug(L, open_only);
+}
+
+/* b:load(): loads (and attaches, unless opts.autoattach was false) what
+ * bpf.open opened. */
+static int object_load(lua_State *L)
+{
+	struct lua_object *o = luaL_checkudata(L, 1, LBPF_OBJECT_MT);
+	if (lbpf_object__loaded(lbpf_lua_check_open(L, 1)))
+		return luaL_error(L, "this bpf object is already loaded");
+	lua_settop(L, 1);
+	lua_getiuservalue(L, 1, LBPF_UV_ELF); /* keeps the ELF alive through the load */
+	load_and_attach(L, o);
+	lua_pushnil(L);
+	lua_setiuservalue(L, 1, LBPF_UV_ELF);
+	lua_settop(L, 1);
+	return 1;
+}
+
+static int open_object(lua_State *L, bool load_now)
 {
 	struct lbpf_err err = {0};
 	size_t size;
@@ -185,22 +289,20 @@ static int new_object(lua_State *L)
 		each_option(L, elf_idx + 1, opts, "max_entries", "{map_name = n}", apply_max_entries);
 		each_option(L, elf_idx + 1, opts, "rodata", "{name = value}", apply_rodata);
 		each_option(L, elf_idx + 1, opts, "pin", "{map_name = path}", apply_pin);
+		each_option(L, elf_idx + 1, opts, "autoload", "{prog_name = false}", apply_autoload);
+		each_option(L, elf_idx + 1, opts, "value_size", "{map_name = bytes}", apply_value_size);
+		each_option(L, elf_idx + 1, opts, "key_size", "{map_name = bytes}", apply_key_size);
 	}
-	double t0 = now_s();
-	int ret = lbpf_object__load(o->obj, &err);
-	double t1 = now_s();
+	o->autoattach = !(opts && lua_getfield(L, opts, "autoattach") != LUA_TNIL && !lua_toboolean(L, -1));
+	lua_settop(L, elf_idx + 1);
+	if (!load_now) {
+		/* bpf.open: libbpf reads the ELF again at b:load(). */
+		lua_pushvalue(L, elf_idx);
+		lua_setiuservalue(L, elf_idx + 1, LBPF_UV_ELF);
+		return 1;
+	}
+	load_and_attach(L, o);
 	lua_remove(L, elf_idx); /* libbpf is done with the ELF bytes once loaded */
-	if (!ret && !(opts && lua_getfield(L, opts, "autoattach") != LUA_TNIL && !lua_toboolean(L, -1)))
-		ret = lbpf_object__attach_auto(o->obj, &err);
-	if (lbpf_log__debug())
-		fprintf(stderr, "luabpf: loaded in %.1f ms, attached in %.1f ms\n", (t1 - t0) * 1e3,
-			(now_s() - t1) * 1e3);
-	if (ret) {
-		lbpf_object__close(o->obj);
-		o->obj = NULL;
-		return lbpf_lua_raise(L, &err);
-	}
-	lua_settop(L, elf_idx);
 	/* BCC's usdt_contexts: bcc.lua attaches their probes (the object closes
 	 * with its links if one fails). */
 	if (opts && lua_getfield(L, opts, "usdt_contexts") != LUA_TNIL) {
@@ -249,261 +351,9 @@ static int object_tostring(lua_State *L)
 	return 1;
 }
 
-/* The program an attach call names (a name or a bpf.Program), loaded with
- * the attach's type when it is one of a BCC script's plain functions. */
-static struct bpf_program *attach_prog(lua_State *L, int arg, enum bpf_prog_type type)
-{
-	struct bpf_program *prog = lbpf_lua_check_prog_arg(L, 1, arg);
-	struct lbpf_err err = {0};
-
-	prog = lbpf_object__typed_prog(lbpf_lua_check_object(L, 1), prog, type, &err);
-	if (!prog)
-		lbpf_lua_raise(L, &err);
-	return prog;
-}
-
-/* The table-form attach calls' opts.fn (or fn_name), which must be given. */
-static struct bpf_program *fn_prog(lua_State *L, int fn, enum bpf_prog_type type, const char *what)
-{
-	if (lua_isnil(L, fn))
-		luaL_error(L, "%s: 'fn' must name the BPF program to run", what);
-	return attach_prog(L, fn, type);
-}
-
-/* An attach's result: its link, or the error it explains. */
-static int push_attached(lua_State *L, int id, struct lbpf_err *err)
-{
-	if (id < 0)
-		return lbpf_lua_raise(L, err);
-	lbpf_lua_push_link(L, 1, id);
-	return 1;
-}
-
-/* "category:event" or "category/event". */
-static int object_attach_tracepoint(lua_State *L)
-{
-	struct lbpf_object *obj = lbpf_lua_check_object(L, 1);
-	const char *tp = lbpf_lua_checkcstring(L, 2, "the tracepoint name");
-	struct bpf_program *prog = attach_prog(L, 3, BPF_PROG_TYPE_TRACEPOINT);
-	size_t cut = strcspn(tp, ":/");
-	char category[128];
-	struct lbpf_err err = {0};
-
-	if (!tp[cut] || cut == 0 || cut >= sizeof(category) || !tp[cut + 1])
-		return luaL_argerror(L, 2, "expected \"category:event\", e.g. \"syscalls:sys_enter_openat\"");
-	snprintf(category, sizeof(category), "%.*s", (int)cut, tp);
-	int id = lbpf_attach__tracepoint(obj, prog, category, tp + cut + 1, &err);
-	return push_attached(L, id, &err);
-}
-
-static int object_attach_raw_tracepoint(lua_State *L)
-{
-	struct lbpf_object *obj = lbpf_lua_check_object(L, 1);
-	const char *event = lbpf_lua_checkcstring(L, 2, "the raw tracepoint name");
-	struct bpf_program *prog = attach_prog(L, 3, BPF_PROG_TYPE_RAW_TRACEPOINT);
-	struct lbpf_err err = {0};
-
-	int id = lbpf_attach__raw_tracepoint(obj, prog, event, &err);
-	return push_attached(L, id, &err);
-}
-
-/* Pushes opts[field] and returns its index in the stack; nil stays nil. */
-static int opt_field(lua_State *L, const char *field)
-{
-	lua_getfield(L, 2, field);
-	return lua_gettop(L);
-}
-
-/* An optional process or CPU number at idx: -1 (every one) when nil. */
-static int opt_id(lua_State *L, int idx, const char *what, const char *field, const char *meaning)
-{
-	if (lua_isnil(L, idx))
-		return -1;
-	if (!lua_isinteger(L, idx) || lua_tointeger(L, idx) < -1 || lua_tointeger(L, idx) > INT32_MAX)
-		return luaL_error(L, "%s: '%s' must be %s (or -1 for all)", what, field, meaning);
-	return (int)lua_tointeger(L, idx);
-}
-
-/* opts.fn, or BCC's spelling opts.fn_name. */
-static int fn_field(lua_State *L)
-{
-	int fn = opt_field(L, "fn");
-	if (!lua_isnil(L, fn))
-		return fn;
-	lua_pop(L, 1);
-	return opt_field(L, "fn_name");
-}
-
-/* b:attach_uprobe{path=, sym=, off=, pid=, fn=, ret=} */
-static int object_attach_uprobe(lua_State *L)
-{
-	struct lbpf_object *obj = lbpf_lua_check_object(L, 1);
-	struct lbpf_uprobe_opts uo = {.pid = -1};
-	struct lbpf_err err = {0};
-
-	luaL_checktype(L, 2, LUA_TTABLE);
-	int path = opt_field(L, "path"), sym = opt_field(L, "sym"), off = opt_field(L, "off");
-	int pid = opt_field(L, "pid"), ret = opt_field(L, "ret"), fn = fn_field(L);
-	if (lua_type(L, path) != LUA_TSTRING)
-		return luaL_error(L, "attach_uprobe: 'path' must name a binary or library, e.g. \"/bin/bash\"");
-	uo.path = lbpf_lua_checkcstring(L, path, "attach_uprobe: 'path'");
-	if (!lua_isnil(L, sym) && lua_type(L, sym) != LUA_TSTRING)
-		return luaL_error(L, "attach_uprobe: 'sym' must be a function name");
-	uo.sym = lua_isnil(L, sym) ? NULL : lbpf_lua_checkcstring(L, sym, "attach_uprobe: 'sym'");
-	if (!lua_isnil(L, off) && (!lua_isinteger(L, off) || lua_tointeger(L, off) < 0))
-		return luaL_error(L, "attach_uprobe: 'off' must be a non-negative integer");
-	uo.offset = (uint64_t)lua_tointeger(L, off);
-	if (!uo.sym && lua_isnil(L, off))
-		return luaL_error(L, "attach_uprobe: give 'sym' (a function name) or 'off' (a file offset)");
-	uo.pid = opt_id(L, pid, "attach_uprobe", "pid", "a process id");
-	uo.retprobe = lua_toboolean(L, ret);
-	struct bpf_program *prog = fn_prog(L, fn, BPF_PROG_TYPE_KPROBE, "attach_uprobe");
-	int id = lbpf_attach__uprobe(obj, prog, &uo, &err);
-	return push_attached(L, id, &err);
-}
-
-/* b:attach_kprobe{event=, fn=, ret=} */
-static int object_attach_kprobe(lua_State *L)
-{
-	struct lbpf_object *obj = lbpf_lua_check_object(L, 1);
-	struct lbpf_err err = {0};
-
-	luaL_checktype(L, 2, LUA_TTABLE);
-	int event = opt_field(L, "event"), ret = opt_field(L, "ret"), fn = fn_field(L);
-	if (lua_type(L, event) != LUA_TSTRING)
-		return luaL_error(L, "attach_kprobe: 'event' must name a kernel function, e.g. \"do_sys_openat2\"");
-	struct bpf_program *prog = fn_prog(L, fn, BPF_PROG_TYPE_KPROBE, "attach_kprobe");
-	const char *name = lbpf_lua_checkcstring(L, event, "attach_kprobe: 'event'");
-	int id = lbpf_attach__kprobe(obj, prog, name, lua_toboolean(L, ret), &err);
-	return push_attached(L, id, &err);
-}
-
-/* b:attach_usdt{path=, pid=, probe="provider:name" | provider=, name=, fn=} */
-static int object_attach_usdt(lua_State *L)
-{
-	struct lbpf_object *obj = lbpf_lua_check_object(L, 1);
-	struct lbpf_usdt_opts uo = {.pid = -1};
-	struct lbpf_err err = {0};
-	char provider[256];
-
-	luaL_checktype(L, 2, LUA_TTABLE);
-	int path = opt_field(L, "path"), pid = opt_field(L, "pid"), probe = opt_field(L, "probe");
-	int prov = opt_field(L, "provider"), name = opt_field(L, "name"), fn = fn_field(L);
-	if (!lua_isnil(L, path) && lua_type(L, path) != LUA_TSTRING)
-		return luaL_error(L, "attach_usdt: 'path' must name a binary or library");
-	uo.path = lua_isnil(L, path) ? NULL : lbpf_lua_checkcstring(L, path, "attach_usdt: 'path'");
-	uo.pid = opt_id(L, pid, "attach_usdt", "pid", "a process id");
-	/* Lua strings may hold NULs; a probe name must not. */
-	int spec = lua_type(L, probe) == LUA_TSTRING ? probe : name;
-	if (lua_type(L, spec) != LUA_TSTRING || strlen(lua_tostring(L, spec)) != lua_rawlen(L, spec) ||
-	    !lua_rawlen(L, spec))
-		return luaL_error(L, "attach_usdt: give probe = \"provider:name\" (or just \"name\"), or provider= and name=");
-	uo.name = lua_tostring(L, spec);
-	const char *colon = spec == probe ? strchr(uo.name, ':') : NULL;
-	if (colon) {
-		if ((size_t)(colon - uo.name) >= sizeof(provider) || !colon[1])
-			return luaL_error(L, "attach_usdt: '%s' is not \"provider:name\"", uo.name);
-		snprintf(provider, sizeof(provider), "%.*s", (int)(colon - uo.name), uo.name);
-		uo.provider = provider;
-		uo.name = colon + 1;
-	} else if (spec == name && !lua_isnil(L, prov)) {
-		if (lua_type(L, prov) != LUA_TSTRING || strlen(lua_tostring(L, prov)) != lua_rawlen(L, prov))
-			return luaL_error(L, "attach_usdt: 'provider' must be a string");
-		uo.provider = lua_tostring(L, prov);
-	}
-	struct bpf_program *prog = fn_prog(L, fn, BPF_PROG_TYPE_KPROBE, "attach_usdt");
-	int id = lbpf_attach__usdt(obj, prog, &uo, &err);
-	return push_attached(L, id, &err);
-}
-
-/* A perf event's type or config: a name from names (value at the same index)
- * or a number. */
-static uint64_t perf_choice(lua_State *L, int idx, const char *field, const char *const *names,
-			    const uint64_t *values, uint64_t def, uint64_t max)
-{
-	if (lua_isnil(L, idx))
-		return def;
-	if (lua_isinteger(L, idx) && lua_tointeger(L, idx) >= 0) {
-		if ((uint64_t)lua_tointeger(L, idx) > max)
-			lbpf_lua_error(L, "attach_perf_event: '%s' %I is out of range (0 to %I)", field, lua_tointeger(L, idx),
-				   (lua_Integer)max);
-		return (uint64_t)lua_tointeger(L, idx);
-	}
-	const char *name = lua_tostring(L, idx);
-	for (int i = 0; name && names[i]; i++)
-		if (strcmp(name, names[i]) == 0)
-			return values[i];
-	if (!names[0])
-		return (uint64_t)lbpf_lua_error(L, "attach_perf_event: '%s' must be a number for this event type", field);
-	luaL_Buffer b;
-	luaL_buffinit(L, &b);
-	for (int i = 0; names[i]; i++) {
-		luaL_addstring(&b, i ? ", " : "");
-		luaL_addstring(&b, names[i]);
-	}
-	luaL_pushresult(&b);
-	return (uint64_t)lbpf_lua_error(L, "attach_perf_event: '%s' must be one of %s, or a number", field,
-				    lua_tostring(L, -1));
-}
-
-/* b:attach_perf_event{fn=, type="software", config="cpu-clock", freq=99 | period=, pid=, cpu=} */
-static int object_attach_perf_event(lua_State *L)
-{
-	static const char *const types[] = {"hardware", "software", "tracepoint", "hw_cache", "raw", NULL};
-	static const uint64_t type_values[] = {PERF_TYPE_HARDWARE, PERF_TYPE_SOFTWARE, PERF_TYPE_TRACEPOINT,
-					       PERF_TYPE_HW_CACHE, PERF_TYPE_RAW};
-	static const char *const sw[] = {"cpu-clock", "task-clock", "page-faults", "context-switches",
-					 "cpu-migrations", "minor-faults", "major-faults", NULL};
-	static const uint64_t sw_values[] = {PERF_COUNT_SW_CPU_CLOCK, PERF_COUNT_SW_TASK_CLOCK,
-					     PERF_COUNT_SW_PAGE_FAULTS, PERF_COUNT_SW_CONTEXT_SWITCHES,
-					     PERF_COUNT_SW_CPU_MIGRATIONS, PERF_COUNT_SW_PAGE_FAULTS_MIN,
-					     PERF_COUNT_SW_PAGE_FAULTS_MAJ};
-	static const char *const hw[] = {"cpu-cycles", "instructions", "cache-references", "cache-misses",
-					 "branch-instructions", "branch-misses", "bus-cycles", "ref-cycles", NULL};
-	static const uint64_t hw_values[] = {PERF_COUNT_HW_CPU_CYCLES, PERF_COUNT_HW_INSTRUCTIONS,
-					     PERF_COUNT_HW_CACHE_REFERENCES, PERF_COUNT_HW_CACHE_MISSES,
-					     PERF_COUNT_HW_BRANCH_INSTRUCTIONS, PERF_COUNT_HW_BRANCH_MISSES,
-					     PERF_COUNT_HW_BUS_CYCLES, PERF_COUNT_HW_REF_CPU_CYCLES};
-	static const char *const none[] = {NULL};
-	struct lbpf_object *obj = lbpf_lua_check_object(L, 1);
-	struct lbpf_perf_event_opts po = {.pid = -1, .cpu = -1};
-	struct lbpf_err err = {0};
-
-	luaL_checktype(L, 2, LUA_TTABLE);
-	int fn = fn_field(L), type = opt_field(L, "type"), config = opt_field(L, "config");
-	int freq = opt_field(L, "freq"), period = opt_field(L, "period"), pid = opt_field(L, "pid");
-	int cpu = opt_field(L, "cpu");
-	po.type = (uint32_t)perf_choice(L, type, "type", types, type_values, PERF_TYPE_SOFTWARE, UINT32_MAX);
-	if (po.type == PERF_TYPE_SOFTWARE)
-		po.config = perf_choice(L, config, "config", sw, sw_values, PERF_COUNT_SW_CPU_CLOCK, INT64_MAX);
-	else if (po.type == PERF_TYPE_HARDWARE)
-		po.config = perf_choice(L, config, "config", hw, hw_values, PERF_COUNT_HW_CPU_CYCLES, INT64_MAX);
-	else
-		po.config = perf_choice(L, config, "config", none, NULL, 0, INT64_MAX);
-	if (!lua_isnil(L, freq) && !lua_isnil(L, period))
-		return luaL_error(L, "attach_perf_event: give 'freq' (samples a second) or 'period' (events "
-				     "between samples), not both");
-	if (!lua_isnil(L, period) && (!lua_isinteger(L, period) || lua_tointeger(L, period) < 1))
-		return luaL_error(L, "attach_perf_event: 'period' must be a positive integer");
-	if (!lua_isnil(L, freq) && (!lua_isinteger(L, freq) || lua_tointeger(L, freq) < 1))
-		return luaL_error(L, "attach_perf_event: 'freq' must be a positive integer (samples a second)");
-	po.sample_period = (uint64_t)lua_tointeger(L, period);
-	po.sample_freq = lua_isnil(L, freq) ? 99 : (uint64_t)lua_tointeger(L, freq);
-	po.pid = opt_id(L, pid, "attach_perf_event", "pid", "a process id");
-	po.cpu = opt_id(L, cpu, "attach_perf_event", "cpu", "a CPU number");
-	struct bpf_program *prog = fn_prog(L, fn, BPF_PROG_TYPE_PERF_EVENT, "attach_perf_event");
-	int id = lbpf_attach__perf_event(obj, prog, &po, &err);
-	return push_attached(L, id, &err);
-}
-
 static const luaL_Reg object_methods[] = {
 	{"close", object_close},
-	{"attach_tracepoint", object_attach_tracepoint},
-	{"attach_raw_tracepoint", object_attach_raw_tracepoint},
-	{"attach_usdt", object_attach_usdt},
-	{"attach_uprobe", object_attach_uprobe},
-	{"attach_kprobe", object_attach_kprobe},
-	{"attach_perf_event", object_attach_perf_event},
+	{"load", object_load},
 	{NULL, NULL},
 };
 
@@ -520,7 +370,7 @@ static void push_view(lua_State *L, int objidx, const char *mt)
 /* Pushes the map named by the string at idx, or raises naming the ones there are. */
 static void push_map_by_name(lua_State *L, int objidx, int idx)
 {
-	struct lbpf_object *obj = lbpf_lua_check_object(L, objidx);
+	struct lbpf_object *obj = lbpf_lua_check_open(L, objidx);
 	const char *name = luaL_checkstring(L, idx);
 	struct bpf_map *m = lbpf_object__map(obj, name);
 	char names[512];
@@ -528,7 +378,10 @@ static void push_map_by_name(lua_State *L, int objidx, int idx)
 		lbpf_object__map_names(obj, names, sizeof(names));
 		luaL_error(L, "no map named '%s' in this bpf object (its maps: %s)", name, names);
 	}
-	lbpf_lua_push_map(L, objidx, m);
+	if (lbpf_object__loaded(obj))
+		lbpf_lua_push_map(L, objidx, m);
+	else
+		lbpf_lua_push_map_spec(L, objidx, m);
 }
 
 int lbpf_lua_view_object(lua_State *L, const char *mt)
@@ -556,7 +409,8 @@ static int progs_index(lua_State *L)
 static int view_next(lua_State *L, bool maps)
 {
 	int objidx = lbpf_lua_view_object(L, maps ? VIEW_MAPS : VIEW_PROGS);
-	struct bpf_object *bo = lbpf_object__bpf(lbpf_lua_check_object(L, objidx));
+	struct lbpf_object *obj = lbpf_lua_check_open(L, objidx);
+	struct bpf_object *bo = lbpf_object__bpf(obj);
 	const char *after = lua_tostring(L, 2);
 	bool found = after == NULL;
 
@@ -567,7 +421,10 @@ static int view_next(lua_State *L, bool maps)
 				continue;
 			if (found) {
 				lua_pushstring(L, bpf_map__name(m));
-				lbpf_lua_push_map(L, objidx, m);
+				if (lbpf_object__loaded(obj))
+					lbpf_lua_push_map(L, objidx, m);
+				else
+					lbpf_lua_push_map_spec(L, objidx, m);
 				return 2;
 			}
 			found = strcmp(bpf_map__name(m), after) == 0;
@@ -613,6 +470,36 @@ static int progs_pairs(lua_State *L)
 }
 
 /* b.NAME: a method, b.maps / b.progs / b.globals, or (BCC style) a map by name. */
+static int compare_names(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* b.x where x is neither: both lists, since either may have been meant. */
+static void no_method_or_map(lua_State *L, struct lbpf_object *obj, const char *key)
+{
+	const char *names[128];
+	char maps[512];
+	size_t n = 0;
+
+	lbpf_object__map_names(obj, maps, sizeof(maps));
+	lua_getfield(L, LUA_REGISTRYINDEX, LBPF_OBJECT_METHODS);
+	for (lua_pushnil(L); lua_next(L, -2); lua_pop(L, 1))
+		if (n < sizeof(names) / sizeof(names[0]) && lua_type(L, -2) == LUA_TSTRING &&
+		    lua_tostring(L, -2)[0] != '_')
+			names[n++] = lua_tostring(L, -2); /* the table keeps the strings alive */
+	qsort(names, n, sizeof(names[0]), compare_names);
+	luaL_Buffer b;
+	luaL_buffinit(L, &b);
+	for (size_t i = 0; i < n; i++) {
+		luaL_addstring(&b, i ? ", " : "");
+		luaL_addstring(&b, names[i]);
+	}
+	luaL_pushresult(&b);
+	luaL_error(L, "no method or map named '%s' in this bpf object (its maps: %s; its methods: %s)", key, maps,
+		   lua_tostring(L, -1));
+}
+
 static int object_index(lua_State *L)
 {
 	const char *key = luaL_checkstring(L, 2);
@@ -622,17 +509,17 @@ static int object_index(lua_State *L)
 		return 1;
 	lua_pop(L, 2);
 	if (strcmp(key, "maps") == 0) {
-		lbpf_lua_check_object(L, 1);
+		lbpf_lua_check_open(L, 1);
 		push_view(L, 1, VIEW_MAPS);
 		return 1;
 	}
 	if (strcmp(key, "progs") == 0) {
-		lbpf_lua_check_object(L, 1);
+		lbpf_lua_check_open(L, 1);
 		push_view(L, 1, VIEW_PROGS);
 		return 1;
 	}
 	if (strcmp(key, "globals") == 0) {
-		lbpf_lua_check_object(L, 1);
+		lbpf_lua_check_open(L, 1);
 		lbpf_lua_push_globals(L, 1);
 		return 1;
 	}
@@ -641,6 +528,9 @@ static int object_index(lua_State *L)
 		lua_pushboolean(L, o->obj == NULL);
 		return 1;
 	}
+	struct lbpf_object *obj = lbpf_lua_check_open(L, 1);
+	if (!lbpf_object__map(obj, key))
+		no_method_or_map(L, obj, key);
 	push_map_by_name(L, 1, 2);
 	return 1;
 }
@@ -668,6 +558,7 @@ void lbpf_lua_open_object(lua_State *L)
 	luaL_setfuncs(L, meta, 0);
 	lua_pop(L, 1);
 	luaL_newlib(L, object_methods);
+	lbpf_lua_attach_methods(L);
 	lua_setfield(L, LUA_REGISTRYINDEX, LBPF_OBJECT_METHODS);
 	luaL_newmetatable(L, VIEW_MAPS);
 	luaL_setfuncs(L, maps_meta, 0);

@@ -56,6 +56,12 @@ static int find_provider(const char *path, const char *name, char *out, size_t s
 	return ret;
 }
 
+enum bpf_attach_type lbpf_attach__usdt_attach_type(void)
+{
+	/* libbpf attaches USDT probes with one uprobe_multi link where it can. */
+	return lbpf_features__uprobe_multi() ? BPF_TRACE_UPROBE_MULTI : 0;
+}
+
 int lbpf_attach__usdt(struct lbpf_object *obj, struct bpf_program *prog, const struct lbpf_usdt_opts *o,
 		      struct lbpf_err *err)
 {

@@ -1,6 +1,7 @@
-/* The BPF file system, where pinned maps live: found under the pin path, or
- * mounted at /sys/fs/bpf when nothing is mounted there yet; and unpinning,
- * which removes nothing that is not on it. */
+/* The BPF file system, where pinned maps, programs and links live: found
+ * under the pin path, or mounted at /sys/fs/bpf when nothing is mounted
+ * there yet; opening a pin of any kind; and unpinning, which removes
+ * nothing that is not on it. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -9,6 +10,8 @@
 #include <unistd.h>
 #include <sys/mount.h>
 #include <sys/vfs.h>
+
+#include <bpf/bpf.h>
 
 #include "luabpf.h"
 
@@ -59,4 +62,23 @@ int lbpf_bpffs__unpin(const char *path, struct lbpf_err *err)
 	if (unlink(path) != 0)
 		return lbpf_err__set(err, errno, "cannot unpin %s: %s", path, lbpf_strerror(errno));
 	return 0;
+}
+
+const char *lbpf_bpffs__kind(int fd, char *buf, size_t size)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(path, buf, size - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	return strncmp(buf, "anon_inode:bpf-", 15) == 0 ? buf + 15 : buf;
+}
+
+int lbpf_bpffs__open(const char *path, char *kind, size_t size, struct lbpf_err *err)
+{
+	char buf[64];
+	int fd = bpf_obj_get(path);
+	if (fd < 0)
+		return lbpf_err__set(err, errno, "cannot open the pin %s: %s", path, lbpf_strerror(errno));
+	snprintf(kind, size, "%s", lbpf_bpffs__kind(fd, buf, sizeof(buf)));
+	return fd;
 }

@@ -3,6 +3,7 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include <errno.h>
 #include <linux/capability.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -67,4 +68,35 @@ bool lbpf_features__tracing_programs(void)
 	if (fd >= 0)
 		close(fd);
 	return fd >= 0;
+}
+
+/* Whether the kernel has uprobe_multi links, tested as libbpf tests it
+ * (libbpf's USDT attach uses them when they exist, and the program must
+ * then be loaded for them): a link on "/" fails with EBADF only where the
+ * kernel knows the attach type. */
+bool lbpf_features__uprobe_multi(void)
+{
+	static int known = -1;
+	if (known >= 0)
+		return known;
+	struct bpf_insn insns[] = {
+		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0},
+		{.code = BPF_JMP | BPF_EXIT},
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_UPROBE_MULTI);
+	int fd = bpf_prog_load(BPF_PROG_TYPE_KPROBE, NULL, "GPL", insns, 2, &opts);
+	if (fd < 0) {
+		known = 0;
+		return false;
+	}
+	unsigned long offset = 0;
+	LIBBPF_OPTS(bpf_link_create_opts, link_opts, .uprobe_multi.path = "/", .uprobe_multi.offsets = &offset,
+		    .uprobe_multi.cnt = 1);
+	int link = bpf_link_create(fd, -1, BPF_TRACE_UPROBE_MULTI, &link_opts);
+	int e = errno;
+	if (link >= 0)
+		close(link);
+	close(fd);
+	known = link < 0 && e == EBADF;
+	return known;
 }

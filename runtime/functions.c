@@ -14,6 +14,7 @@ struct lbpf_function {
 	struct bpf_object *obj;
 	struct bpf_program *prog; /* the one program obj loads */
 	enum bpf_prog_type type;
+	enum bpf_attach_type expected;
 };
 
 bool lbpf_program__is_function(const struct bpf_program *p)
@@ -63,7 +64,7 @@ static int share_maps(const struct lbpf_object *o, struct bpf_object *obj, struc
 }
 
 static struct bpf_program *load(struct lbpf_object *o, const char *name, enum bpf_prog_type type,
-				struct lbpf_err *err)
+				enum bpf_attach_type expected, struct lbpf_err *err)
 {
 	char *log = malloc(LBPF_LOG_SIZE);
 	if (!log) {
@@ -87,7 +88,8 @@ static struct bpf_program *load(struct lbpf_object *o, const char *name, enum bp
 		if (mine)
 			prog = p;
 	}
-	if (!prog || (ret = bpf_program__set_type(prog, type)) || (ret = share_maps(o, obj, err)))
+	if (!prog || (ret = bpf_program__set_type(prog, type)) ||
+	    (ret = bpf_program__set_expected_attach_type(prog, expected)) || (ret = share_maps(o, obj, err)))
 		goto out;
 	lbpf_log__reset();
 	ret = bpf_object__load(obj);
@@ -108,20 +110,22 @@ out:
 		return NULL;
 	}
 	o->functions = f;
-	o->functions[o->nfunctions++] = (struct lbpf_function){obj, prog, type};
+	o->functions[o->nfunctions++] = (struct lbpf_function){obj, prog, type, expected};
 	return prog;
 }
 
 struct bpf_program *lbpf_object__typed_prog(struct lbpf_object *o, struct bpf_program *prog,
-					    enum bpf_prog_type type, struct lbpf_err *err)
+					    enum bpf_prog_type type, enum bpf_attach_type expected,
+					    struct lbpf_err *err)
 {
 	if (!lbpf_program__is_function(prog) || !o->elf)
 		return prog;
 	const char *name = bpf_program__name(prog);
 	for (int i = 0; i < o->nfunctions; i++)
-		if (o->functions[i].type == type && strcmp(bpf_program__name(o->functions[i].prog), name) == 0)
+		if (o->functions[i].type == type && o->functions[i].expected == expected &&
+		    strcmp(bpf_program__name(o->functions[i].prog), name) == 0)
 			return o->functions[i].prog;
-	return load(o, name, type, err);
+	return load(o, name, type, expected, err);
 }
 
 void lbpf_functions__close(struct lbpf_object *o)

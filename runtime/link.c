@@ -1,26 +1,35 @@
 /* Links owned by their object: each attach returns a small id, so a Lua
- * handle can outlive the object without pointing at freed memory. */
+ * handle can outlive the object without pointing at freed memory. A pinned
+ * link outlives both. */
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "object_internal.h"
+
+static bool grow(struct lbpf_object *obj)
+{
+	if (obj->nlinks < obj->links_cap)
+		return true;
+	int cap = obj->links_cap ? obj->links_cap * 2 : 8;
+	struct lbpf_link_slot *grown = realloc(obj->links, cap * sizeof(*grown));
+	if (!grown)
+		return false;
+	obj->links = grown;
+	obj->links_cap = cap;
+	return true;
+}
 
 int lbpf_link__add_group(struct lbpf_object *obj, struct bpf_link **links, int n)
 {
 	struct bpf_link **own = malloc(n * sizeof(*own));
 
-	if (own && obj->nlinks == obj->links_cap) {
-		int cap = obj->links_cap ? obj->links_cap * 2 : 8;
-		struct lbpf_link_slot *grown = realloc(obj->links, cap * sizeof(*grown));
-		if (grown) {
-			obj->links = grown;
-			obj->links_cap = cap;
-		} else {
-			free(own);
-			own = NULL;
-		}
+	if (own && !grow(obj)) {
+		free(own);
+		own = NULL;
 	}
 	if (!own) {
 		for (int i = 0; i < n; i++)
@@ -28,8 +37,36 @@ int lbpf_link__add_group(struct lbpf_object *obj, struct bpf_link **links, int n
 		return -ENOMEM;
 	}
 	memcpy(own, links, n * sizeof(*own));
-	obj->links[obj->nlinks] = (struct lbpf_link_slot){own, n};
+	obj->links[obj->nlinks] = (struct lbpf_link_slot){own, n, -1};
 	return obj->nlinks++;
+}
+
+int lbpf_link__add_fd(struct lbpf_object *obj, int fd)
+{
+	if (!grow(obj)) {
+		close(fd);
+		return -ENOMEM;
+	}
+	obj->links[obj->nlinks] = (struct lbpf_link_slot){NULL, 0, fd};
+	return obj->nlinks++;
+}
+
+int lbpf_link__pin(struct lbpf_object *obj, int id, const char *path, struct lbpf_err *err)
+{
+	if (!lbpf_link__attached(obj, id))
+		return lbpf_err__set(err, ENOENT, "cannot pin a detached link");
+	const struct lbpf_link_slot *slot = &obj->links[id];
+	if (slot->n > 1)
+		return lbpf_err__set(err, EINVAL, "cannot pin a link of %d per-CPU perf events; pin each program "
+						  "instead", slot->n);
+	int ret = lbpf_bpffs__ensure(path, err);
+	if (ret)
+		return ret;
+	int fd = slot->links ? bpf_link__fd(slot->links[0]) : slot->fd;
+	if (bpf_obj_pin(fd, path) != 0)
+		return lbpf_err__set(err, errno, "cannot pin the link at %s: %s%s", path, lbpf_strerror(errno),
+				     errno == EINVAL ? " (this kind of attachment is not a kernel link)" : "");
+	return 0;
 }
 
 int lbpf_link__add(struct lbpf_object *obj, struct bpf_link *link)
@@ -39,7 +76,7 @@ int lbpf_link__add(struct lbpf_object *obj, struct bpf_link *link)
 
 bool lbpf_link__attached(const struct lbpf_object *obj, int id)
 {
-	return id >= 0 && id < obj->nlinks && obj->links[id].links;
+	return id >= 0 && id < obj->nlinks && (obj->links[id].links || obj->links[id].fd >= 0);
 }
 
 bool lbpf_link__detach(struct lbpf_object *obj, int id)
@@ -49,7 +86,9 @@ bool lbpf_link__detach(struct lbpf_object *obj, int id)
 	for (int i = 0; i < obj->links[id].n; i++)
 		bpf_link__destroy(obj->links[id].links[i]);
 	free(obj->links[id].links);
-	obj->links[id] = (struct lbpf_link_slot){NULL, 0};
+	if (obj->links[id].fd >= 0)
+		close(obj->links[id].fd);
+	obj->links[id] = (struct lbpf_link_slot){NULL, 0, -1};
 	return true;
 }
 

@@ -50,6 +50,8 @@ bool lbpf_log__set_debug(bool on);
 bool lbpf_features__kprobes(void);
 /* Tracing programs (fentry/fexit) load here; tries loading one. */
 bool lbpf_features__tracing_programs(void);
+/* Whether the kernel has uprobe_multi links (libbpf's USDT attach uses them). */
+bool lbpf_features__uprobe_multi(void);
 /* NULL when the process may load BPF, else a sentence naming the missing capabilities. */
 const char *lbpf_features__missing_caps(void);
 
@@ -200,6 +202,7 @@ int lbpf_object__global(const struct lbpf_object *obj, const char *name, struct 
 /* Global names in order: NULL gives the first; NULL after the last. */
 const char *lbpf_object__next_global(const struct lbpf_object *obj, const char *after);
 int lbpf_object__load(struct lbpf_object *obj, struct lbpf_err *err);
+bool lbpf_object__loaded(const struct lbpf_object *obj);
 /* The object's event loop, made on first use and freed with the object. */
 struct lbpf_loop *lbpf_object__loop(struct lbpf_object *obj, struct lbpf_err *err);
 /* Attaches every program whose section says where it goes. */
@@ -213,9 +216,11 @@ void lbpf_object__close(struct lbpf_object *obj);
 #define LBPF_FUNCTION_SECTION "luabpf_function"
 bool lbpf_program__is_function(const struct bpf_program *prog);
 /* The program to attach: prog itself, or for a plain function, it loaded
- * with this type (once per type) sharing the object's maps. */
+ * with this type and expected attach type (once per pair) sharing the
+ * object's maps. */
 struct bpf_program *lbpf_object__typed_prog(struct lbpf_object *obj, struct bpf_program *prog,
-					    enum bpf_prog_type type, struct lbpf_err *err);
+					    enum bpf_prog_type type, enum bpf_attach_type expected,
+					    struct lbpf_err *err);
 
 /* ---- links (runtime/link.c): owned by their object, named by small ids ---- */
 
@@ -223,6 +228,11 @@ int lbpf_link__add(struct lbpf_object *obj, struct bpf_link *link);
 /* Several libbpf links (one per CPU) that attach and detach as one; on
  * failure they are destroyed. */
 int lbpf_link__add_group(struct lbpf_object *obj, struct bpf_link **links, int n);
+/* A kernel link fd made without libbpf; the object owns it from here on. */
+int lbpf_link__add_fd(struct lbpf_object *obj, int fd);
+/* Pins an attached link at path (on bpffs): it then outlives its object
+ * and this process, until the pin is removed. A group cannot be pinned. */
+int lbpf_link__pin(struct lbpf_object *obj, int id, const char *path, struct lbpf_err *err);
 /* Returns false when the link was already detached. */
 bool lbpf_link__detach(struct lbpf_object *obj, int id);
 bool lbpf_link__attached(const struct lbpf_object *obj, int id);
@@ -253,6 +263,8 @@ struct lbpf_usdt_opts {
 	const char *name;
 	int pid;	      /* -1 for every process */
 };
+/* The attach type libbpf's USDT support needs a program loaded with. */
+enum bpf_attach_type lbpf_attach__usdt_attach_type(void);
 int lbpf_attach__usdt(struct lbpf_object *obj, struct bpf_program *prog, const struct lbpf_usdt_opts *opts,
 		      struct lbpf_err *err);
 
@@ -270,15 +282,43 @@ struct lbpf_perf_event_opts {
 int lbpf_attach__perf_event(struct lbpf_object *obj, struct bpf_program *prog,
 			    const struct lbpf_perf_event_opts *opts, struct lbpf_err *err);
 
+/* "program 'p' is not an XDP program (its section is ...); declare it with
+ * SEC("xdp")" unless prog has the type. */
+int lbpf_attach__check_type(const struct bpf_program *prog, enum bpf_prog_type type, const char *kind,
+			    const char *section, struct lbpf_err *err);
+/* A network device's index (positive), or a negative errno naming it. */
+int lbpf_attach__ifindex(const char *dev, struct lbpf_err *err);
+/* Network attach kinds (runtime/attach_xdp.c, attach_tc.c, attach_cgroup.c). */
+struct lbpf_xdp_opts {
+	const char *dev;
+	const char *mode;	/* NULL (the driver's if it has one), "skb", "drv" or "hw" */
+	bool replace;		/* take the device over from a program `ip link` installed */
+};
+int lbpf_attach__xdp(struct lbpf_object *obj, struct bpf_program *prog, const struct lbpf_xdp_opts *opts,
+		     struct lbpf_err *err);
+int lbpf_attach__tc(struct lbpf_object *obj, struct bpf_program *prog, const char *dev, bool egress,
+		    struct lbpf_err *err);
+/* type: the kernel's name of a cgroup attach type ("cgroup_inet_egress"), or
+ * NULL for the one the program's section names. */
+int lbpf_attach__cgroup(struct lbpf_object *obj, struct bpf_program *prog, const char *path, const char *type,
+			struct lbpf_err *err);
+
 /* Shared wording for a failed attach: privileges first, then libbpf's reason. */
 int lbpf_attach__fail(struct lbpf_err *err, int code, const struct bpf_program *prog, const char *what);
 
 /* ---- programs (runtime/prog.c) ---- */
 
-/* Runs the program repeat times on data in the kernel; its return value and
- * the average run time. */
-int lbpf_prog__test_run(int fd, const void *data, size_t size, uint32_t repeat, uint32_t *retval,
-			uint32_t *duration_ns, struct lbpf_err *err);
+/* One BPF_PROG_TEST_RUN: inputs, output buffers the caller sizes (NULL for
+ * none), and what the kernel gives back. */
+struct lbpf_test_run {
+	const void *data, *ctx;
+	size_t data_size, ctx_size;
+	uint32_t repeat, flags, cpu;
+	void *data_out, *ctx_out;
+	size_t data_out_size, ctx_out_size; /* in: room; out: bytes written */
+	uint32_t retval, duration_ns;	    /* duration: the average of the runs */
+};
+int lbpf_prog__test_run(int fd, enum bpf_prog_type type, struct lbpf_test_run *t, struct lbpf_err *err);
 int lbpf_prog__pin(int fd, const char *path, struct lbpf_err *err);
 
 /* ---- layouts of BTF types (runtime/btf_codec.c) ---- */
@@ -345,7 +385,6 @@ bool lbpf_map__batch_supported(uint32_t type);
 bool lbpf_map__is_percpu(uint32_t type);
 const char *lbpf_map__type_name(uint32_t type);
 /* These return a new fd, or a negative errno with err filled. */
-int lbpf_map__open_pinned(const char *path, struct lbpf_err *err);
 int lbpf_map__open_id(uint32_t id, struct lbpf_err *err);
 int lbpf_map__pin(int fd, const char *path, struct lbpf_err *err);
 
@@ -409,6 +448,10 @@ bool lbpf_stop__requested(void);
 int lbpf_bpffs__ensure(const char *pin_path, struct lbpf_err *err);
 /* Removes the pin at path; refuses anything not on a BPF file system. */
 int lbpf_bpffs__unpin(const char *path, struct lbpf_err *err);
+/* What a BPF fd is: "map", "prog", "link" (buf holds the text). */
+const char *lbpf_bpffs__kind(int fd, char *buf, size_t size);
+/* A new fd for the pin at path, and its kind in kind. */
+int lbpf_bpffs__open(const char *path, char *kind, size_t size, struct lbpf_err *err);
 
 /* ---- every map and program on the machine (runtime/sysview.c) ---- */
 

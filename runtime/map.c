@@ -103,32 +103,6 @@ const char *lbpf_map__type_name(uint32_t type)
 }
 
 /* What a BPF fd is, from its anonymous inode's name: "map", "prog", "link"... */
-static const char *bpf_fd_kind(int fd, char *buf, size_t size)
-{
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	ssize_t n = readlink(path, buf, size - 1);
-	buf[n > 0 ? n : 0] = '\0';
-	return strncmp(buf, "anon_inode:bpf-", 15) == 0 ? buf + 15 : buf;
-}
-
-int lbpf_map__open_pinned(const char *path, struct lbpf_err *err)
-{
-	struct lbpf_map_info info;
-	char buf[64];
-	int fd = bpf_obj_get(path);
-
-	if (fd < 0)
-		return lbpf_err__set(err, errno, "cannot open pinned map %s: %s", path, lbpf_strerror(errno));
-	/* Map info read from a program's fd would be that program's info. */
-	const char *kind = bpf_fd_kind(fd, buf, sizeof(buf));
-	if (strcmp(kind, "map") != 0 || lbpf_map__info(fd, &info) != 0) {
-		close(fd);
-		return lbpf_err__set(err, EINVAL, "%s is pinned, but it is not a map (it is a BPF %s)", path, kind);
-	}
-	return fd;
-}
-
 int lbpf_map__open_id(uint32_t id, struct lbpf_err *err)
 {
 	int fd = bpf_map_get_fd_by_id(id);

@@ -408,6 +408,11 @@ static int map_globals(struct lbpf_object *o, struct lbpf_err *err)
 	return 0;
 }
 
+bool lbpf_object__loaded(const struct lbpf_object *o)
+{
+	return o->loaded;
+}
+
 int lbpf_object__load(struct lbpf_object *o, struct lbpf_err *err)
 {
 	lbpf_log__reset();

@@ -7,10 +7,12 @@
 /* Big enough for the tail of any verifier log that explains a rejection. */
 #define LBPF_LOG_SIZE (1u << 20)
 
-/* One attach: usually one libbpf link, one per CPU for system-wide perf events. */
+/* One attach: usually one libbpf link, one per CPU for system-wide perf
+ * events, or a kernel link fd made without libbpf (fd >= 0, links NULL). */
 struct lbpf_link_slot {
 	struct bpf_link **links;
 	int n;
+	int fd;
 };
 
 struct lbpf_object {

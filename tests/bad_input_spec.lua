@@ -293,18 +293,24 @@ print(why, n > 1000, (bpf.ktime_ns() - t0) < 1.5e9)
     assert.are.equal("duration\ttrue\ttrue\n", out)
   end)
 
-  it("bpf.open_pinned refuses a pinned program, and bpf.ksymaddr returns nil for a missing name", function()
+  it("bpf.open_pinned opens a pinned program as a program, and bpf.ksymaddr returns nil for a missing name", function()
     local out, code = run_case [[
 local b = bpf.new[=[SEC("socket") int s(void *c) { return 0; }]=]
 local path = "/sys/fs/bpf/luabpf_test_prog_pin"
 os.remove(path)
 b.progs.s:pin(path)
-print(pcall(bpf.open_pinned, path))
-os.remove(path)
+local p = bpf.open_pinned(path)
+print(p.name, p.type, p.id == b.progs.s.id)
+p:unpin(path)
+p:close()
+print(pcall(function() return p.name end))
+print(pcall(p.unpin, p, path))
 print(select("#", bpf.ksymaddr("no_such_kernel_symbol")), bpf.ksymaddr("no_such_kernel_symbol"))
 ]]
     assert.are.equal(0, code, out)
-    assert.are.equal("false\t/sys/fs/bpf/luabpf_test_prog_pin is pinned, but it is not a map (it is a BPF prog)\n"
+    assert.are.equal("s\tsocket_filter\ttrue\n"
+      .. "false\tcase.lua:9: this pinned program is closed\n"
+      .. "false\tcannot unpin /sys/fs/bpf/luabpf_test_prog_pin: No such file or directory\n"
       .. "1\tnil\n", out)
   end)
 

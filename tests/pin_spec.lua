@@ -46,7 +46,7 @@ describe("pinning", function()
   end)
 
   it("explains what cannot be opened or pinned", function()
-    assert.matches("cannot open pinned map /sys/fs/bpf/no_such_pin: No such file or directory",
+    assert.matches("cannot open the pin /sys/fs/bpf/no_such_pin: No such file or directory",
       h.error_of(bpf.open_pinned, "/sys/fs/bpf/no_such_pin"), 1, true)
     assert.matches("cannot open map id 4000000000: no map has that id", h.error_of(bpf.map_by_id, 4000000000), 1, true)
     local b <close> = bpf.new(SRC)

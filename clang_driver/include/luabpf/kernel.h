@@ -193,6 +193,18 @@
 #define ETH_P_ARP 0x0806
 #define ETH_P_8021Q 0x8100
 #define ETH_P_IPV6 0x86DD
+/* linux/pkt_cls.h: what a TC program returns. */
+#ifndef TC_ACT_OK
+#define TC_ACT_UNSPEC (-1)
+#define TC_ACT_OK 0
+#define TC_ACT_RECLASSIFY 1
+#define TC_ACT_SHOT 2
+#define TC_ACT_PIPE 3
+#define TC_ACT_STOLEN 4
+#define TC_ACT_QUEUED 5
+#define TC_ACT_REPEAT 6
+#define TC_ACT_REDIRECT 7
+#endif
 #define skb_rx_queue_recorded(skb) ((skb)->queue_mapping != 0)
 #define skb_get_rx_queue(skb) ((skb)->queue_mapping - 1)
 #define TCP_SKB_CB(skb) ((struct tcp_skb_cb *)&((skb)->cb[0]))

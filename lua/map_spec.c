@@ -1,0 +1,91 @@
+/* b.maps.NAME of an object from bpf.open before b:load(): the map's
+ * definition, whose size and flags may still change (a tool sizes a stack
+ * map's values, or a table's entries, at run time), as libbpf allows. */
+#include <bpf/libbpf.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "binding.h"
+
+#define MAP_SPEC_MT "bpf.MapSpec"
+
+struct map_spec {
+	struct bpf_map *map; /* valid while the object is open and not loaded */
+};
+
+static struct map_spec *check_spec(lua_State *L)
+{
+	struct map_spec *s = luaL_checkudata(L, 1, MAP_SPEC_MT);
+	struct lbpf_object *obj = lbpf_lua_owner(L, 1, "map");
+	if (lbpf_object__loaded(obj))
+		luaL_error(L, "map '%s' is loaded: read b.maps.%s again for the map itself", bpf_map__name(s->map),
+			   bpf_map__name(s->map));
+	return s;
+}
+
+static const char *const fields = "name, type, max_entries, key_size, value_size, flags";
+
+static int spec_index(lua_State *L)
+{
+	struct map_spec *s = check_spec(L);
+	const char *key = luaL_checkstring(L, 2);
+
+	if (strcmp(key, "name") == 0)
+		lua_pushstring(L, bpf_map__name(s->map));
+	else if (strcmp(key, "type") == 0)
+		lua_pushstring(L, lbpf_map__type_name(bpf_map__type(s->map)));
+	else if (strcmp(key, "max_entries") == 0)
+		lua_pushinteger(L, bpf_map__max_entries(s->map));
+	else if (strcmp(key, "key_size") == 0)
+		lua_pushinteger(L, bpf_map__key_size(s->map));
+	else if (strcmp(key, "value_size") == 0)
+		lua_pushinteger(L, bpf_map__value_size(s->map));
+	else if (strcmp(key, "flags") == 0)
+		lua_pushinteger(L, bpf_map__map_flags(s->map));
+	else
+		return luaL_error(L, "map '%s' is not loaded yet, so it has only its definition (%s); call b:load() "
+				     "to use it",
+				  bpf_map__name(s->map), fields);
+	return 1;
+}
+
+static int spec_newindex(lua_State *L)
+{
+	struct map_spec *s = check_spec(L);
+	const char *key = luaL_checkstring(L, 2);
+	if (!lua_isinteger(L, 3) || lua_tointeger(L, 3) < 0 || lua_tointeger(L, 3) > UINT32_MAX)
+		return luaL_error(L, "map '%s': %s must be an integer from 0 to 4294967295", bpf_map__name(s->map), key);
+	uint32_t v = (uint32_t)lua_tointeger(L, 3);
+	int ret;
+	if (strcmp(key, "max_entries") == 0)
+		ret = bpf_map__set_max_entries(s->map, v);
+	else if (strcmp(key, "key_size") == 0)
+		ret = bpf_map__set_key_size(s->map, v);
+	else if (strcmp(key, "value_size") == 0)
+		ret = bpf_map__set_value_size(s->map, v);
+	else if (strcmp(key, "flags") == 0)
+		ret = bpf_map__set_map_flags(s->map, v);
+	else
+		return luaL_error(L, "map '%s': '%s' cannot be set (max_entries, key_size, value_size and flags can)",
+				  bpf_map__name(s->map), key);
+	if (ret)
+		return luaL_error(L, "map '%s': cannot set %s to %d: %s", bpf_map__name(s->map), key, (int)v,
+				  lbpf_strerror(-ret));
+	return 0;
+}
+
+void lbpf_lua_push_map_spec(lua_State *L, int objidx, struct bpf_map *map)
+{
+	objidx = lua_absindex(L, objidx);
+	struct map_spec *s = lua_newuserdatauv(L, sizeof(*s), 1);
+	s->map = map;
+	lua_pushvalue(L, objidx);
+	lua_setiuservalue(L, -2, 1);
+	if (luaL_newmetatable(L, MAP_SPEC_MT)) {
+		lua_pushcfunction(L, spec_index);
+		lua_setfield(L, -2, "__index");
+		lua_pushcfunction(L, spec_newindex);
+		lua_setfield(L, -2, "__newindex");
+	}
+	lua_setmetatable(L, -2);
+}

@@ -1,0 +1,224 @@
+-- Network attach kinds against real devices: a veth pair whose far end lives
+-- in a network namespace the spec creates (and removes), UDP datagrams sent
+-- across it by the udp_count fixture, and a cgroup v2 directory of its own.
+local h = require "helper"
+local bpf = require "bpf"
+
+local pid = h.getpid()
+local NS, HOST_DEV, NS_DEV = "lbpf" .. pid, "lbh" .. pid % 100000, "lbn" .. pid % 100000
+local HOST_IP, NS_IP, PORT = "10.213.7.1", "10.213.7.2", 9999
+
+-- Counts and drops (or passes) UDP datagrams to PORT, wherever it is attached.
+local COUNTER = [[
+#include <linux/if_ether.h>
+#include <linux/pkt_cls.h>
+struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __type(key, u32); __type(value, u64); } seen SEC(".maps");
+const volatile u8 drop = 0;
+
+/* Whether the IPv4 header at ip is a UDP datagram to the spec's port. */
+static __always_inline int ours(struct iphdr *ip, void *end)
+{
+	if ((void *)(ip + 1) > end || ip->protocol != IPPROTO_UDP)
+		return 0;
+	struct udphdr *udp = (void *)ip + ip->ihl * 4;
+	return (void *)(udp + 1) <= end && udp->dest == bpf_htons(9999);
+}
+
+static __always_inline void count(void)
+{
+	u32 k = 0;
+	u64 *n = bpf_map_lookup_elem(&seen, &k);
+	if (n)
+		__sync_fetch_and_add(n, 1);
+}
+
+SEC("xdp") int on_xdp(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	if ((void *)(eth + 1) > end || eth->h_proto != bpf_htons(ETH_P_IP) || !ours((void *)(eth + 1), end))
+		return XDP_PASS;
+	count();
+	return drop ? XDP_DROP : XDP_PASS;
+}
+
+SEC("tc") int on_tc(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+	if ((void *)(eth + 1) > end || eth->h_proto != bpf_htons(ETH_P_IP) || !ours((void *)(eth + 1), end))
+		return TC_ACT_UNSPEC;
+	count();
+	/* Not TC_ACT_OK, which would end the device's chain of tcx programs here. */
+	return drop ? TC_ACT_SHOT : TC_ACT_UNSPEC;
+}
+
+SEC("cgroup_skb/egress") int on_egress(struct __sk_buff *skb)
+{
+	struct iphdr ip;
+	struct udphdr udp;
+	if (bpf_skb_load_bytes(skb, 0, &ip, sizeof(ip)) || ip.protocol != IPPROTO_UDP ||
+	    bpf_skb_load_bytes(skb, ip.ihl * 4, &udp, sizeof(udp)) || udp.dest != bpf_htons(9999))
+		return 1;
+	count();
+	return 1;
+}
+]]
+
+local function counter(drop)
+  return bpf.new(COUNTER, { autoattach = false, rodata = { drop = drop and 1 or 0 } })
+end
+
+-- How many of n datagrams sent from `from` ("host" or "ns") arrive at the other side.
+local function send(from, n, prefix)
+  local to_ns = from == "host"
+  local recv = (to_ns and "ip netns exec " .. NS .. " " or "") .. h.fixture("udp_count")
+    .. (" recv %s %d 400"):format(to_ns and NS_IP or HOST_IP, PORT)
+  local r = io.popen(recv)
+  assert.are.equal("ready", r:read("l"))
+  h.run((prefix or "") .. (to_ns and "" or "ip netns exec " .. NS .. " ") .. h.fixture("udp_count")
+    .. (" send %s %d %d"):format(to_ns and NS_IP or HOST_IP, PORT, n))
+  local got = tonumber(r:read("l"))
+  r:close()
+  return got
+end
+
+-- The cgroup v2 hierarchy: wherever it is mounted, or mounted for the spec.
+local function cgroup2_root()
+  for line in io.lines("/proc/self/mounts") do
+    local dir, fs = line:match("^%S+ (%S+) (%S+)")
+    if fs == "cgroup2" then return dir end
+  end
+  local dir = "/run/luabpf-cgroup2-" .. pid
+  h.run("mkdir -p " .. dir .. " && mount -t cgroup2 none " .. dir)
+  return dir
+end
+
+describe("network attach", function()
+  setup(function()
+    h.run(("ip netns del %s 2>/dev/null; ip netns add %s && ip link add %s type veth peer name %s netns %s && "
+      .. "ip addr add %s/24 dev %s && ip link set %s up && ip -n %s addr add %s/24 dev %s && "
+      .. "ip -n %s link set %s up && ip -n %s link set lo up"):format(NS, NS, HOST_DEV, NS_DEV, NS,
+      HOST_IP, HOST_DEV, HOST_DEV, NS, NS_IP, NS_DEV, NS, NS_DEV, NS))
+    -- Neighbours resolved once, so no test counts on ARP timing.
+    assert.are.equal(3, send("host", 3))
+    assert.are.equal(3, send("ns", 3))
+  end)
+
+  teardown(function()
+    h.run("ip link del " .. HOST_DEV .. " 2>/dev/null; ip netns del " .. NS)
+  end)
+
+  it("XDP drops a device's packets until the link is detached, in each mode", function()
+    for _, mode in ipairs { false, "skb", "drv" } do
+      local b <close> = counter(true)
+      local link = b:attach_xdp { dev = HOST_DEV, fn = "on_xdp", mode = mode or nil }
+      assert.are.equal(0, send("ns", 5), tostring(mode))
+      assert.are.equal(5, b.maps.seen[0])
+      link:detach()
+      assert.are.equal(5, send("ns", 5))
+      assert.are.equal(5, b.maps.seen[0])
+    end
+  end)
+
+  it("XDP names a taken device, a missing one, a mode the device lacks and a program of another type", function()
+    local b <close> = counter(false)
+    b:attach_xdp { dev = HOST_DEV, fn = "on_xdp" }
+    local other <close> = counter(false)
+    assert.matches("attach_xdp: " .. HOST_DEV .. " already runs XDP program id %d+; detach it first "
+      .. "%(ip link set dev " .. HOST_DEV .. " xdp off, or bpftool link detach%)",
+      h.error_of(other.attach_xdp, other, { dev = HOST_DEV, fn = "on_xdp" }))
+    assert.matches("no network device named 'nosuchdev0' %(ip link lists them%)",
+      h.error_of(other.attach_xdp, other, { dev = "nosuchdev0", fn = "on_xdp" }))
+    assert.matches("attach_xdp: " .. HOST_DEV .. " has no hw%-mode XDP %(mode \"skb\" works on every device%)",
+      h.error_of(other.attach_xdp, other, { dev = HOST_DEV, fn = "on_xdp", mode = "hw" }))
+    assert.matches("attach_xdp: mode 'fast' is not one of \"skb\"",
+      h.error_of(other.attach_xdp, other, { dev = HOST_DEV, fn = "on_xdp", mode = "fast" }), 1, true)
+    assert.matches("program 'on_tc' is not an XDP program (its section is \"tc\"); declare it with SEC(\"xdp\")",
+      h.error_of(other.attach_xdp, other, { dev = HOST_DEV, fn = "on_tc" }), 1, true)
+    assert.matches("attach_xdp: 'dev' must name a network device",
+      h.error_of(other.attach_xdp, other, { fn = "on_xdp" }), 1, true)
+  end)
+
+  it("a program `ip link` installed is taken over with replace = true", function()
+    local pinned = "/sys/fs/bpf/luabpf-spec-xdp-" .. pid
+    local b <close> = counter(false)
+    b.progs.on_xdp:pin(pinned)
+    h.run(("ip link set dev %s xdpgeneric pinned %s"):format(HOST_DEV, pinned))
+    os.remove(pinned)
+    local mine <close> = counter(true)
+    assert.matches("already runs XDP program",
+      h.error_of(mine.attach_xdp, mine, { dev = HOST_DEV, fn = "on_xdp" }), 1, true)
+    local link = mine:attach_xdp { dev = HOST_DEV, fn = "on_xdp", replace = true }
+    assert.are.equal(0, send("ns", 4))
+    assert.are.equal(4, mine.maps.seen[0])
+    link:detach()
+    assert.are.equal(4, send("ns", 4))
+  end)
+
+  it("a pinned XDP link outlives its script, and the next script opens and detaches it", function()
+    local pin = "/sys/fs/bpf/luabpf-spec-link-" .. pid
+    local dir = h.tmpdir()
+    h.write_file(dir .. "/src.c", COUNTER)
+    h.write_file(dir .. "/install.lua", ([[
+local src = io.open("%s/src.c"):read("a")
+local b = bpf.new(src, {autoattach = false, rodata = {drop = 1}})
+b:attach_xdp{dev = "%s", fn = "on_xdp"}:pin("%s")
+]]):format(dir, HOST_DEV, pin))
+    h.write_file(dir .. "/remove.lua", ([[
+local l = bpf.open_pinned("%s")
+print(l.type, l.attached, l:detach(), l.attached)
+l:unpin("%s")
+]]):format(pin, pin))
+    assert.are.equal("", h.run(h.luabpf .. " " .. dir .. "/install.lua"))
+    assert.are.equal(0, send("ns", 3))
+    assert.are.equal("xdp\ttrue\ttrue\tfalse\n", h.run(h.luabpf .. " " .. dir .. "/remove.lua"))
+    assert.are.equal(3, send("ns", 3))
+    assert.is_nil(io.open(pin))
+    h.run("rm -rf " .. dir)
+  end)
+
+  it("TC counts exact packets on ingress and egress, and drops with TC_ACT_SHOT", function()
+    local b <close> = counter(false)
+    local ingress = b:attach_tc { dev = HOST_DEV, fn = "on_tc", direction = "ingress" }
+    assert.are.equal(6, send("ns", 6))
+    assert.are.equal(6, b.maps.seen[0])
+    ingress:detach()
+    b:attach_tc { dev = HOST_DEV, fn = "on_tc", direction = "egress" }
+    assert.are.equal(4, send("host", 4))
+    assert.are.equal(10, b.maps.seen[0])
+    local dropper <close> = counter(true)
+    dropper:attach_tc { dev = HOST_DEV, fn = "on_tc", direction = "egress" }
+    assert.are.equal(0, send("host", 3))
+    assert.are.equal(3, dropper.maps.seen[0])
+    assert.matches("attach_tc: 'direction' must be \"ingress\" or \"egress\"",
+      h.error_of(b.attach_tc, b, { dev = HOST_DEV, fn = "on_tc" }), 1, true)
+    assert.matches("program 'on_xdp' is not a TC program (its section is \"xdp\"); declare it with SEC(\"tc\")",
+      h.error_of(b.attach_tc, b, { dev = HOST_DEV, fn = "on_xdp", direction = "egress" }), 1, true)
+  end)
+
+  it("cgroup_skb counts the packets of processes in its cgroup only", function()
+    local dir = cgroup2_root() .. "/luabpf-spec-" .. pid
+    assert(h.run("mkdir " .. dir .. " && echo ok") == "ok\n")
+    local b <close> = counter(false)
+    local link = b:attach_cgroup { path = dir, fn = "on_egress" }
+    assert.are.equal(5, send("host", 5, ("sh -c 'echo $$ > %s/cgroup.procs && exec \"$0\" \"$@\"' "):format(dir)))
+    assert.are.equal(5, b.maps.seen[0])
+    assert.are.equal(3, send("host", 3))
+    assert.are.equal(5, b.maps.seen[0])
+    link:detach()
+    assert.are.equal(2, send("host", 2, ("sh -c 'echo $$ > %s/cgroup.procs && exec \"$0\" \"$@\"' "):format(dir)))
+    assert.are.equal(5, b.maps.seen[0])
+    assert.matches("attach_cgroup: 'cgroup_nothing' is not a cgroup attach type",
+      h.error_of(b.attach_cgroup, b, { path = dir, fn = "on_egress", type = "cgroup_nothing" }), 1, true)
+    assert.matches("cannot attach program 'on_egress' (section \"cgroup_skb/egress\") as cgroup_inet4_connect of "
+      .. "cgroup " .. dir .. ": the program's type does not take that attach type",
+      h.error_of(b.attach_cgroup, b, { path = dir, fn = "on_egress", type = "cgroup_inet4_connect" }), 1, true)
+    assert.matches("attach_cgroup: /tmp is not a cgroup v2 directory",
+      h.error_of(b.attach_cgroup, b, { path = "/tmp", fn = "on_egress" }), 1, true)
+    assert.matches("attach_cgroup: cannot open the cgroup /nonexistent: No such file or directory",
+      h.error_of(b.attach_cgroup, b, { path = "/nonexistent", fn = "on_egress" }), 1, true)
+    b:close()
+    h.run("rmdir " .. dir)
+  end)
+end)
