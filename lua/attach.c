@@ -326,6 +326,38 @@ static int object_attach_cgroup(lua_State *L)
 	return push_attached(L, id, &err);
 }
 
+/* b:attach_socket_filter{dev=, fn=} opens a packet socket on dev whose
+ * packets the filter picks, and returns it; {fd=, fn=} puts the filter on a
+ * socket the caller has (it stays until that socket closes) and returns true. */
+static int object_attach_socket_filter(lua_State *L)
+{
+	lbpf_lua_check_object(L, 1);
+	struct lbpf_err err = {0};
+
+	luaL_checktype(L, 2, LUA_TTABLE);
+	int dev = opt_field(L, "dev"), fd = opt_field(L, "fd"), fn = fn_field(L);
+	if (lua_isnil(L, fn))
+		return luaL_error(L, "attach_socket_filter: 'fn' must name the BPF program to run");
+	struct bpf_program *prog = lbpf_lua_check_prog_arg(L, 1, fn);
+	if (!lua_isnil(L, fd)) {
+		if (!lua_isinteger(L, fd) || lua_tointeger(L, fd) < 0 || lua_tointeger(L, fd) > INT32_MAX)
+			return luaL_error(L, "attach_socket_filter: 'fd' must be a socket's file descriptor");
+		if (lbpf_attach__socket_filter(prog, (int)lua_tointeger(L, fd), &err))
+			return lbpf_lua_raise(L, &err);
+		lua_pushboolean(L, 1);
+		return 1;
+	}
+	const char *name = opt_string(L, dev, "attach_socket_filter", "dev");
+	if (!name)
+		return luaL_error(L, "attach_socket_filter: give 'dev' (a network device to open a packet socket on) "
+				     "or 'fd' (a socket of yours)");
+	int sock = lbpf_socket__open_packet(name, prog, &err);
+	if (sock < 0)
+		return lbpf_lua_raise(L, &err);
+	lbpf_lua_push_packet_socket(L, sock);
+	return 1;
+}
+
 static const luaL_Reg attach_methods[] = {
 	{"attach_tracepoint", object_attach_tracepoint},
 	{"attach_raw_tracepoint", object_attach_raw_tracepoint},
@@ -336,6 +368,7 @@ static const luaL_Reg attach_methods[] = {
 	{"attach_xdp", object_attach_xdp},
 	{"attach_tc", object_attach_tc},
 	{"attach_cgroup", object_attach_cgroup},
+	{"attach_socket_filter", object_attach_socket_filter},
 	{NULL, NULL},
 };
 

@@ -43,6 +43,9 @@ const char *lbpf_lua_checkcstring(lua_State *L, int idx, const char *what);
  * checks that argument 1 is a view of metatable mt and pushes its object. */
 int lbpf_lua_view_object(lua_State *L, const char *mt);
 
+/* A bpf.PacketSocket owning fd (lua/packet_socket.c). */
+void lbpf_lua_push_packet_socket(lua_State *L, int fd);
+
 /* Adds the attach methods (lua/attach.c) to the method table on top. */
 void lbpf_lua_attach_methods(lua_State *L);
 

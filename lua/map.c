@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,6 +22,7 @@ enum value_style {
 	V_CODEC,   /* through the BTF layout */
 	V_PROG_FD, /* program arrays: set a program, read its id */
 	V_MAP_FD,  /* maps of maps: set a map, read the inner map */
+	V_CGROUP_FD, /* cgroup arrays: set a cgroup by path; the kernel lets only programs read */
 	V_STACK,   /* stack traces: a list of addresses */
 	V_NONE,    /* ring buffers and event arrays: no element access from Lua */
 };
@@ -68,6 +70,7 @@ static enum value_style style_of(uint32_t type)
 	case BPF_MAP_TYPE_PROG_ARRAY: return V_PROG_FD;
 	case BPF_MAP_TYPE_ARRAY_OF_MAPS:
 	case BPF_MAP_TYPE_HASH_OF_MAPS: return V_MAP_FD;
+	case BPF_MAP_TYPE_CGROUP_ARRAY: return V_CGROUP_FD;
 	case BPF_MAP_TYPE_STACK_TRACE: return V_STACK;
 	case BPF_MAP_TYPE_RINGBUF:
 	case BPF_MAP_TYPE_USER_RINGBUF:
@@ -219,7 +222,9 @@ static uint32_t fd_value(lua_State *L, struct lua_map *m, int idx)
 		return (uint32_t)check_map(L, idx)->fd;
 	return (uint32_t)luaL_error(L, "map '%s': a %s holds %s, got %s", m->info.name,
 				    lbpf_map__type_name(m->info.type),
-				    m->style == V_PROG_FD ? "programs (b.progs.NAME)" : "maps (b.maps.NAME)",
+				    m->style == V_PROG_FD  ? "programs (b.progs.NAME)"
+				    : m->style == V_MAP_FD ? "maps (b.maps.NAME)"
+							   : "cgroups (a cgroup v2 directory's path, or an fd of one)",
 				    luaL_typename(L, idx));
 }
 
@@ -230,7 +235,7 @@ static void encode_value(lua_State *L, struct lua_map *m, int idx, char *value)
 	if (m->style == V_NONE || m->style == V_STACK)
 		luaL_error(L, "map '%s': a %s cannot be written from Lua", m->info.name,
 			   lbpf_map__type_name(m->info.type));
-	if (m->style == V_PROG_FD || m->style == V_MAP_FD) {
+	if (m->style == V_PROG_FD || m->style == V_MAP_FD || m->style == V_CGROUP_FD) {
 		uint32_t fd = fd_value(L, m, idx);
 		memcpy(value, &fd, 4);
 		return;
@@ -251,6 +256,25 @@ static void encode_value(lua_State *L, struct lua_map *m, int idx, char *value)
 		}
 		lua_pop(L, 1);
 	}
+}
+
+/* Encodes the value at vidx and updates m[key] with it. A cgroup given by
+ * path is opened for the update only. */
+static int encode_update(lua_State *L, struct lua_map *m, const void *key, int vidx, uint64_t flags)
+{
+	if (m->style != V_CGROUP_FD || lua_type(L, vidx) != LUA_TSTRING) {
+		encode_value(L, m, vidx, m->vbuf);
+		return lbpf_map__update(m->fd, key, m->vbuf, flags);
+	}
+	const char *path = lbpf_lua_checkcstring(L, vidx, "the cgroup path");
+	int cg = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cg < 0)
+		return luaL_error(L, "map '%s': cannot open the cgroup %s: %s", m->info.name, path, lbpf_strerror(errno));
+	uint32_t fd = (uint32_t)cg;
+	memcpy(m->vbuf, &fd, 4);
+	int ret = lbpf_map__update(m->fd, key, m->vbuf, flags);
+	close(cg);
+	return ret;
 }
 
 static void push_value(lua_State *L, struct lua_map *m, const char *value)
@@ -311,6 +335,11 @@ static int raise_errno(lua_State *L, struct lua_map *m, const char *op, int ret)
 		if (caps)
 			return luaL_error(L, "map '%s': %s failed: permission denied: %s", m->info.name, op, caps);
 	}
+	if (m->style == V_CGROUP_FD && (ret == -ENOTSUP || ret == -EOPNOTSUPP || ret == -524))
+		return luaL_error(L, "map '%s': a cgroup_array cannot be read from user space: the kernel lets "
+				     "programs test it (bpf_current_task_under_cgroup, bpf_skb_under_cgroup) and Lua "
+				     "set or delete its slots",
+				  m->info.name);
 	return luaL_error(L, "map '%s': %s failed: %s", m->info.name, op, lbpf_strerror(-ret));
 }
 
@@ -360,8 +389,7 @@ static int map_set(lua_State *L)
 	check_elements(L, m);
 	luaL_checkany(L, 3);
 	encode_key(L, m, 2, m->kbuf);
-	encode_value(L, m, 3, m->vbuf);
-	int ret = lbpf_map__update(m->fd, m->kbuf, m->vbuf, flags);
+	int ret = encode_update(L, m, m->kbuf, 3, flags);
 	if ((ret == -EEXIST && flags == BPF_NOEXIST) || (ret == -ENOENT && flags == BPF_EXIST)) {
 		lua_pushboolean(L, 0);
 		return 1;
@@ -401,8 +429,7 @@ static int map_newindex(lua_State *L)
 	}
 	check_elements(L, m);
 	encode_key(L, m, 2, m->kbuf);
-	encode_value(L, m, 3, m->vbuf);
-	int ret = lbpf_map__update(m->fd, m->kbuf, m->vbuf, BPF_ANY);
+	int ret = encode_update(L, m, m->kbuf, 3, BPF_ANY);
 	if (ret)
 		return raise_errno(L, m, "update", ret);
 	return 0;

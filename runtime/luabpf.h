@@ -303,6 +303,11 @@ int lbpf_attach__tc(struct lbpf_object *obj, struct bpf_program *prog, const cha
 int lbpf_attach__cgroup(struct lbpf_object *obj, struct bpf_program *prog, const char *path, const char *type,
 			struct lbpf_err *err);
 
+/* Socket filters (runtime/attach_socket.c): on a socket the caller has, or
+ * on a new packet socket bound to dev (returned; the caller closes it). */
+int lbpf_attach__socket_filter(struct bpf_program *prog, int sock, struct lbpf_err *err);
+int lbpf_socket__open_packet(const char *dev, struct bpf_program *prog, struct lbpf_err *err);
+
 /* Shared wording for a failed attach: privileges first, then libbpf's reason. */
 int lbpf_attach__fail(struct lbpf_err *err, int code, const struct bpf_program *prog, const char *what);
 

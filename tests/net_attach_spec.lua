@@ -53,6 +53,20 @@ SEC("tc") int on_tc(struct __sk_buff *skb)
 	return drop ? TC_ACT_SHOT : TC_ACT_UNSPEC;
 }
 
+/* Keeps the spec's UDP datagrams whole and drops everything else. */
+SEC("socket") int on_socket(struct __sk_buff *skb)
+{
+	struct ethhdr eth;
+	struct iphdr ip;
+	struct udphdr udp;
+	if (bpf_skb_load_bytes(skb, 0, &eth, sizeof(eth)) || eth.h_proto != bpf_htons(ETH_P_IP) ||
+	    bpf_skb_load_bytes(skb, sizeof(eth), &ip, sizeof(ip)) || ip.protocol != IPPROTO_UDP ||
+	    bpf_skb_load_bytes(skb, sizeof(eth) + ip.ihl * 4, &udp, sizeof(udp)) || udp.dest != bpf_htons(9999))
+		return 0;
+	count();
+	return skb->len;
+}
+
 SEC("cgroup_skb/egress") int on_egress(struct __sk_buff *skb)
 {
 	struct iphdr ip;
@@ -197,7 +211,32 @@ l:unpin("%s")
       h.error_of(b.attach_tc, b, { dev = HOST_DEV, fn = "on_xdp", direction = "egress" }), 1, true)
   end)
 
-  it("cgroup_skb counts the packets of processes in its cgroup only", function()
+  it("a socket filter delivers exactly the UDP datagrams sent to the port, on a packet socket or one's own", function()
+    local b <close> = counter(false)
+    local sock <close> = b:attach_socket_filter { dev = HOST_DEV, fn = "on_socket" }
+    assert.are.equal(5, send("ns", 5))
+    local got = {}
+    for _ = 1, 6 do
+      local packet = sock:recv(200)
+      if not packet then break end
+      -- Ethernet, then IPv4 (20 bytes here), then the UDP destination port.
+      got[#got + 1] = string.unpack(">I2", packet, 14 + 20 + 3)
+    end
+    assert.are.same({ 9999, 9999, 9999, 9999, 9999 }, got)
+    assert.are.equal(5, b.maps.seen[0])
+    -- The same filter put on a socket the caller already has.
+    assert.is_true(b:attach_socket_filter { fd = sock.fd, fn = "on_socket" })
+    sock:close()
+    assert.matches("this packet socket is closed", h.error_of(sock.recv, sock), 1, true)
+    assert.matches("cannot attach socket filter 'on_socket' to socket 0: Socket operation on non-socket "
+      .. "(fd must be an open socket)", h.error_of(b.attach_socket_filter, b, { fd = 0, fn = "on_socket" }), 1, true)
+    assert.matches("program 'on_xdp' is not a socket filter program (its section is \"xdp\"); declare it with "
+      .. "SEC(\"socket\")", h.error_of(b.attach_socket_filter, b, { dev = HOST_DEV, fn = "on_xdp" }), 1, true)
+    assert.matches("attach_socket_filter: give 'dev'", h.error_of(b.attach_socket_filter, b, { fn = "on_socket" }),
+      1, true)
+  end)
+
+  it("cgroup_skb counts the packets of processes in its cgroup only; a cgroup array takes a cgroup's path", function()
     local dir = cgroup2_root() .. "/luabpf-spec-" .. pid
     assert(h.run("mkdir " .. dir .. " && echo ok") == "ok\n")
     local b <close> = counter(false)
@@ -219,6 +258,30 @@ l:unpin("%s")
     assert.matches("attach_cgroup: cannot open the cgroup /nonexistent: No such file or directory",
       h.error_of(b.attach_cgroup, b, { path = "/nonexistent", fn = "on_egress" }), 1, true)
     b:close()
+
+    -- A cgroup array takes the cgroup by path; programs test it, Lua cannot read it.
+    local cg <close> = bpf.new([[
+struct { __uint(type, BPF_MAP_TYPE_CGROUP_ARRAY); __uint(max_entries, 1); __type(key, u32); __type(value, u32); } cgs SEC(".maps");
+u64 opens = 0;
+SEC("tp/syscalls/sys_enter_openat") int in_cgroup(void *ctx)
+{
+	if (bpf_current_task_under_cgroup(&cgs, 0) == 1)
+		__sync_fetch_and_add(&opens, 1);
+	return 0;
+}
+]])
+    cg.maps.cgs[0] = dir
+    h.run(("sh -c 'echo $$ > %s/cgroup.procs && exec %s 7 /dev/null'"):format(dir, h.fixture("opener")))
+    h.run(h.fixture("opener") .. " 4 /dev/null")
+    assert.are.equal(7, cg.globals.opens)
+    assert.matches("map 'cgs': a cgroup_array cannot be read from user space: the kernel lets programs test it",
+      h.error_of(function() return cg.maps.cgs[0] end), 1, true)
+    assert.matches("map 'cgs': cannot open the cgroup /nonexistent: No such file or directory",
+      h.error_of(function() cg.maps.cgs[0] = "/nonexistent" end), 1, true)
+    assert.matches("map 'cgs': a cgroup_array holds cgroups (a cgroup v2 directory's path, or an fd of one), got "
+      .. "table", h.error_of(function() cg.maps.cgs[0] = {} end), 1, true)
+    cg.maps.cgs[0] = nil
+    cg:close()
     h.run("rmdir " .. dir)
   end)
 end)
