@@ -26,11 +26,14 @@ namespace {
 const uint64_t kProbeReadKernel = 113; // BPF_FUNC_probe_read_kernel
 
 // Program sections and context types whose programs read packets and
-// context fields directly and may not call bpf_probe_read_kernel.
+// context fields directly and may not call bpf_probe_read_kernel; and the
+// BTF-typed tracing kinds, whose pointers the verifier trusts only as
+// direct loads (a probe read would make them plain numbers).
 const char *const kNetworkSections[] = {
 	"xdp",	     "tc",	  "classifier", "action",  "socket",  "sk_skb",	  "sk_msg",    "cgroup",
 	"sockops",   "sk_lookup", "flow_dissector", "lwt_", "sk_reuseport", "netfilter", "struct_ops", "syscall",
-	"netkit",    "tcx",
+	"netkit",    "tcx",	  "fentry",	"fexit",   "fmod_ret", "freplace", "tp_btf",    "iter",
+	"lsm",
 };
 const char *const kNetworkContexts[] = {
 	"xdp_md", "__sk_buff", "sk_msg_md", "bpf_sock_ops", "bpf_sock_addr", "bpf_sk_lookup",

@@ -3,6 +3,7 @@
  * returning a bpf.Link. */
 #include <linux/perf_event.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <bpf/libbpf.h>
@@ -19,6 +20,9 @@ static struct bpf_program *attach_prog(lua_State *L, int arg, enum bpf_prog_type
 	prog = lbpf_object__typed_prog(lbpf_lua_check_object(L, 1), prog, type, expected, &err);
 	if (!prog)
 		lbpf_lua_raise(L, &err);
+	if (bpf_program__fd(prog) < 0)
+		lbpf_lua_error(L, "program '%s' was not loaded (its autoload was false), so it cannot be attached",
+			       bpf_program__name(prog));
 	return prog;
 }
 
@@ -358,6 +362,66 @@ static int object_attach_socket_filter(lua_State *L)
 	return 1;
 }
 
+/* b:attach_uprobe_multi{path=, sym=, pid=, ret=, fn=}: sym is a glob. */
+static int object_attach_uprobe_multi(lua_State *L)
+{
+	struct lbpf_object *obj = lbpf_lua_check_object(L, 1);
+	struct lbpf_err err = {0};
+
+	luaL_checktype(L, 2, LUA_TTABLE);
+	int path = opt_field(L, "path"), sym = opt_field(L, "sym"), pid = opt_field(L, "pid"),
+	    ret = opt_field(L, "ret"), fn = fn_field(L);
+	const char *file = opt_string(L, path, "attach_uprobe_multi", "path");
+	const char *glob = opt_string(L, sym, "attach_uprobe_multi", "sym");
+	if (!file || !glob)
+		return luaL_error(L, "attach_uprobe_multi: give 'path' (a binary or library) and 'sym' (a function "
+				     "name or glob, e.g. \"malloc*\")");
+	int who = opt_id(L, pid, "attach_uprobe_multi", "pid", "a process id");
+	struct bpf_program *prog = fn_prog(L, fn, BPF_PROG_TYPE_KPROBE, BPF_TRACE_UPROBE_MULTI, "attach_uprobe_multi");
+	int id = lbpf_attach__uprobe_multi(obj, prog, file, glob, who, lua_toboolean(L, ret), &err);
+	return push_attached(L, id, &err);
+}
+
+/* b:attach_kprobe_multi{pattern=, ret=, fn=} */
+static int object_attach_kprobe_multi(lua_State *L)
+{
+	struct lbpf_object *obj = lbpf_lua_check_object(L, 1);
+	struct lbpf_err err = {0};
+
+	luaL_checktype(L, 2, LUA_TTABLE);
+	int pattern = opt_field(L, "pattern"), ret = opt_field(L, "ret"), fn = fn_field(L);
+	const char *glob = opt_string(L, pattern, "attach_kprobe_multi", "pattern");
+	if (!glob)
+		return luaL_error(L, "attach_kprobe_multi: 'pattern' must be a kernel function name or glob, e.g. "
+				     "\"vfs_*\"");
+	struct bpf_program *prog = fn_prog(L, fn, BPF_PROG_TYPE_KPROBE, BPF_TRACE_KPROBE_MULTI, "attach_kprobe_multi");
+	int id = lbpf_attach__kprobe_multi(obj, prog, glob, lua_toboolean(L, ret), &err);
+	return push_attached(L, id, &err);
+}
+
+/* b:attach_fentry(prog), attach_fexit, attach_fmod_ret, attach_tp_btf,
+ * attach_lsm, attach_iter: the kind is the closure's upvalue. */
+static int object_attach_trace(lua_State *L)
+{
+	struct lbpf_object *obj = lbpf_lua_check_object(L, 1);
+	struct lbpf_err err = {0};
+	const char *kind = lua_tostring(L, lua_upvalueindex(1));
+
+	if (lua_istable(L, 2)) {
+		lua_getfield(L, 2, "fn");
+		lua_replace(L, 2);
+	}
+	if (lua_isnoneornil(L, 2))
+		return luaL_error(L, "attach_%s: give the program (its name or b.progs.NAME)", kind);
+	struct bpf_program *prog = lbpf_lua_check_prog_arg(L, 1, 2);
+	if (bpf_program__fd(prog) < 0)
+		return lbpf_lua_error(L, "program '%s' was not loaded (its autoload was false), so it cannot be "
+					 "attached",
+				      bpf_program__name(prog));
+	int id = lbpf_attach__trace(obj, prog, kind, &err);
+	return push_attached(L, id, &err);
+}
+
 static const luaL_Reg attach_methods[] = {
 	{"attach_tracepoint", object_attach_tracepoint},
 	{"attach_raw_tracepoint", object_attach_raw_tracepoint},
@@ -369,10 +433,21 @@ static const luaL_Reg attach_methods[] = {
 	{"attach_tc", object_attach_tc},
 	{"attach_cgroup", object_attach_cgroup},
 	{"attach_socket_filter", object_attach_socket_filter},
+	{"attach_uprobe_multi", object_attach_uprobe_multi},
+	{"attach_kprobe_multi", object_attach_kprobe_multi},
 	{NULL, NULL},
 };
 
 void lbpf_lua_attach_methods(lua_State *L)
 {
+	static const char *const trace_kinds[] = {"fentry", "fexit", "fmod_ret", "tp_btf", "lsm", "iter"};
+	char name[32];
+
 	luaL_setfuncs(L, attach_methods, 0);
+	for (size_t i = 0; i < sizeof(trace_kinds) / sizeof(trace_kinds[0]); i++) {
+		lua_pushstring(L, trace_kinds[i]);
+		lua_pushcclosure(L, object_attach_trace, 1);
+		snprintf(name, sizeof(name), "attach_%s", trace_kinds[i]);
+		lua_setfield(L, -2, name);
+	}
 }

@@ -1,5 +1,6 @@
 /* bpf.Link: one attachment. It lives as long as its object unless detached;
  * dropping the Lua handle does not detach (a script need not keep it). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "binding.h"
@@ -40,6 +41,20 @@ static int link_pin(lua_State *L)
 	return 0;
 }
 
+/* l:read(): an iterator link's whole output, run once more on each call. */
+static int link_read(lua_State *L)
+{
+	struct lua_link *l = luaL_checkudata(L, 1, LBPF_LINK_MT);
+	struct lbpf_err err = {0};
+	size_t size;
+	char *text = lbpf_link__read_iter(lbpf_lua_owner(L, 1, "link"), l->id, &size, &err);
+	if (!text)
+		return lbpf_lua_raise(L, &err);
+	lua_pushlstring(L, text, size);
+	free(text);
+	return 1;
+}
+
 static int link_index(lua_State *L)
 {
 	struct lua_link *l = luaL_checkudata(L, 1, LBPF_LINK_MT);
@@ -53,13 +68,17 @@ static int link_index(lua_State *L)
 		lua_pushcfunction(L, link_pin);
 		return 1;
 	}
+	if (strcmp(key, "read") == 0) {
+		lua_pushcfunction(L, link_read);
+		return 1;
+	}
 	if (strcmp(key, "attached") == 0) {
 		lua_getiuservalue(L, 1, 1);
 		struct lua_object *o = luaL_testudata(L, -1, LBPF_OBJECT_MT);
 		lua_pushboolean(L, o && o->obj && lbpf_link__attached(o->obj, l->id));
 		return 1;
 	}
-	return luaL_error(L, "bpf.Link has no field '%s' (it has: detach, attached, pin)", key);
+	return luaL_error(L, "bpf.Link has no field '%s' (it has: detach, attached, pin, read)", key);
 }
 
 static int link_tostring(lua_State *L)

@@ -51,6 +51,14 @@ int lbpf_link__add_fd(struct lbpf_object *obj, int fd)
 	return obj->nlinks++;
 }
 
+int lbpf_link__fd(const struct lbpf_object *obj, int id)
+{
+	if (!lbpf_link__attached(obj, id))
+		return -1;
+	const struct lbpf_link_slot *slot = &obj->links[id];
+	return slot->links ? bpf_link__fd(slot->links[0]) : slot->fd;
+}
+
 int lbpf_link__pin(struct lbpf_object *obj, int id, const char *path, struct lbpf_err *err)
 {
 	if (!lbpf_link__attached(obj, id))
@@ -62,8 +70,7 @@ int lbpf_link__pin(struct lbpf_object *obj, int id, const char *path, struct lbp
 	int ret = lbpf_bpffs__ensure(path, err);
 	if (ret)
 		return ret;
-	int fd = slot->links ? bpf_link__fd(slot->links[0]) : slot->fd;
-	if (bpf_obj_pin(fd, path) != 0)
+	if (bpf_obj_pin(lbpf_link__fd(obj, id), path) != 0)
 		return lbpf_err__set(err, errno, "cannot pin the link at %s: %s%s", path, lbpf_strerror(errno),
 				     errno == EINVAL ? " (this kind of attachment is not a kernel link)" : "");
 	return 0;

@@ -230,6 +230,8 @@ int lbpf_link__add(struct lbpf_object *obj, struct bpf_link *link);
 int lbpf_link__add_group(struct lbpf_object *obj, struct bpf_link **links, int n);
 /* A kernel link fd made without libbpf; the object owns it from here on. */
 int lbpf_link__add_fd(struct lbpf_object *obj, int fd);
+/* The kernel link fd of an attached link (its first, for a group), or -1. */
+int lbpf_link__fd(const struct lbpf_object *obj, int id);
 /* Pins an attached link at path (on bpffs): it then outlives its object
  * and this process, until the pin is removed. A group cannot be pinned. */
 int lbpf_link__pin(struct lbpf_object *obj, int id, const char *path, struct lbpf_err *err);
@@ -256,6 +258,17 @@ int lbpf_attach__uprobe(struct lbpf_object *obj, struct bpf_program *prog,
 			const struct lbpf_uprobe_opts *opts, struct lbpf_err *err);
 int lbpf_attach__kprobe(struct lbpf_object *obj, struct bpf_program *prog, const char *func,
 			bool retprobe, struct lbpf_err *err);
+/* One link on every function a glob matches (runtime/attach_uprobe_multi.c,
+ * attach_kprobe_multi.c). */
+int lbpf_attach__uprobe_multi(struct lbpf_object *obj, struct bpf_program *prog, const char *path,
+			      const char *pattern, int pid, bool retprobe, struct lbpf_err *err);
+int lbpf_attach__kprobe_multi(struct lbpf_object *obj, struct bpf_program *prog, const char *pattern,
+			      bool retprobe, struct lbpf_err *err);
+/* BTF-typed tracing programs (runtime/attach_trace.c): kind is "fentry",
+ * "fexit", "fmod_ret", "tp_btf", "lsm" or "iter"; an iterator's link is read
+ * with lbpf_link__read_iter (malloc'd text, *size bytes). */
+int lbpf_attach__trace(struct lbpf_object *obj, struct bpf_program *prog, const char *kind, struct lbpf_err *err);
+char *lbpf_link__read_iter(struct lbpf_object *obj, int id, size_t *size, struct lbpf_err *err);
 
 struct lbpf_usdt_opts {
 	const char *path;     /* the binary or library; NULL for /proc/PID/exe */

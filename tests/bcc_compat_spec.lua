@@ -366,6 +366,8 @@ int on_tick(struct pt_regs *ctx) {
     assert.matches("usdt: " .. target .. " has no USDT probe luabpf_test:no_such_probe", err, 1, true)
     err = h.error_of(b.attach_usdt, b, { path = target, probe = "nothing", fn = "on_tick" })
     assert.matches("usdt: " .. target .. " has no USDT probe named 'nothing'", err, 1, true)
+    -- Counted with earlier garbage collected, so its finalizers do not move the count.
+    collectgarbage()
     local fds = h.fd_count(h.getpid())
     err = h.error_of(bpf.new, "int f(struct pt_regs *ctx) { return 0; }", { usdt_contexts = { { probes = {} } } })
     assert.matches("opts.usdt_contexts[1] is not a context from bpf.USDT{pid=, path=}", err, 1, true)
@@ -378,6 +380,7 @@ int on_tick(struct pt_regs *ctx) {
     plain:enable_probe { probe = "tick", fn_name = "f" }
     err = h.error_of(bpf.new, "int f(struct pt_regs *ctx) { return 0; }", { usdt_contexts = { plain } })
     assert.matches("usdt: program 'f' was compiled without USDT support; read arguments with bpf_usdt_readarg()", err, 1, true)
+    collectgarbage()
     assert.are.equal(fds, h.fd_count(h.getpid()))
   end)
 
