@@ -55,7 +55,7 @@ LIBBPF_HEADERS := bpf_helpers.h bpf_helper_defs.h bpf_tracing.h bpf_core_read.h 
 CLANG_HEADERS := stddef.h stdint.h stdbool.h stdarg.h limits.h float.h stdalign.h stdnoreturn.h \
 	iso646.h stdatomic.h
 
-BENCH_TOOLS := $(B)/bench/producer $(B)/bench/lbpf_gen $(B)/bench/c_consumer $(B)/bench/measure
+BENCH_TOOLS := $(B)/bench/producer $(B)/bench/lbpf_gen $(B)/bench/c_consumer $(B)/bench/measure $(B)/bench/many_funcs
 FIXTURES := $(B)/tests/busy $(B)/tests/readsizes $(B)/tests/uprobe_target $(B)/tests/opener $(B)/tests/ptydrive $(B)/tests/getppid_loop $(B)/tests/usdt_target $(B)/tests/tcp_pair $(B)/tests/pipe_wake $(B)/tests/udp_count
 
 .PHONY: all deps bench-deps test bench demo install clean fixtures fuzz fuzzers FORCE
@@ -202,6 +202,11 @@ $(B)/bench/producer: bench/producer.c
 $(B)/bench/lbpf_gen: bench/gen.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -Wall -static -o $@ $<
+
+# Unoptimized calls, so each of its 100 functions is entered once per run.
+$(B)/bench/many_funcs: bench/many_funcs.c
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -Wall -o $@ $<
 
 $(B)/bench/measure: bench/measure.c
 	@mkdir -p $(dir $@)

@@ -1,6 +1,7 @@
 /* What the running kernel offers: bpf.features(), bpf.kernel_has_field()
  * from its BTF, bpf.tracepoint_exists() and the tracefs root that
- * lua/discovery.lua lists tracepoints from. */
+ * lua/discovery.lua lists tracepoints from; and what a binary offers,
+ * bpf.usdt_probes(). */
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
@@ -197,6 +198,36 @@ static int bpf_features(lua_State *L)
 	return 1;
 }
 
+static int push_usdt_probe(void *ctx, const struct lbpf_usdt_probe *p)
+{
+	lua_State *L = ctx;
+	lua_createtable(L, 0, 5);
+	lua_pushstring(L, p->provider);
+	lua_setfield(L, -2, "provider");
+	lua_pushstring(L, p->name);
+	lua_setfield(L, -2, "name");
+	lua_pushstring(L, p->args);
+	lua_setfield(L, -2, "args");
+	lua_pushinteger(L, (lua_Integer)p->pc);
+	lua_setfield(L, -2, "address");
+	lua_pushinteger(L, (lua_Integer)p->semaphore);
+	lua_setfield(L, -2, "semaphore");
+	lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+	return 0;
+}
+
+/* bpf.usdt_probes(path): {provider=, name=, args=, address=, semaphore=}
+ * for each USDT probe of a binary or library, in the order of its notes. */
+static int bpf_usdt_probes(lua_State *L)
+{
+	const char *path = lbpf_lua_checkcstring(L, 1, "the binary's path");
+	lua_newtable(L);
+	int ret = lbpf_usdt__each(path, push_usdt_probe, L);
+	if (ret < 0)
+		return luaL_error(L, "usdt_probes: cannot read %s: %s", path, lbpf_strerror(-ret));
+	return 1;
+}
+
 void lbpf_lua_discovery_functions(lua_State *L)
 {
 	static const luaL_Reg funcs[] = {
@@ -206,6 +237,7 @@ void lbpf_lua_discovery_functions(lua_State *L)
 		{"tracepoint_exists", bpf_tracepoint_exists},
 		{"_tracefs_root", bpf_tracefs_root},
 		{"features", bpf_features},
+		{"usdt_probes", bpf_usdt_probes},
 		{NULL, NULL},
 	};
 	luaL_newmetatable(L, KERNEL_BTF_MT);

@@ -2,58 +2,34 @@
  * libbpf's USDT support; a probe named without its provider is looked up. */
 #include <bpf/libbpf.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <gelf.h>
-#include <libelf.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "luabpf.h"
 
-#define STAPSDT_NOTE_TYPE 3
+struct find {
+	const char *name;
+	char *out;
+	size_t size;
+};
 
-/* The provider of the first probe called `name` in the binary's stapsdt
- * notes, copied to out; -ENOENT if there is none. A note's description is
- * three addresses (pc, base, semaphore), then "provider\0name\0args\0". */
+static int match(void *ctx, const struct lbpf_usdt_probe *p)
+{
+	struct find *f = ctx;
+	if (strcmp(p->name, f->name) != 0 || strlen(p->provider) >= f->size)
+		return 0;
+	strcpy(f->out, p->provider);
+	return 1;
+}
+
+/* The provider of the first probe called `name` in the binary, copied to
+ * out; -ENOENT if there is none. */
 static int find_provider(const char *path, const char *name, char *out, size_t size)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	elf_version(EV_CURRENT);
-	Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
-	int ret = -ENOENT;
-	Elf_Scn *scn = NULL;
-	size_t addr_size = elf && gelf_getclass(elf) == ELFCLASS32 ? 4 : 8;
-	while (elf && ret == -ENOENT && (scn = elf_nextscn(elf, scn))) {
-		GElf_Shdr sh;
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE)
-			continue;
-		Elf_Data *data = elf_getdata(scn, NULL);
-		size_t off = 0, name_off, desc_off;
-		GElf_Nhdr nh;
-		while (data && ret == -ENOENT && (off = gelf_getnote(data, off, &nh, &name_off, &desc_off)) > 0) {
-			if (nh.n_type != STAPSDT_NOTE_TYPE || nh.n_descsz <= 3 * addr_size)
-				continue;
-			const char *desc = (const char *)data->d_buf + desc_off + 3 * addr_size;
-			size_t left = nh.n_descsz - 3 * addr_size;
-			const char *provider = desc;
-			size_t plen = strnlen(provider, left);
-			if (plen + 1 >= left)
-				continue;
-			const char *probe = provider + plen + 1;
-			if (strnlen(probe, left - plen - 1) < left - plen - 1 && strcmp(probe, name) == 0 &&
-			    plen < size) {
-				memcpy(out, provider, plen + 1);
-				ret = 0;
-			}
-		}
-	}
-	if (elf)
-		elf_end(elf);
-	close(fd);
-	return ret;
+	struct find f = {name, out, size};
+	int ret = lbpf_usdt__each(path, match, &f);
+	return ret == 1 ? 0 : ret < 0 ? ret : -ENOENT;
 }
 
 enum bpf_attach_type lbpf_attach__usdt_attach_type(void)

@@ -276,6 +276,15 @@ struct lbpf_usdt_opts {
 	const char *name;
 	int pid;	      /* -1 for every process */
 };
+/* A binary's USDT probes (runtime/usdt_notes.c): fn is called for each
+ * until it returns non-zero, which is returned; a negative errno when the
+ * file cannot be read. The strings live only during the call. */
+struct lbpf_usdt_probe {
+	const char *provider, *name, *args; /* args: "-4@%edi 8@%rax", the compiler's spec */
+	uint64_t pc, semaphore;		    /* addresses; semaphore 0 when there is none */
+};
+int lbpf_usdt__each(const char *path, int (*fn)(void *ctx, const struct lbpf_usdt_probe *p), void *ctx);
+
 /* The attach type libbpf's USDT support needs a program loaded with. */
 enum bpf_attach_type lbpf_attach__usdt_attach_type(void);
 int lbpf_attach__usdt(struct lbpf_object *obj, struct bpf_program *prog, const struct lbpf_usdt_opts *opts,

@@ -53,6 +53,18 @@ describe("attach kinds", function()
       1, true)
   end)
 
+  it("lists a binary's USDT probes with their argument specs", function()
+    local probes = bpf.usdt_probes(h.fixture("usdt_target"))
+    assert.are.equal(1, #probes)
+    local p = probes[1]
+    assert.are.same({ "luabpf_test", "tick", 0 }, { p.provider, p.name, p.semaphore })
+    assert.matches("^%-4@%%%w+ 8@%%%w+$", p.args) -- an int and a pointer, in registers
+    assert.is_true(p.address > 0)
+    assert.are.same({}, bpf.usdt_probes(target))
+    assert.matches("usdt_probes: cannot read /nonexistent: No such file or directory",
+      h.error_of(bpf.usdt_probes, "/nonexistent"), 1, true)
+  end)
+
   it("names what this kernel lacks for kprobe_multi and tracing programs, and a program left unloaded", function()
     local b <close> = bpf.new(SRC, { autoattach = false, autoload = { on_entry = false, on_task = false } })
     assert.matches("cannot attach program 'on_kernel' to kprobe.multi vfs_*: this kernel has no kprobes "
