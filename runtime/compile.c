@@ -131,7 +131,8 @@ static double seconds_since(const struct timespec *t0)
 }
 
 /* What decides a compile's output besides the source: the prelude, the
- * flags, the compiler, and the kernel whose BTF vmlinux.h comes from. */
+ * flags, the compiler, and the kernel whose BTF vmlinux.h comes from (and
+ * what luabpf writes into vmlinux.h). */
 static void add_build_identity(struct lbpf_hash *h, const struct lbpf_compile_opts *opts)
 {
 	struct utsname u;
@@ -141,6 +142,7 @@ static void add_build_identity(struct lbpf_hash *h, const struct lbpf_compile_op
 	for (const struct lbpf_embedded *e = lbpf_runtime_files; e->name; e++)
 		lbpf_hash__add(h, e->data, e->size);
 	lbpf_hash__add(h, LBPF_TRACEPOINT_LAYOUT, sizeof(LBPF_TRACEPOINT_LAYOUT));
+	lbpf_hash__add(h, LBPF_VMLINUX_H, sizeof(LBPF_VMLINUX_H));
 	for (size_t i = 0; i < opts->ncflags; i++)
 		lbpf_hash__add(h, opts->cflags[i], strlen(opts->cflags[i]));
 	lbpf_hash__add(h, LBPF_DRIVER_ID, sizeof(LBPF_DRIVER_ID));

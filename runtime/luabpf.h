@@ -109,7 +109,9 @@ char *lbpf_tracepoint__parse(FILE *f, const char *category, const char *event, c
 
 /* ---- compiling (runtime/vmlinux_h.c, runtime/compile.c) ---- */
 
-/* vmlinux.h for the running kernel, generated from its BTF: malloc'd text. */
+/* vmlinux.h for the running kernel, generated from its BTF: malloc'd text.
+ * LBPF_VMLINUX_H names what it holds; it is part of the cache's key. */
+#define LBPF_VMLINUX_H "vmlinux.h 2: types and kfuncs"
 int lbpf_vmlinux_h__generate(char **text, size_t *size, struct lbpf_err *err);
 
 /* Where to find libluabpf-clang.so: set once from the binary's own location. */

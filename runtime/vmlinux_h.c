@@ -1,5 +1,6 @@
 /* vmlinux.h for the running kernel, written from /sys/kernel/btf/vmlinux with
- * libbpf's btf_dump, so programs compile with no kernel headers installed. */
+ * libbpf's btf_dump, so programs compile with no kernel headers installed;
+ * it declares the kernel's kfuncs too, weak, so bpf_ksym_exists() works. */
 #include <bpf/btf.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -12,6 +13,28 @@
 static void print_to_stream(void *ctx, const char *fmt, va_list args)
 {
 	vfprintf(ctx, fmt, args);
+}
+
+/* Every function the kernel tags bpf_kfunc, as an extern program may call:
+ * weak, so a program that tests bpf_ksym_exists(f) loads where f is missing. */
+static int dump_kfuncs(const struct btf *btf, struct btf_dump *dump, FILE *out)
+{
+	for (__u32 id = 1, n = btf__type_cnt(btf); id < n; id++) {
+		const struct btf_type *tag = btf__type_by_id(btf, id);
+		if (!btf_is_decl_tag(tag) || btf_decl_tag(tag)->component_idx != -1 ||
+		    strcmp(btf__name_by_offset(btf, tag->name_off), "bpf_kfunc") != 0)
+			continue;
+		const struct btf_type *fn = btf__type_by_id(btf, tag->type);
+		if (!fn || !btf_is_func(fn))
+			continue;
+		LIBBPF_OPTS(btf_dump_emit_type_decl_opts, opts, .field_name = btf__name_by_offset(btf, fn->name_off));
+		fputs("extern ", out);
+		int ret = btf_dump__emit_type_decl(dump, fn->type, &opts);
+		if (ret)
+			return ret;
+		fputs(" __attribute__((weak, section(\".ksyms\")));\n", out);
+	}
+	return 0;
 }
 
 int lbpf_vmlinux_h__generate(char **text, size_t *size, struct lbpf_err *err)
@@ -44,9 +67,10 @@ int lbpf_vmlinux_h__generate(char **text, size_t *size, struct lbpf_err *err)
 	int ret = 0;
 	for (__u32 id = 1, n = btf__type_cnt(btf); id < n && !ret; id++)
 		ret = btf_dump__dump_type(dump, id);
-	fputs("#ifndef BPF_NO_PRESERVE_ACCESS_INDEX\n#pragma clang attribute pop\n#endif\n"
-	      "#endif /* __VMLINUX_H__ */\n",
-	      out);
+	fputs("#ifndef BPF_NO_PRESERVE_ACCESS_INDEX\n#pragma clang attribute pop\n#endif\n", out);
+	if (!ret)
+		ret = dump_kfuncs(btf, dump, out);
+	fputs("#endif /* __VMLINUX_H__ */\n", out);
 	btf_dump__free(dump);
 	btf__free(btf);
 	if (fclose(out) != 0 && !ret)

@@ -17,6 +17,19 @@ SEC("xdp") int flip(struct xdp_md *ctx)
 	return XDP_TX;
 }
 SEC("tc") int mark(struct __sk_buff *skb) { skb->mark = 7; return skb->len; }
+/* The kernel's kfuncs come declared (weak) with vmlinux.h. */
+int target = 0;
+SEC("syscall") int find(void *ctx)
+{
+	if (!bpf_ksym_exists(bpf_task_from_pid))
+		return -1;
+	struct task_struct *t = bpf_task_from_pid(target);
+	if (!t)
+		return -2;
+	int pid = t->pid;
+	bpf_task_release(t);
+	return pid;
+}
 ]]
 
 describe("test_run", function()
@@ -37,6 +50,13 @@ describe("test_run", function()
     assert.is_nil(data)
     assert.are.same({ 20, 40, 9 }, { string.unpack("<i4i4", ctx) })
     assert.are.same({ 20, 0, 9 }, { string.unpack("<i4i4", input) })
+  end)
+
+  it("runs a syscall program that calls kfuncs vmlinux.h declares", function()
+    b.globals.target = h.getpid()
+    assert.are.equal(h.getpid(), (b.progs.find:test_run { ctx = string.pack("<i4", 0) }))
+    b.globals.target = 0x7ffffff0
+    assert.are.equal(-2, (b.progs.find:test_run { ctx = string.pack("<i4", 0) }) | ~0xffffffff)
   end)
 
   it("returns the packet an XDP program changed, over repeated runs", function()
