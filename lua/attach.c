@@ -362,6 +362,47 @@ static int object_attach_socket_filter(lua_State *L)
 	return 1;
 }
 
+/* b:attach_netfilter{family=, hook=, priority=, fn=} */
+static int object_attach_netfilter(lua_State *L)
+{
+	struct lbpf_object *obj = lbpf_lua_check_object(L, 1);
+	struct lbpf_netfilter_opts no = {0};
+	struct lbpf_err err = {0};
+
+	luaL_checktype(L, 2, LUA_TTABLE);
+	int family = opt_field(L, "family"), hook = opt_field(L, "hook"), priority = opt_field(L, "priority"),
+	    fn = fn_field(L);
+	no.family = opt_string(L, family, "attach_netfilter", "family");
+	no.hook = opt_string(L, hook, "attach_netfilter", "hook");
+	if (!no.family || !no.hook)
+		return luaL_error(L, "attach_netfilter: give family (\"ipv4\" or \"ipv6\") and hook (\"prerouting\", "
+				     "\"input\", \"forward\", \"output\" or \"postrouting\")");
+	if (!lua_isnil(L, priority) &&
+	    (!lua_isinteger(L, priority) || lua_tointeger(L, priority) <= INT32_MIN || lua_tointeger(L, priority) >= INT32_MAX))
+		return luaL_error(L, "attach_netfilter: 'priority' must be a 32-bit integer (the order among the hook's "
+				     "functions)");
+	no.priority = lua_isnil(L, priority) ? 0 : (int)lua_tointeger(L, priority);
+	if (lua_isnil(L, fn))
+		return luaL_error(L, "attach_netfilter: 'fn' must name the BPF program to run");
+	int id = lbpf_attach__netfilter(obj, lbpf_lua_check_prog_arg(L, 1, fn), &no, &err);
+	return push_attached(L, id, &err);
+}
+
+/* b:attach_flow_dissector{netns=, fn=} */
+static int object_attach_flow_dissector(lua_State *L)
+{
+	struct lbpf_object *obj = lbpf_lua_check_object(L, 1);
+	struct lbpf_err err = {0};
+
+	luaL_checktype(L, 2, LUA_TTABLE);
+	int netns = opt_field(L, "netns"), fn = fn_field(L);
+	const char *path = opt_string(L, netns, "attach_flow_dissector", "netns");
+	if (lua_isnil(L, fn))
+		return luaL_error(L, "attach_flow_dissector: 'fn' must name the BPF program to run");
+	int id = lbpf_attach__flow_dissector(obj, lbpf_lua_check_prog_arg(L, 1, fn), path, &err);
+	return push_attached(L, id, &err);
+}
+
 /* b:attach_uprobe_multi{path=, sym=, pid=, ret=, fn=}: sym is a glob. */
 static int object_attach_uprobe_multi(lua_State *L)
 {
@@ -433,6 +474,8 @@ static const luaL_Reg attach_methods[] = {
 	{"attach_tc", object_attach_tc},
 	{"attach_cgroup", object_attach_cgroup},
 	{"attach_socket_filter", object_attach_socket_filter},
+	{"attach_netfilter", object_attach_netfilter},
+	{"attach_flow_dissector", object_attach_flow_dissector},
 	{"attach_uprobe_multi", object_attach_uprobe_multi},
 	{"attach_kprobe_multi", object_attach_kprobe_multi},
 	{NULL, NULL},

@@ -327,6 +327,19 @@ int lbpf_attach__tc(struct lbpf_object *obj, struct bpf_program *prog, const cha
 int lbpf_attach__cgroup(struct lbpf_object *obj, struct bpf_program *prog, const char *path, const char *type,
 			struct lbpf_err *err);
 
+/* Netfilter hooks (runtime/attach_netfilter.c): family "ipv4" or "ipv6",
+ * hook "prerouting", "input", "forward", "output" or "postrouting". */
+struct lbpf_netfilter_opts {
+	const char *family, *hook;
+	int priority;
+};
+int lbpf_attach__netfilter(struct lbpf_object *obj, struct bpf_program *prog, const struct lbpf_netfilter_opts *opts,
+			   struct lbpf_err *err);
+/* A network namespace's flow dissector (runtime/attach_flow_dissector.c);
+ * netns NULL for this process's. */
+int lbpf_attach__flow_dissector(struct lbpf_object *obj, struct bpf_program *prog, const char *netns,
+				struct lbpf_err *err);
+
 /* Socket filters (runtime/attach_socket.c): on a socket the caller has, or
  * on a new packet socket bound to dev (returned; the caller closes it). */
 int lbpf_attach__socket_filter(struct bpf_program *prog, int sock, struct lbpf_err *err);

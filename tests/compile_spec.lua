@@ -64,6 +64,25 @@ SEC("tp/syscalls/sys_enter_getpid") int p(void *ctx) { seen = bpf_htons(1); retu
     assert.are.equal(0, b.globals.seen)
   end)
 
+  it("has the small uapi headers network programs include, with their constants", function()
+    local b <close> = bpf.new([[
+#include <asm-generic/errno.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <linux/pkt_cls.h>
+#include <linux/netfilter.h>
+#include <bpf/bpf_endian.h>
+SEC("tc") int consts(struct __sk_buff *skb)
+{
+	return EINVAL * 1000000 + ETH_P_IP * 100 + IPPROTO_UDP + TC_ACT_SHOT * 10 + NF_ACCEPT + (bpf_htons(1) == 256);
+}
+]], { autoattach = false })
+    assert.are.equal(22 * 1000000 + 0x0800 * 100 + 17 + 20 + 1 + 1, (b.progs.consts:test_run()))
+  end)
+
   it("reads no header from disk: a host header is not found", function()
     assert.matches("'stdio.h' file not found", h.error_of(bpf.compile, "#include <stdio.h>\n" .. NOOP), 1, true)
   end)

@@ -12,6 +12,7 @@ local HOST_IP, NS_IP, PORT = "10.213.7.1", "10.213.7.2", 9999
 local COUNTER = [[
 #include <linux/if_ether.h>
 #include <linux/pkt_cls.h>
+#include <linux/netfilter.h>
 struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __type(key, u32); __type(value, u64); } seen SEC(".maps");
 const volatile u8 drop = 0;
 
@@ -66,6 +67,22 @@ SEC("socket") int on_socket(struct __sk_buff *skb)
 	count();
 	return skb->len;
 }
+
+SEC("netfilter") int on_netfilter(struct bpf_nf_ctx *ctx)
+{
+	struct sk_buff *skb = ctx->skb;
+	unsigned char *ip = skb->head + skb->network_header;
+	struct iphdr iph;
+	struct udphdr udp;
+	if (bpf_probe_read_kernel(&iph, sizeof(iph), ip) || iph.protocol != IPPROTO_UDP ||
+	    bpf_probe_read_kernel(&udp, sizeof(udp), ip + iph.ihl * 4) || udp.dest != bpf_htons(9999))
+		return NF_ACCEPT;
+	count();
+	return drop ? NF_DROP : NF_ACCEPT;
+}
+
+/* Every packet dissected the kernel's own way. */
+SEC("flow_dissector") int on_dissect(struct __sk_buff *skb) { return BPF_FLOW_DISSECTOR_CONTINUE; }
 
 SEC("cgroup_skb/egress") int on_egress(struct __sk_buff *skb)
 {
@@ -234,6 +251,33 @@ l:unpin("%s")
       .. "SEC(\"socket\")", h.error_of(b.attach_socket_filter, b, { dev = HOST_DEV, fn = "on_xdp" }), 1, true)
     assert.matches("attach_socket_filter: give 'dev'", h.error_of(b.attach_socket_filter, b, { fn = "on_socket" }),
       1, true)
+  end)
+
+  it("netfilter counts and drops at a hook; a flow dissector attaches to a namespace, one at a time", function()
+    local b <close> = counter(true)
+    local l = b:attach_netfilter { family = "ipv4", hook = "input", priority = -128, fn = "on_netfilter" }
+    assert.are.equal(0, send("ns", 4))
+    assert.are.equal(4, b.maps.seen[0])
+    l:detach()
+    assert.are.equal(4, send("ns", 4))
+    assert.are.equal(4, b.maps.seen[0])
+    assert.matches("attach_netfilter: hook 'inbound' is not one of prerouting, input, forward, output, postrouting",
+      h.error_of(b.attach_netfilter, b, { family = "ipv4", hook = "inbound", fn = "on_netfilter" }), 1, true)
+    assert.matches("attach_netfilter: family 'ip' is not \"ipv4\" or \"ipv6\"",
+      h.error_of(b.attach_netfilter, b, { family = "ip", hook = "input", fn = "on_netfilter" }), 1, true)
+
+    local netns = "/run/netns/" .. NS
+    local dissector = b:attach_flow_dissector { netns = netns, fn = "on_dissect" }
+    assert.is_true(dissector.attached)
+    assert.are.equal(3, send("ns", 3))
+    local other <close> = counter(false)
+    assert.matches("cannot attach program 'on_dissect' to the flow dissector of " .. netns .. ": it has a flow "
+      .. "dissector already (one per namespace)",
+      h.error_of(other.attach_flow_dissector, other, { netns = netns, fn = "on_dissect" }), 1, true)
+    assert.matches("attach_flow_dissector: cannot open the network namespace /run/netns/none: No such file or "
+      .. "directory", h.error_of(b.attach_flow_dissector, b, { netns = "/run/netns/none", fn = "on_dissect" }), 1, true)
+    dissector:detach()
+    other:attach_flow_dissector { netns = netns, fn = "on_dissect" }
   end)
 
   it("cgroup_skb counts the packets of processes in its cgroup only; a cgroup array takes a cgroup's path", function()

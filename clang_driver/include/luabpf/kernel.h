@@ -193,6 +193,11 @@
 #define ETH_P_ARP 0x0806
 #define ETH_P_8021Q 0x8100
 #define ETH_P_IPV6 0x86DD
+/* linux/netfilter.h: a netfilter program's verdicts. */
+#ifndef NF_ACCEPT
+#define NF_DROP 0
+#define NF_ACCEPT 1
+#endif
 /* linux/pkt_cls.h: what a TC program returns. */
 #ifndef TC_ACT_OK
 #define TC_ACT_UNSPEC (-1)
