@@ -86,7 +86,7 @@ int deref_null(void *ctx)
     assert.matches("no map named 'nope' in this bpf object (its maps: counts)",
       h.error_of(function() return b.maps.nope end), 1, true)
     assert.matches("no method or map named 'nope' in this bpf object (its maps: counts; its methods: "
-      .. "attach_cgroup, attach_kprobe,", h.error_of(function() return b.nope end), 1, true)
+      .. "attach_cgroup, attach_fentry,", h.error_of(function() return b.nope end), 1, true)
     assert.matches(", trace_print)", h.error_of(function() return b.nope end), 1, true)
     assert.matches("no program named 'nope' in this bpf object (its programs: noop)",
       h.error_of(function() return b.progs.nope end), 1, true)
