@@ -291,14 +291,15 @@ static int object_attach_xdp(lua_State *L)
 	return push_attached(L, id, &err);
 }
 
-/* b:attach_tc{dev=, fn=, direction="ingress"|"egress"} */
+/* b:attach_tc{dev=, fn=, direction="ingress"|"egress", mode="tcx"|"clsact"} */
 static int object_attach_tc(lua_State *L)
 {
 	struct lbpf_object *obj = lbpf_lua_check_object(L, 1);
 	struct lbpf_err err = {0};
 
 	luaL_checktype(L, 2, LUA_TTABLE);
-	int dev = opt_field(L, "dev"), direction = opt_field(L, "direction"), fn = fn_field(L);
+	int dev = opt_field(L, "dev"), direction = opt_field(L, "direction"), mode = opt_field(L, "mode"),
+	    fn = fn_field(L);
 	const char *name = opt_string(L, dev, "attach_tc", "dev");
 	if (!name)
 		return luaL_error(L, "attach_tc: 'dev' must name a network device, e.g. \"eth0\"");
@@ -306,7 +307,8 @@ static int object_attach_tc(lua_State *L)
 	if (!dir || (strcmp(dir, "ingress") != 0 && strcmp(dir, "egress") != 0))
 		return luaL_error(L, "attach_tc: 'direction' must be \"ingress\" or \"egress\"");
 	struct bpf_program *prog = fn_prog(L, fn, BPF_PROG_TYPE_SCHED_CLS, 0, "attach_tc");
-	int id = lbpf_attach__tc(obj, prog, name, strcmp(dir, "egress") == 0, &err);
+	const char *how = opt_string(L, mode, "attach_tc", "mode");
+	int id = lbpf_attach__tc(obj, prog, name, strcmp(dir, "egress") == 0, how, &err);
 	return push_attached(L, id, &err);
 }
 

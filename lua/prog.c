@@ -140,6 +140,18 @@ static int prog_pin(lua_State *L)
 	return 0;
 }
 
+/* p:unpin(path): removes the program's pin (only a pin on a BPF file system). */
+static int prog_unpin(lua_State *L)
+{
+	struct lbpf_err err = {0};
+
+	luaL_checkudata(L, 1, LBPF_PROG_MT);
+	lbpf_lua_owner(L, 1, "program");
+	if (lbpf_bpffs__unpin(lbpf_lua_checkcstring(L, 2, "the pin path"), &err))
+		return lbpf_lua_raise(L, &err);
+	return 0;
+}
+
 /* p:set_attach_target(name): the kernel function an fentry, fexit, fmod_ret
  * or freplace program attaches to, chosen before b:load(). */
 static int prog_set_attach_target(lua_State *L)
@@ -184,6 +196,8 @@ static int prog_index(lua_State *L)
 		lua_pushcfunction(L, prog_test_run);
 	else if (strcmp(key, "pin") == 0)
 		lua_pushcfunction(L, prog_pin);
+	else if (strcmp(key, "unpin") == 0)
+		lua_pushcfunction(L, prog_unpin);
 	else if (strcmp(key, "name") == 0)
 		lua_pushstring(L, bpf_program__name(p->prog));
 	else if (strcmp(key, "fd") == 0)
@@ -204,7 +218,7 @@ static int prog_index(lua_State *L)
 		lua_pushinteger(L, info.id);
 	} else
 		return luaL_error(L, "bpf.Program has no field '%s' (it has: name, fd, id, type, section, autoload, "
-				  "test_run, pin, set_attach_target)",
+				  "test_run, pin, unpin, set_attach_target)",
 				  key);
 	return 1;
 }

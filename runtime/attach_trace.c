@@ -49,15 +49,15 @@ int lbpf_attach__trace(struct lbpf_object *obj, struct bpf_program *prog, const 
 
 char *lbpf_link__read_iter(struct lbpf_object *obj, int id, size_t *size, struct lbpf_err *err)
 {
-	int link_fd = lbpf_link__fd(obj, id);
-	if (link_fd < 0) {
+	if (!lbpf_link__attached(obj, id)) {
 		lbpf_err__set(err, ENOENT, "this link is detached");
 		return NULL;
 	}
+	int link_fd = lbpf_link__fd(obj, id);
 	int fd = bpf_iter_create(link_fd);
 	if (fd < 0) {
 		lbpf_err__set(err, errno, "cannot read the iterator: %s%s", lbpf_strerror(errno),
-			      errno == EINVAL ? " (the link is not an iterator's)" : "");
+			      errno == EINVAL || errno == EBADF ? " (the link is not an iterator's)" : "");
 		return NULL;
 	}
 	char *text = NULL;

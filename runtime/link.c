@@ -37,7 +37,7 @@ int lbpf_link__add_group(struct lbpf_object *obj, struct bpf_link **links, int n
 		return -ENOMEM;
 	}
 	memcpy(own, links, n * sizeof(*own));
-	obj->links[obj->nlinks] = (struct lbpf_link_slot){own, n, -1};
+	obj->links[obj->nlinks] = (struct lbpf_link_slot){own, n, -1, NULL};
 	return obj->nlinks++;
 }
 
@@ -47,7 +47,20 @@ int lbpf_link__add_fd(struct lbpf_object *obj, int fd)
 		close(fd);
 		return -ENOMEM;
 	}
-	obj->links[obj->nlinks] = (struct lbpf_link_slot){NULL, 0, fd};
+	obj->links[obj->nlinks] = (struct lbpf_link_slot){NULL, 0, fd, NULL};
+	return obj->nlinks++;
+}
+
+int lbpf_link__add_tc(struct lbpf_object *obj, const struct lbpf_tc_filter *filter)
+{
+	struct lbpf_tc_filter *own = malloc(sizeof(*own));
+	if (!own || !grow(obj)) {
+		free(own);
+		lbpf_link__detach_tc(filter);
+		return -ENOMEM;
+	}
+	*own = *filter;
+	obj->links[obj->nlinks] = (struct lbpf_link_slot){NULL, 0, -1, own};
 	return obj->nlinks++;
 }
 
@@ -56,7 +69,7 @@ int lbpf_link__fd(const struct lbpf_object *obj, int id)
 	if (!lbpf_link__attached(obj, id))
 		return -1;
 	const struct lbpf_link_slot *slot = &obj->links[id];
-	return slot->links ? bpf_link__fd(slot->links[0]) : slot->fd;
+	return slot->links ? bpf_link__fd(slot->links[0]) : slot->fd; /* -1 for a clsact filter */
 }
 
 int lbpf_link__pin(struct lbpf_object *obj, int id, const char *path, struct lbpf_err *err)
@@ -67,6 +80,9 @@ int lbpf_link__pin(struct lbpf_object *obj, int id, const char *path, struct lbp
 	if (slot->n > 1)
 		return lbpf_err__set(err, EINVAL, "cannot pin a link of %d per-CPU perf events; pin each program "
 						  "instead", slot->n);
+	if (slot->tc)
+		return lbpf_err__set(err, EINVAL, "cannot pin a TC filter on the clsact qdisc: it is not a kernel "
+						  "link (attach with mode \"tcx\" to pin)");
 	int ret = lbpf_bpffs__ensure(path, err);
 	if (ret)
 		return ret;
@@ -83,7 +99,7 @@ int lbpf_link__add(struct lbpf_object *obj, struct bpf_link *link)
 
 bool lbpf_link__attached(const struct lbpf_object *obj, int id)
 {
-	return id >= 0 && id < obj->nlinks && (obj->links[id].links || obj->links[id].fd >= 0);
+	return id >= 0 && id < obj->nlinks && (obj->links[id].links || obj->links[id].fd >= 0 || obj->links[id].tc);
 }
 
 bool lbpf_link__detach(struct lbpf_object *obj, int id)
@@ -95,7 +111,11 @@ bool lbpf_link__detach(struct lbpf_object *obj, int id)
 	free(obj->links[id].links);
 	if (obj->links[id].fd >= 0)
 		close(obj->links[id].fd);
-	obj->links[id] = (struct lbpf_link_slot){NULL, 0, -1};
+	if (obj->links[id].tc) {
+		lbpf_link__detach_tc(obj->links[id].tc);
+		free(obj->links[id].tc);
+	}
+	obj->links[id] = (struct lbpf_link_slot){NULL, 0, -1, NULL};
 	return true;
 }
 

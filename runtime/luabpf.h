@@ -320,7 +320,8 @@ struct lbpf_xdp_opts {
 };
 int lbpf_attach__xdp(struct lbpf_object *obj, struct bpf_program *prog, const struct lbpf_xdp_opts *opts,
 		     struct lbpf_err *err);
-int lbpf_attach__tc(struct lbpf_object *obj, struct bpf_program *prog, const char *dev, bool egress,
+/* mode: NULL (tcx, else the clsact qdisc), "tcx" or "clsact". */
+int lbpf_attach__tc(struct lbpf_object *obj, struct bpf_program *prog, const char *dev, bool egress, const char *mode,
 		    struct lbpf_err *err);
 /* type: the kernel's name of a cgroup attach type ("cgroup_inet_egress"), or
  * NULL for the one the program's section names. */

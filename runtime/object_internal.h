@@ -7,13 +7,26 @@
 /* Big enough for the tail of any verifier log that explains a rejection. */
 #define LBPF_LOG_SIZE (1u << 20)
 
+/* A TC program on the clsact qdisc: a filter, not a kernel link. */
+struct lbpf_tc_filter {
+	int ifindex;
+	bool egress;
+	bool created_qdisc; /* removed again with the filter */
+	__u32 handle, priority;
+};
+
 /* One attach: usually one libbpf link, one per CPU for system-wide perf
- * events, or a kernel link fd made without libbpf (fd >= 0, links NULL). */
+ * events, a kernel link fd made without libbpf (fd >= 0, links NULL), or a
+ * clsact filter (tc). */
 struct lbpf_link_slot {
 	struct bpf_link **links;
 	int n;
 	int fd;
+	struct lbpf_tc_filter *tc;
 };
+
+int lbpf_link__add_tc(struct lbpf_object *obj, const struct lbpf_tc_filter *filter);
+void lbpf_link__detach_tc(const struct lbpf_tc_filter *filter);
 
 struct lbpf_object {
 	struct bpf_object *obj;

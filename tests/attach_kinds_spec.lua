@@ -65,6 +65,22 @@ describe("attach kinds", function()
       h.error_of(bpf.usdt_probes, "/nonexistent"), 1, true)
   end)
 
+  it("a USDT probe attached for one pid fires for that process only", function()
+    local usdt = h.fixture("usdt_target")
+    local b <close> = bpf.new([[
+u64 ticks = 0;
+SEC("usdt") int on_tick(struct pt_regs *ctx) { __sync_fetch_and_add(&ticks, 1); return 0; }
+]], { autoattach = false })
+    local mine, other = io.popen(usdt .. " 6 wait"), io.popen(usdt .. " 4 wait")
+    local pid, other_pid = tonumber(mine:read("l")), tonumber(other:read("l"))
+    b:attach_usdt { path = usdt, pid = pid, probe = "luabpf_test:tick", fn = "on_tick" }
+    h.run(("kill -USR1 %d %d"):format(pid, other_pid))
+    assert.are.same({ "6", "4" }, { mine:read("l"), other:read("l") })
+    mine:close()
+    other:close()
+    assert.are.equal(6, b.globals.ticks)
+  end)
+
   it("names what this kernel lacks for kprobe_multi and tracing programs, and a program left unloaded", function()
     local b <close> = bpf.new(SRC, { autoattach = false, autoload = { on_entry = false, on_task = false } })
     assert.matches("cannot attach program 'on_kernel' to kprobe.multi vfs_*: this kernel has no kprobes "

@@ -222,6 +222,19 @@ l:unpin("%s")
     dropper:attach_tc { dev = HOST_DEV, fn = "on_tc", direction = "egress" }
     assert.are.equal(0, send("host", 3))
     assert.are.equal(3, dropper.maps.seen[0])
+    -- On the clsact qdisc instead, as tc(8) sees it; the qdisc goes with the filter.
+    local clsact <close> = counter(false)
+    local filter = clsact:attach_tc { dev = HOST_DEV, fn = "on_tc", direction = "ingress", mode = "clsact" }
+    assert.matches("qdisc clsact", h.run("tc qdisc show dev " .. HOST_DEV), 1, true)
+    assert.matches("on_tc", h.run("tc filter show dev " .. HOST_DEV .. " ingress"), 1, true)
+    assert.are.equal(5, send("ns", 5))
+    assert.are.equal(5, clsact.maps.seen[0])
+    assert.matches("cannot pin a TC filter on the clsact qdisc: it is not a kernel link",
+      h.error_of(filter.pin, filter, "/sys/fs/bpf/luabpf-spec-clsact"), 1, true)
+    filter:detach()
+    assert.is_nil(h.run("tc qdisc show dev " .. HOST_DEV):find("clsact", 1, true))
+    assert.matches("attach_tc: mode 'qdisc' is not \"tcx\" or \"clsact\"",
+      h.error_of(b.attach_tc, b, { dev = HOST_DEV, fn = "on_tc", direction = "egress", mode = "qdisc" }), 1, true)
     assert.matches("attach_tc: 'direction' must be \"ingress\" or \"egress\"",
       h.error_of(b.attach_tc, b, { dev = HOST_DEV, fn = "on_tc" }), 1, true)
     assert.matches("program 'on_xdp' is not a TC program (its section is \"xdp\"); declare it with SEC(\"tc\")",

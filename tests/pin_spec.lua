@@ -45,6 +45,18 @@ describe("pinning", function()
     assert.matches("belongs to a bpf object and closes with it", h.error_of(b.maps.shared.close, b.maps.shared), 1, true)
   end)
 
+  it("pins a program, opens it from another process, and unpins it", function()
+    local b <close> = bpf.new(SRC)
+    local path = "/sys/fs/bpf/luabpf_spec_prog_" .. h.getpid()
+    b.progs.noop:pin(path)
+    local out = h.run(h.luabpf .. " -e 'local p = bpf.open_pinned(\"" .. path .. "\") print(p.name, p.type, p.id > 0)'")
+    assert.are.equal("noop\ttracepoint\ttrue\n", out)
+    b.progs.noop:unpin(path)
+    assert.is_nil(io.open(path))
+    assert.matches("cannot unpin " .. path .. ": No such file or directory",
+      h.error_of(b.progs.noop.unpin, b.progs.noop, path), 1, true)
+  end)
+
   it("explains what cannot be opened or pinned", function()
     assert.matches("cannot open the pin /sys/fs/bpf/no_such_pin: No such file or directory",
       h.error_of(bpf.open_pinned, "/sys/fs/bpf/no_such_pin"), 1, true)
