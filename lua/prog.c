@@ -168,21 +168,40 @@ static int prog_set_attach_target(lua_State *L)
 	return 0;
 }
 
-/* p.autoload = false: bpf.open's program is left out of b:load(), as a tool
- * leaves out the twin this kernel cannot run. */
+/* The kernel's name of a program type ("xdp", "sched_cls"), or -1. */
+static int prog_type_by_name(const char *name)
+{
+	for (int t = 0; libbpf_bpf_prog_type_str(t); t++)
+		if (strcmp(libbpf_bpf_prog_type_str(t), name) == 0)
+			return t;
+	return -1;
+}
+
+/* Before b:load(): p.autoload = false leaves bpf.open's program out of the
+ * load (as a tool leaves out the twin this kernel cannot run); p.type =
+ * "sched_cls" loads it as another type than its section says. */
 static int prog_newindex(lua_State *L)
 {
 	struct lua_prog *p = luaL_checkudata(L, 1, LBPF_PROG_MT);
 	const char *key = luaL_checkstring(L, 2);
 	struct lbpf_object *obj = lbpf_lua_owner(L, 1, "program");
 
-	if (strcmp(key, "autoload") != 0)
-		return luaL_error(L, "bpf.Program: only 'autoload' can be set (before b:load())");
-	if (!lua_isboolean(L, 3))
-		return luaL_error(L, "program '%s': autoload must be true or false", bpf_program__name(p->prog));
+	if (strcmp(key, "autoload") != 0 && strcmp(key, "type") != 0)
+		return luaL_error(L, "bpf.Program: only 'autoload' and 'type' can be set (before b:load())");
 	if (lbpf_object__loaded(obj))
-		return luaL_error(L, "program '%s' is loaded: set autoload before b:load()", bpf_program__name(p->prog));
-	bpf_program__set_autoload(p->prog, lua_toboolean(L, 3));
+		return luaL_error(L, "program '%s' is loaded: set %s before b:load()", bpf_program__name(p->prog), key);
+	if (key[0] == 'a') {
+		if (!lua_isboolean(L, 3))
+			return luaL_error(L, "program '%s': autoload must be true or false", bpf_program__name(p->prog));
+		bpf_program__set_autoload(p->prog, lua_toboolean(L, 3));
+		return 0;
+	}
+	int type = lua_type(L, 3) == LUA_TSTRING ? prog_type_by_name(lua_tostring(L, 3)) : -1;
+	if (type < 0)
+		return luaL_error(L, "program '%s': type must be a program type's name, such as \"xdp\", "
+				     "\"sched_cls\", \"socket_filter\" or \"tracepoint\"",
+				  bpf_program__name(p->prog));
+	bpf_program__set_type(p->prog, type);
 	return 0;
 }
 

@@ -52,6 +52,13 @@ describe("bpf.open and b:load()", function()
     assert.are.equal(3, b.maps.counts[1])
   end)
 
+  it("loads a program as another type than its section says", function()
+    local b <close> = bpf.open([[SEC("tc") int pass(void *ctx) { return 2; }]], { autoattach = false })
+    b.progs.pass.type = "xdp"
+    b:load()
+    assert.are.same({ "xdp", 2 }, { b.progs.pass.type, (b.progs.pass:test_run()) })
+  end)
+
   it("says what needs a load, what is too late after it, and why a load failed", function()
     local b <close> = bpf.open(SRC, { autoattach = false })
     assert.matches("map 'counts' is not loaded yet, so it has only its definition (name, type, max_entries, "
@@ -64,6 +71,8 @@ describe("bpf.open and b:load()", function()
     assert.matches("map 'sized': 'type' cannot be set (max_entries, key_size, value_size and flags can)",
       h.error_of(function() b.maps.sized.type = 1 end), 1, true)
     assert.matches("autoload must be true or false", h.error_of(function() b.progs.slow.autoload = 0 end), 1, true)
+    assert.matches("program 'slow': type must be a program type's name, such as \"xdp\"",
+      h.error_of(function() b.progs.slow.type = "fast" end), 1, true)
     local spec = b.maps.counts
     b.progs.fast.autoload = false
     b:load()
