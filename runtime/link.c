@@ -4,6 +4,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -119,8 +120,48 @@ bool lbpf_link__detach(struct lbpf_object *obj, int id)
 	return true;
 }
 
+/* Detaching waits in the kernel for RCU grace periods (a perf-event
+ * tracepoint some 70 ms, a uprobe 0.1 s), one after another. Many links are
+ * let go from a few threads at once, so that their waits partly overlap: 360
+ * tracepoints close in 10.5 s instead of 26 (more threads gain nothing; the
+ * kernel serializes the rest, and uprobes almost wholly). Slots are
+ * separate, so threads share nothing but the read-only list. */
+#define DETACH_THREADS 8
+#define LINKS_PER_THREAD 4
+
+struct detach_share {
+	struct lbpf_object *obj;
+	int first, step;
+};
+
+static void *detach_share(void *arg)
+{
+	struct detach_share *d = arg;
+	for (int i = d->first; i < d->obj->nlinks; i += d->step)
+		lbpf_link__detach(d->obj, i);
+	return NULL;
+}
+
 void lbpf_link__detach_all(struct lbpf_object *obj)
 {
+	pthread_t threads[DETACH_THREADS];
+	struct detach_share shares[DETACH_THREADS];
+	int n = obj->nlinks / LINKS_PER_THREAD, started = 0;
+
+	if (n > DETACH_THREADS)
+		n = DETACH_THREADS;
+	if (n < 1)
+		n = 1;
+	for (int t = 1; t < n && started == t - 1; t++) {
+		shares[t] = (struct detach_share){obj, t, n};
+		if (pthread_create(&threads[t], NULL, detach_share, &shares[t]) == 0)
+			started = t;
+	}
+	shares[0] = (struct detach_share){obj, 0, n};
+	detach_share(&shares[0]);
+	for (int t = 1; t <= started; t++)
+		pthread_join(threads[t], NULL);
+	/* What a thread that could not start would have taken. */
 	for (int i = 0; i < obj->nlinks; i++)
 		lbpf_link__detach(obj, i);
 	free(obj->links);

@@ -57,6 +57,28 @@ describe("lifecycle", function()
     assert.are.equal(before, h.fd_count(pid))
   end)
 
+  it("closes an object with 64 tracepoint links (detached from several threads) and frees its program", function()
+    local b = bpf.new([[SEC("tp") int many(void *ctx) { return 0; }]], { autoattach = false })
+    local n = 0
+    for _, tp in ipairs(bpf.tracepoints("syscalls:sys_enter_*")) do
+      if n < 64 and pcall(b.attach_tracepoint, b, tp, "many") then n = n + 1 end
+    end
+    assert.are.equal(64, n)
+    local id = b.progs.many.id
+    local function loaded()
+      for _, p in ipairs(bpf.progs()) do
+        if p.id == id then return true end
+      end
+      return false
+    end
+    assert.is_true(loaded())
+    local fds = h.fd_count(h.getpid())
+    b:close()
+    -- The program goes only when no link holds it any more.
+    assert.is_false(loaded())
+    assert.is_true(h.fd_count(h.getpid()) < fds - 64)
+  end)
+
   it("keeps links attached while only the object is referenced", function()
     local b <close> = bpf.new(elf, { autoattach = false })
     b:attach_raw_tracepoint("sched_process_exec", "noop_raw")
