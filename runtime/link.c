@@ -103,12 +103,59 @@ bool lbpf_link__attached(const struct lbpf_object *obj, int id)
 	return id >= 0 && id < obj->nlinks && (obj->links[id].links || obj->links[id].fd >= 0 || obj->links[id].tc);
 }
 
+/* Detaching waits in the kernel for RCU grace periods (a perf-event
+ * tracepoint some 70 ms, a uprobe 0.1 s), one after another. Many links are
+ * let go from a few threads at once, so that their waits partly overlap: 360
+ * tracepoints close in 10.5 s instead of 26 (more threads gain nothing; the
+ * kernel serializes the rest, and uprobes almost wholly). */
+#define DETACH_THREADS 8
+#define LINKS_PER_THREAD 4
+
+struct destroy_share {
+	struct bpf_link **links;
+	int n, first, step;
+};
+
+static void *destroy_share(void *arg)
+{
+	struct destroy_share *d = arg;
+	for (int i = d->first; i < d->n; i += d->step)
+		if (d->links[i]) {
+			bpf_link__destroy(d->links[i]);
+			d->links[i] = NULL;
+		}
+	return NULL;
+}
+
+static void destroy_links(struct bpf_link **links, int n)
+{
+	pthread_t threads[DETACH_THREADS];
+	struct destroy_share shares[DETACH_THREADS];
+	int k = n / LINKS_PER_THREAD, started = 0;
+
+	if (k > DETACH_THREADS)
+		k = DETACH_THREADS;
+	if (k < 1)
+		k = 1;
+	for (int t = 1; t < k && started == t - 1; t++) {
+		shares[t] = (struct destroy_share){links, n, t, k};
+		if (pthread_create(&threads[t], NULL, destroy_share, &shares[t]) == 0)
+			started = t;
+	}
+	shares[0] = (struct destroy_share){links, n, 0, k};
+	destroy_share(&shares[0]);
+	for (int t = 1; t <= started; t++)
+		pthread_join(threads[t], NULL);
+	/* What a thread that could not start would have taken. */
+	shares[0].step = 1;
+	destroy_share(&shares[0]);
+}
+
 bool lbpf_link__detach(struct lbpf_object *obj, int id)
 {
 	if (!lbpf_link__attached(obj, id))
 		return false;
-	for (int i = 0; i < obj->links[id].n; i++)
-		bpf_link__destroy(obj->links[id].links[i]);
+	destroy_links(obj->links[id].links, obj->links[id].n);
 	free(obj->links[id].links);
 	if (obj->links[id].fd >= 0)
 		close(obj->links[id].fd);
@@ -120,48 +167,24 @@ bool lbpf_link__detach(struct lbpf_object *obj, int id)
 	return true;
 }
 
-/* Detaching waits in the kernel for RCU grace periods (a perf-event
- * tracepoint some 70 ms, a uprobe 0.1 s), one after another. Many links are
- * let go from a few threads at once, so that their waits partly overlap: 360
- * tracepoints close in 10.5 s instead of 26 (more threads gain nothing; the
- * kernel serializes the rest, and uprobes almost wholly). Slots are
- * separate, so threads share nothing but the read-only list. */
-#define DETACH_THREADS 8
-#define LINKS_PER_THREAD 4
-
-struct detach_share {
-	struct lbpf_object *obj;
-	int first, step;
-};
-
-static void *detach_share(void *arg)
-{
-	struct detach_share *d = arg;
-	for (int i = d->first; i < d->obj->nlinks; i += d->step)
-		lbpf_link__detach(d->obj, i);
-	return NULL;
-}
-
 void lbpf_link__detach_all(struct lbpf_object *obj)
 {
-	pthread_t threads[DETACH_THREADS];
-	struct detach_share shares[DETACH_THREADS];
-	int n = obj->nlinks / LINKS_PER_THREAD, started = 0;
-
-	if (n > DETACH_THREADS)
-		n = DETACH_THREADS;
-	if (n < 1)
-		n = 1;
-	for (int t = 1; t < n && started == t - 1; t++) {
-		shares[t] = (struct detach_share){obj, t, n};
-		if (pthread_create(&threads[t], NULL, detach_share, &shares[t]) == 0)
-			started = t;
+	int total = 0;
+	for (int i = 0; i < obj->nlinks; i++)
+		total += obj->links[i].n;
+	/* Every libbpf link of every attach in one list, let go together. */
+	struct bpf_link **all = total ? malloc(total * sizeof(*all)) : NULL;
+	for (int i = 0, k = 0; all && i < obj->nlinks; i++) {
+		for (int j = 0; j < obj->links[i].n; j++)
+			all[k++] = obj->links[i].links[j];
+		free(obj->links[i].links);
+		obj->links[i].links = NULL;
+		obj->links[i].n = 0;
 	}
-	shares[0] = (struct detach_share){obj, 0, n};
-	detach_share(&shares[0]);
-	for (int t = 1; t <= started; t++)
-		pthread_join(threads[t], NULL);
-	/* What a thread that could not start would have taken. */
+	if (all) {
+		destroy_links(all, total);
+		free(all);
+	}
 	for (int i = 0; i < obj->nlinks; i++)
 		lbpf_link__detach(obj, i);
 	free(obj->links);

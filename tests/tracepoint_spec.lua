@@ -33,6 +33,31 @@ describe("tracepoint", function()
     assert.are.equal(100, b.maps.counts[pid])
   end)
 
+  it("attaches to every tracepoint a glob matches as one link group", function()
+    local b <close> = bpf.new(h.hash_u32_u64("counts") .. [[
+SEC("tp") int by_pid(void *ctx)
+{
+	u32 pid = bpf_get_current_pid_tgid() >> 32;
+	u64 one = 1, *v = bpf_map_lookup_elem(&counts, &pid);
+	if (v)
+		__sync_fetch_and_add(v, 1);
+	else
+		bpf_map_update_elem(&counts, &pid, &one, BPF_NOEXIST);
+	return 0;
+}
+]], { autoattach = false })
+    -- openat and open, and their exits: each of the child's opens enters and exits once.
+    local link = b:attach_tracepoint("syscalls:sys_*_open*", "by_pid")
+    local pid = open_in_child(25)
+    assert.are.equal(50, b.maps.counts[pid])
+    assert.is_true(link:detach())
+    assert.is_false(link.attached)
+    local after = open_in_child(5)
+    assert.is_nil(b.maps.counts[after])
+    assert.matches("no tracepoint matches 'syscalls:nothing_*' (bpf.tracepoints(\"syscalls:nothing_*\") lists the "
+      .. "matches)", h.error_of(b.attach_tracepoint, b, "syscalls:nothing_*", "by_pid"), 1, true)
+  end)
+
   it("counts nothing for a pid that made no call", function()
     local b <close> = bpf.new(elf)
     local pid = open_in_child(0)
