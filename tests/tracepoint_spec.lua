@@ -3,9 +3,11 @@
 local bpf = require "bpf"
 local h = require "helper"
 
-local COUNT_OPENAT = h.hash_u32_u64("counts") .. [[
-SEC("tracepoint/syscalls/sys_enter_openat")
-int count_openat(void *ctx)
+-- A program named name in section sec that counts its calls per pid.
+local function counter(sec, name)
+  return ([[
+SEC("%s")
+int %s(void *ctx)
 {
 	u32 pid = bpf_get_current_pid_tgid() >> 32;
 	u64 one = 1, *v = bpf_map_lookup_elem(&counts, &pid);
@@ -15,7 +17,10 @@ int count_openat(void *ctx)
 		bpf_map_update_elem(&counts, &pid, &one, BPF_NOEXIST);
 	return 0;
 }
-]]
+]]):format(sec, name)
+end
+
+local COUNT_OPENAT = h.hash_u32_u64("counts") .. counter("tracepoint/syscalls/sys_enter_openat", "count_openat")
 
 -- Runs the opener fixture: a child opens a file n times; returns the child's pid.
 local function open_in_child(n)
@@ -34,18 +39,7 @@ describe("tracepoint", function()
   end)
 
   it("attaches to every tracepoint a glob matches as one link group", function()
-    local b <close> = bpf.new(h.hash_u32_u64("counts") .. [[
-SEC("tp") int by_pid(void *ctx)
-{
-	u32 pid = bpf_get_current_pid_tgid() >> 32;
-	u64 one = 1, *v = bpf_map_lookup_elem(&counts, &pid);
-	if (v)
-		__sync_fetch_and_add(v, 1);
-	else
-		bpf_map_update_elem(&counts, &pid, &one, BPF_NOEXIST);
-	return 0;
-}
-]], { autoattach = false })
+    local b <close> = bpf.new(h.hash_u32_u64("counts") .. counter("tp", "by_pid"), { autoattach = false })
     -- openat and open, and their exits: each of the child's opens enters and exits once.
     local link = b:attach_tracepoint("syscalls:sys_*_open*", "by_pid")
     local pid = open_in_child(25)
