@@ -522,7 +522,10 @@ print(b6.closed, b7.closed)
     -- Not the polls: given nil (no timeout) they wait for events, as documented.
     local methods = { "attach_tracepoint", "attach_raw_tracepoint", "attach_uprobe", "attach_kprobe", "attach_usdt",
       "attach_perf_event", "attach_kretprobe", "attach_uretprobe", "ring_buffer", "perf_buffer", "stats",
-      "trace_pipe", "get_syscall_fnname", "ring_buffer_consume" }
+      "trace_pipe", "get_syscall_fnname", "ring_buffer_consume", "attach_xdp", "attach_tc", "attach_cgroup",
+      "attach_socket_filter", "attach_netfilter", "attach_flow_dissector", "attach_uprobe_multi",
+      "attach_kprobe_multi", "attach_fentry", "attach_fexit", "attach_fmod_ret", "attach_tp_btf", "attach_lsm",
+      "attach_iter", "load" }
     local map_methods = { "get", "set", "delete", "push", "pop", "peek", "items", "keys", "values", "clear", "info",
       "pin", "unpin", "walk", "symbols", "print_log2_hist", "print_linear_hist", "log2_hist", "linear_hist", "sum",
       "open_perf_buffer", "open_ring_buffer", "submit", "object", "close", "count" }
@@ -549,5 +552,38 @@ print(pcall(function() return b.maps.counts end))
       assert.are.equal(0, code, m .. ": " .. out)
       assert.matches("false\tcase.lua:%d+: this bpf object is closed\n$", out)
     end
+  end)
+
+  it("survives every program, link, pin and definition method called with bad values, and after close", function()
+    local out, code = run_case(bad_values .. object_with_everything() .. [[
+local open = bpf.open([=[
+BPF_HASH(h, u32);
+SEC("tp/syscalls/sys_enter_getpid") int t(void *c) { return 0; }
+]=])
+local l = b:attach_tracepoint("syscalls:sys_enter_getpid", "tp")
+os.remove("/sys/fs/bpf/luabpf_bad_input_pin")
+b.progs.s:pin("/sys/fs/bpf/luabpf_bad_input_pin")
+local pinned = bpf.open_pinned("/sys/fs/bpf/luabpf_bad_input_pin")
+local n = 0
+for _, m in ipairs { "test_run", "pin", "unpin", "set_attach_target" } do n = n + calls(m, b.progs.s[m], b.progs.s) end
+for _, m in ipairs { "detach", "pin", "read" } do n = n + calls(m, l[m], l) end
+for _, m in ipairs { "unpin", "close" } do n = n + calls(m, pinned[m], pinned) end
+local t, h, prog = open.progs.t, open.maps.h, b.progs.s
+n = n + calls("__newindex", getmetatable(t).__newindex, t)
+n = n + calls("__newindex", getmetatable(h).__newindex, h)
+n = n + calls("__index", getmetatable(h).__index, h)
+os.remove("/sys/fs/bpf/luabpf_bad_input_pin")
+b:close()
+open:close()
+for _, m in ipairs { "test_run", "pin", "unpin", "set_attach_target" } do
+  n = n + calls(m, function(...) return prog[m](...) end, prog)
+end
+n = n + calls("__newindex", getmetatable(t).__newindex, t)
+n = n + calls("__index", getmetatable(h).__index, h)
+print(n)
+]])
+    assert.are.equal(0, code, out)
+    assert.is_true(tonumber(out:match("(%d+)\n$")) >= 27 * 15, out)
+    assert.is_nil(out:find("error value of type", 1, true), out)
   end)
 end)
