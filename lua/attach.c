@@ -10,6 +10,15 @@
 
 #include "binding.h"
 
+/* prog, unless bpf.open's autoload = false kept it out of the load. */
+static struct bpf_program *loaded(lua_State *L, struct bpf_program *prog)
+{
+	if (bpf_program__fd(prog) < 0)
+		lbpf_lua_error(L, "program '%s' was not loaded (its autoload was false), so it cannot be attached",
+			       bpf_program__name(prog));
+	return prog;
+}
+
 /* The program an attach call names (a name or a bpf.Program), loaded with
  * the attach's types when it is one of a BCC script's plain functions. */
 static struct bpf_program *attach_prog(lua_State *L, int arg, enum bpf_prog_type type, enum bpf_attach_type expected)
@@ -20,19 +29,29 @@ static struct bpf_program *attach_prog(lua_State *L, int arg, enum bpf_prog_type
 	prog = lbpf_object__typed_prog(lbpf_lua_check_object(L, 1), prog, type, expected, &err);
 	if (!prog)
 		lbpf_lua_raise(L, &err);
-	if (bpf_program__fd(prog) < 0)
-		lbpf_lua_error(L, "program '%s' was not loaded (its autoload was false), so it cannot be attached",
-			       bpf_program__name(prog));
-	return prog;
+	return loaded(L, prog);
 }
 
 /* The table-form attach calls' opts.fn (or fn_name), which must be given. */
-static struct bpf_program *fn_prog(lua_State *L, int fn, enum bpf_prog_type type, enum bpf_attach_type expected,
-				   const char *what)
+static void check_fn(lua_State *L, int fn, const char *what)
 {
 	if (lua_isnil(L, fn))
 		luaL_error(L, "%s: 'fn' must name the BPF program to run", what);
+}
+
+static struct bpf_program *fn_prog(lua_State *L, int fn, enum bpf_prog_type type, enum bpf_attach_type expected,
+				   const char *what)
+{
+	check_fn(L, fn, what);
 	return attach_prog(L, fn, type, expected);
+}
+
+/* opts.fn for the kinds whose program type varies (cgroup, network hooks):
+ * the program as declared, never one of BCC's plain functions. */
+static struct bpf_program *fn_declared(lua_State *L, int fn, const char *what)
+{
+	check_fn(L, fn, what);
+	return loaded(L, lbpf_lua_check_prog_arg(L, 1, fn));
 }
 
 /* An attach's result: its link, or the error it explains. */
@@ -325,9 +344,7 @@ static int object_attach_cgroup(lua_State *L)
 		return luaL_error(L, "attach_cgroup: 'path' must name a cgroup v2 directory, e.g. "
 				     "\"/sys/fs/cgroup/my.slice\"");
 	const char *type_name = opt_string(L, type, "attach_cgroup", "type");
-	if (lua_isnil(L, fn))
-		return luaL_error(L, "attach_cgroup: 'fn' must name the BPF program to run");
-	struct bpf_program *prog = lbpf_lua_check_prog_arg(L, 1, fn);
+	struct bpf_program *prog = fn_declared(L, fn, "attach_cgroup");
 	int id = lbpf_attach__cgroup(obj, prog, dir, type_name, &err);
 	return push_attached(L, id, &err);
 }
@@ -342,9 +359,7 @@ static int object_attach_socket_filter(lua_State *L)
 
 	luaL_checktype(L, 2, LUA_TTABLE);
 	int dev = opt_field(L, "dev"), fd = opt_field(L, "fd"), fn = fn_field(L);
-	if (lua_isnil(L, fn))
-		return luaL_error(L, "attach_socket_filter: 'fn' must name the BPF program to run");
-	struct bpf_program *prog = lbpf_lua_check_prog_arg(L, 1, fn);
+	struct bpf_program *prog = fn_declared(L, fn, "attach_socket_filter");
 	if (!lua_isnil(L, fd)) {
 		if (!lua_isinteger(L, fd) || lua_tointeger(L, fd) < 0 || lua_tointeger(L, fd) > INT32_MAX)
 			return luaL_error(L, "attach_socket_filter: 'fd' must be a socket's file descriptor");
@@ -384,9 +399,7 @@ static int object_attach_netfilter(lua_State *L)
 		return luaL_error(L, "attach_netfilter: 'priority' must be a 32-bit integer (the order among the hook's "
 				     "functions)");
 	no.priority = lua_isnil(L, priority) ? 0 : (int)lua_tointeger(L, priority);
-	if (lua_isnil(L, fn))
-		return luaL_error(L, "attach_netfilter: 'fn' must name the BPF program to run");
-	int id = lbpf_attach__netfilter(obj, lbpf_lua_check_prog_arg(L, 1, fn), &no, &err);
+	int id = lbpf_attach__netfilter(obj, fn_declared(L, fn, "attach_netfilter"), &no, &err);
 	return push_attached(L, id, &err);
 }
 
@@ -399,9 +412,7 @@ static int object_attach_flow_dissector(lua_State *L)
 	luaL_checktype(L, 2, LUA_TTABLE);
 	int netns = opt_field(L, "netns"), fn = fn_field(L);
 	const char *path = opt_string(L, netns, "attach_flow_dissector", "netns");
-	if (lua_isnil(L, fn))
-		return luaL_error(L, "attach_flow_dissector: 'fn' must name the BPF program to run");
-	int id = lbpf_attach__flow_dissector(obj, lbpf_lua_check_prog_arg(L, 1, fn), path, &err);
+	int id = lbpf_attach__flow_dissector(obj, fn_declared(L, fn, "attach_flow_dissector"), path, &err);
 	return push_attached(L, id, &err);
 }
 
@@ -456,12 +467,7 @@ static int object_attach_trace(lua_State *L)
 	}
 	if (lua_isnoneornil(L, 2))
 		return luaL_error(L, "attach_%s: give the program (its name or b.progs.NAME)", kind);
-	struct bpf_program *prog = lbpf_lua_check_prog_arg(L, 1, 2);
-	if (bpf_program__fd(prog) < 0)
-		return lbpf_lua_error(L, "program '%s' was not loaded (its autoload was false), so it cannot be "
-					 "attached",
-				      bpf_program__name(prog));
-	int id = lbpf_attach__trace(obj, prog, kind, &err);
+	int id = lbpf_attach__trace(obj, loaded(L, lbpf_lua_check_prog_arg(L, 1, 2)), kind, &err);
 	return push_attached(L, id, &err);
 }
 
