@@ -416,6 +416,33 @@ static int object_attach_flow_dissector(lua_State *L)
 	return push_attached(L, id, &err);
 }
 
+/* b:attach_sockmap{map=, fn=, type=, mode=}: map is a sockmap or sockhash,
+ * by name in this object or as a bpf.Map (one pinned by another tool). */
+static int object_attach_sockmap(lua_State *L)
+{
+	struct lbpf_object *obj = lbpf_lua_check_object(L, 1);
+	struct lbpf_err err = {0};
+	int map_fd;
+
+	luaL_checktype(L, 2, LUA_TTABLE);
+	int map = opt_field(L, "map"), type = opt_field(L, "type"), mode = opt_field(L, "mode"), fn = fn_field(L);
+	if (lua_type(L, map) == LUA_TSTRING) {
+		const char *name = lbpf_lua_checkcstring(L, map, "attach_sockmap: 'map'");
+		struct bpf_map *m = lbpf_object__map(obj, name);
+		if (!m)
+			return luaL_error(L, "attach_sockmap: this object has no map named '%s'", name);
+		map_fd = bpf_map__fd(m);
+	} else if (luaL_testudata(L, map, LBPF_MAP_MT)) {
+		map_fd = lbpf_lua_check_map_fd(L, map);
+	} else {
+		return luaL_error(L, "attach_sockmap: 'map' must be a sockmap or sockhash (its name, or a bpf.Map)");
+	}
+	const char *hook = opt_string(L, type, "attach_sockmap", "type");
+	const char *how = opt_string(L, mode, "attach_sockmap", "mode");
+	int id = lbpf_attach__sockmap(obj, fn_declared(L, fn, "attach_sockmap"), map_fd, hook, how, &err);
+	return push_attached(L, id, &err);
+}
+
 /* b:attach_uprobe_multi{path=, sym=, pid=, ret=, fn=}: sym is a glob. */
 static int object_attach_uprobe_multi(lua_State *L)
 {
@@ -484,6 +511,7 @@ static const luaL_Reg attach_methods[] = {
 	{"attach_socket_filter", object_attach_socket_filter},
 	{"attach_netfilter", object_attach_netfilter},
 	{"attach_flow_dissector", object_attach_flow_dissector},
+	{"attach_sockmap", object_attach_sockmap},
 	{"attach_uprobe_multi", object_attach_uprobe_multi},
 	{"attach_kprobe_multi", object_attach_kprobe_multi},
 	{NULL, NULL},

@@ -94,6 +94,8 @@ void **lbpf_lua_registry_slot(lua_State *L, const char *key, const char *mt);
 
 /* Module functions each file adds to the bpf table at the top of the stack. */
 void lbpf_lua_map_functions(lua_State *L);
+/* The fd of the open map at idx (a bpf.Map), or a Lua error. */
+int lbpf_lua_check_map_fd(lua_State *L, int idx);
 /* A map userdata that owns fd (bpf.open_pinned, bpf.map_by_id). */
 void lbpf_lua_push_map_fd(lua_State *L, int fd);
 /* bpf.open_pinned and the pinned link and program types (lua/pinned.c). */

@@ -59,6 +59,11 @@ static struct lua_map *check_map(lua_State *L, int idx)
 	return m;
 }
 
+int lbpf_lua_check_map_fd(lua_State *L, int idx)
+{
+	return check_map(L, idx)->fd;
+}
+
 static bool is_keyless(uint32_t type)
 {
 	return type == BPF_MAP_TYPE_QUEUE || type == BPF_MAP_TYPE_STACK || type == BPF_MAP_TYPE_BLOOM_FILTER;

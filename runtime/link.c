@@ -38,7 +38,7 @@ int lbpf_link__add_group(struct lbpf_object *obj, struct bpf_link **links, int n
 		return -ENOMEM;
 	}
 	memcpy(own, links, n * sizeof(*own));
-	obj->links[obj->nlinks] = (struct lbpf_link_slot){own, n, -1, NULL};
+	obj->links[obj->nlinks] = (struct lbpf_link_slot){own, n, -1, NULL, NULL};
 	return obj->nlinks++;
 }
 
@@ -48,7 +48,7 @@ int lbpf_link__add_fd(struct lbpf_object *obj, int fd)
 		close(fd);
 		return -ENOMEM;
 	}
-	obj->links[obj->nlinks] = (struct lbpf_link_slot){NULL, 0, fd, NULL};
+	obj->links[obj->nlinks] = (struct lbpf_link_slot){NULL, 0, fd, NULL, NULL};
 	return obj->nlinks++;
 }
 
@@ -61,7 +61,20 @@ int lbpf_link__add_tc(struct lbpf_object *obj, const struct lbpf_tc_filter *filt
 		return -ENOMEM;
 	}
 	*own = *filter;
-	obj->links[obj->nlinks] = (struct lbpf_link_slot){NULL, 0, -1, own};
+	obj->links[obj->nlinks] = (struct lbpf_link_slot){NULL, 0, -1, own, NULL};
+	return obj->nlinks++;
+}
+
+int lbpf_link__add_prog_attach(struct lbpf_object *obj, const struct lbpf_prog_attach *a)
+{
+	struct lbpf_prog_attach *own = malloc(sizeof(*own));
+	if (!own || !grow(obj)) {
+		free(own);
+		lbpf_link__detach_prog_attach(a);
+		return -ENOMEM;
+	}
+	*own = *a;
+	obj->links[obj->nlinks] = (struct lbpf_link_slot){NULL, 0, -1, NULL, own};
 	return obj->nlinks++;
 }
 
@@ -70,7 +83,7 @@ int lbpf_link__fd(const struct lbpf_object *obj, int id)
 	if (!lbpf_link__attached(obj, id))
 		return -1;
 	const struct lbpf_link_slot *slot = &obj->links[id];
-	return slot->links ? bpf_link__fd(slot->links[0]) : slot->fd; /* -1 for a clsact filter */
+	return slot->links ? bpf_link__fd(slot->links[0]) : slot->fd; /* -1 for a clsact filter or prog_attach */
 }
 
 int lbpf_link__pin(struct lbpf_object *obj, int id, const char *path, struct lbpf_err *err)
@@ -84,6 +97,9 @@ int lbpf_link__pin(struct lbpf_object *obj, int id, const char *path, struct lbp
 	if (slot->tc)
 		return lbpf_err__set(err, EINVAL, "cannot pin a TC filter on the clsact qdisc: it is not a kernel "
 						  "link (attach with mode \"tcx\" to pin)");
+	if (slot->prog_attach)
+		return lbpf_err__set(err, EINVAL, "cannot pin a program attached without a link (mode "
+						  "\"prog_attach\"): it is not a kernel link");
 	int ret = lbpf_bpffs__ensure(path, err);
 	if (ret)
 		return ret;
@@ -100,7 +116,8 @@ int lbpf_link__add(struct lbpf_object *obj, struct bpf_link *link)
 
 bool lbpf_link__attached(const struct lbpf_object *obj, int id)
 {
-	return id >= 0 && id < obj->nlinks && (obj->links[id].links || obj->links[id].fd >= 0 || obj->links[id].tc);
+	return id >= 0 && id < obj->nlinks && (obj->links[id].links || obj->links[id].fd >= 0 || obj->links[id].tc ||
+				       obj->links[id].prog_attach);
 }
 
 /* Detaching waits in the kernel for RCU grace periods (a perf-event
@@ -163,7 +180,11 @@ bool lbpf_link__detach(struct lbpf_object *obj, int id)
 		lbpf_link__detach_tc(obj->links[id].tc);
 		free(obj->links[id].tc);
 	}
-	obj->links[id] = (struct lbpf_link_slot){NULL, 0, -1, NULL};
+	if (obj->links[id].prog_attach) {
+		lbpf_link__detach_prog_attach(obj->links[id].prog_attach);
+		free(obj->links[id].prog_attach);
+	}
+	obj->links[id] = (struct lbpf_link_slot){NULL, 0, -1, NULL, NULL};
 	return true;
 }
 

@@ -180,6 +180,9 @@ void lbpf_object__map_names(const struct lbpf_object *obj, char *buf, size_t siz
 
 int lbpf_object__set_max_entries(struct lbpf_object *obj, const char *map, uint32_t n,
 				 struct lbpf_err *err);
+/* Before the load: the map of maps m takes the map at fd as the template of
+ * its inner maps (instead of the one its definition declares). */
+int lbpf_object__set_inner_map(struct lbpf_object *obj, struct bpf_map *m, int fd, struct lbpf_err *err);
 /* A type of the program's BTF named as C names it ("struct event", "u64"): its id, or -ENOENT. */
 int lbpf_object__find_type(const struct lbpf_object *obj, const char *name);
 /* The record type the program writes to a ring or perf buffer map (from its
@@ -340,6 +343,13 @@ int lbpf_attach__netfilter(struct lbpf_object *obj, struct bpf_program *prog, co
  * netns NULL for this process's. */
 int lbpf_attach__flow_dissector(struct lbpf_object *obj, struct bpf_program *prog, const char *netns,
 				struct lbpf_err *err);
+
+/* sk_msg and sk_skb programs on a sockmap or sockhash (runtime/attach_sockmap.c):
+ * type is the hook's name ("sk_msg_verdict", "sk_skb_stream_verdict", ...)
+ * or NULL for the section's; mode NULL (a link, else BPF_PROG_ATTACH),
+ * "link" or "prog_attach". */
+int lbpf_attach__sockmap(struct lbpf_object *obj, struct bpf_program *prog, int map_fd, const char *type,
+			 const char *mode, struct lbpf_err *err);
 
 /* Socket filters (runtime/attach_socket.c): on a socket the caller has, or
  * on a new packet socket bound to dev (returned; the caller closes it). */

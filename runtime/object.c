@@ -3,6 +3,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,6 +127,38 @@ int lbpf_object__set_max_entries(struct lbpf_object *o, const char *name, uint32
 	if (ret)
 		return lbpf_err__set(err, ret, "max_entries: cannot resize map '%s': %s", name, lbpf_strerror(-ret));
 	return 0;
+}
+
+/* libbpf borrows the template's fd until the load: the object keeps a copy
+ * of its own, so the caller's map may close first. */
+int lbpf_object__set_inner_map(struct lbpf_object *o, struct bpf_map *m, int fd, struct lbpf_err *err)
+{
+	int *grown = realloc(o->inner_fds, (o->ninner_fds + 1) * sizeof(*grown));
+	if (!grown)
+		return lbpf_err__set(err, ENOMEM, "map '%s': out of memory", bpf_map__name(m));
+	o->inner_fds = grown;
+	int own = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (own < 0)
+		return lbpf_err__set(err, errno, "map '%s': cannot keep the inner map: %s", bpf_map__name(m),
+				     lbpf_strerror(errno));
+	int ret = bpf_map__set_inner_map_fd(m, own);
+	if (ret) {
+		close(own);
+		return lbpf_err__set(err, ret, "map '%s': cannot take an inner map template: %s%s", bpf_map__name(m),
+				     lbpf_strerror(-ret),
+				     ret == -EINVAL ? " (it is not a map of maps, or has its template already)" : "");
+	}
+	o->inner_fds[o->ninner_fds++] = own;
+	return 0;
+}
+
+static void close_inner_fds(struct lbpf_object *o)
+{
+	for (int i = 0; i < o->ninner_fds; i++)
+		close(o->inner_fds[i]);
+	free(o->inner_fds);
+	o->inner_fds = NULL;
+	o->ninner_fds = 0;
 }
 
 /* The type a `.maps` definition names in its key or value field ("key" or
@@ -419,6 +452,7 @@ int lbpf_object__load(struct lbpf_object *o, struct lbpf_err *err)
 	int ret = bpf_object__load(o->obj);
 	ret = ret ? lbpf_object__explain_load(o->obj, o->log_buf, ret, err) : map_globals(o, err);
 	/* The log is only needed to explain this load; give its memory back. */
+	close_inner_fds(o);
 	free(o->log_buf);
 	o->log_buf = NULL;
 	o->loaded = ret == 0;
@@ -491,6 +525,7 @@ void lbpf_object__close(struct lbpf_object *o)
 	lbpf_link__detach_all(o);
 	lbpf_functions__close(o);
 	bpf_object__close(o->obj);
+	close_inner_fds(o);
 	free(o->log_buf);
 	free(o);
 }

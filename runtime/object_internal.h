@@ -15,18 +15,27 @@ struct lbpf_tc_filter {
 	__u32 handle, priority;
 };
 
+/* A program attached without a link (BPF_PROG_ATTACH), by fds of its own. */
+struct lbpf_prog_attach {
+	int prog_fd, target_fd;
+	enum bpf_attach_type type;
+};
+
 /* One attach: usually one libbpf link, one per CPU for system-wide perf
- * events, a kernel link fd made without libbpf (fd >= 0, links NULL), or a
- * clsact filter (tc). */
+ * events, a kernel link fd made without libbpf (fd >= 0, links NULL), a
+ * clsact filter (tc), or a program attached to its target without a link. */
 struct lbpf_link_slot {
 	struct bpf_link **links;
 	int n;
 	int fd;
 	struct lbpf_tc_filter *tc;
+	struct lbpf_prog_attach *prog_attach;
 };
 
 int lbpf_link__add_tc(struct lbpf_object *obj, const struct lbpf_tc_filter *filter);
 void lbpf_link__detach_tc(const struct lbpf_tc_filter *filter);
+int lbpf_link__add_prog_attach(struct lbpf_object *obj, const struct lbpf_prog_attach *a);
+void lbpf_link__detach_prog_attach(const struct lbpf_prog_attach *a);
 
 struct lbpf_object {
 	struct bpf_object *obj;
@@ -36,6 +45,8 @@ struct lbpf_object {
 	int nlinks;
 	int links_cap;
 	bool loaded;
+	int *inner_fds; /* inner map templates given before the load */
+	int ninner_fds;
 	struct lbpf_loop *loop;	/* made on first use */
 	/* BCC's program model (functions.c): the ELF again, and each function
 	 * loaded for an attach, in an object of its own sharing these maps. */

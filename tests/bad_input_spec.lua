@@ -523,7 +523,7 @@ print(b6.closed, b7.closed)
     local methods = { "attach_tracepoint", "attach_raw_tracepoint", "attach_uprobe", "attach_kprobe", "attach_usdt",
       "attach_perf_event", "attach_kretprobe", "attach_uretprobe", "ring_buffer", "perf_buffer", "stats",
       "trace_pipe", "get_syscall_fnname", "ring_buffer_consume", "attach_xdp", "attach_tc", "attach_cgroup",
-      "attach_socket_filter", "attach_netfilter", "attach_flow_dissector", "attach_uprobe_multi",
+      "attach_socket_filter", "attach_netfilter", "attach_flow_dissector", "attach_sockmap", "attach_uprobe_multi",
       "attach_kprobe_multi", "attach_fentry", "attach_fexit", "attach_fmod_ret", "attach_tp_btf", "attach_lsm",
       "attach_iter", "load" }
     local map_methods = { "get", "set", "delete", "push", "pop", "peek", "items", "keys", "values", "clear", "info",
@@ -558,6 +558,8 @@ print(pcall(function() return b.maps.counts end))
     local out, code = run_case(bad_values .. object_with_everything() .. [[
 local open = bpf.open([=[
 BPF_HASH(h, u32);
+struct inner { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __type(key, u32); __type(value, u64); };
+struct { __uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS); __uint(max_entries, 1); __type(key, u32); __array(values, struct inner); } mm SEC(".maps");
 SEC("tp/syscalls/sys_enter_getpid") int t(void *c) { return 0; }
 ]=])
 local l = b:attach_tracepoint("syscalls:sys_enter_getpid", "tp")
@@ -572,6 +574,10 @@ local t, h, prog = open.progs.t, open.maps.h, b.progs.s
 n = n + calls("__newindex", getmetatable(t).__newindex, t)
 n = n + calls("__newindex", getmetatable(h).__newindex, h)
 n = n + calls("__index", getmetatable(h).__index, h)
+local mm, template = open.maps.mm, open.maps.mm.inner
+n = n + calls("inner", function(_, _, v) mm.inner = v end, mm)
+n = n + calls("__newindex", getmetatable(template).__newindex, template)
+n = n + calls("__index", getmetatable(template).__index, template)
 os.remove("/sys/fs/bpf/luabpf_bad_input_pin")
 b:close()
 open:close()
@@ -580,6 +586,8 @@ for _, m in ipairs { "test_run", "pin", "unpin", "set_attach_target" } do
 end
 n = n + calls("__newindex", getmetatable(t).__newindex, t)
 n = n + calls("__index", getmetatable(h).__index, h)
+n = n + calls("inner", function(_, _, v) mm.inner = v end, mm)
+n = n + calls("__index", getmetatable(template).__index, template)
 print(n)
 ]])
     assert.are.equal(0, code, out)

@@ -341,4 +341,86 @@ SEC("tp/syscalls/sys_enter_openat") int in_cgroup(void *ctx)
     cg:close()
     h.run("rmdir " .. dir)
   end)
+
+  it("sk_msg and sk_skb programs run for the sockets of a sockhash, as links or attached to the map", function()
+    local dir = cgroup2_root() .. "/luabpf-sockmap-" .. pid
+    assert(h.run("mkdir " .. dir .. " && echo ok") == "ok\n")
+    local b <close> = bpf.new([[
+struct { __uint(type, BPF_MAP_TYPE_SOCKHASH); __uint(max_entries, 64); __type(key, u32); __type(value, u64); } socks SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 64); __type(key, u32); __type(value, u64); } msgs SEC(".maps"), bytes SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __type(key, u32); __type(value, u64); } plain SEC(".maps");
+
+static __always_inline void add(void *map, u32 port, u64 n)
+{
+	u64 *v = bpf_map_lookup_elem(map, &port);
+	if (v)
+		__sync_fetch_and_add(v, n);
+	else
+		bpf_map_update_elem(map, &port, &n, BPF_NOEXIST);
+}
+
+/* Each TCP connection of the cgroup goes into the sockhash, both ends. */
+SEC("sockops") int add_socks(struct bpf_sock_ops *ops)
+{
+	u32 port = ops->local_port;
+	if (ops->op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB || ops->op == BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB)
+		bpf_sock_hash_update(ops, &socks, &port, BPF_ANY);
+	return 1;
+}
+
+SEC("sk_msg") int count_msgs(struct sk_msg_md *msg)
+{
+	add(&msgs, msg->local_port, 1);
+	return SK_PASS;
+}
+
+SEC("sk_skb/stream_verdict") int count_bytes(struct __sk_buff *skb)
+{
+	add(&bytes, skb->local_port, skb->len);
+	return SK_PASS;
+}
+
+SEC("sk_skb") int unnamed_hook(struct __sk_buff *skb) { return SK_PASS; }
+]], { autoattach = false })
+    b:attach_cgroup { path = dir, fn = "add_socks" }
+    -- The client writes 10240 bytes in 3 writes, the server answers 2048 in 1.
+    local function session()
+      local out = h.run(("sh -c 'echo $$ > %s/cgroup.procs && exec %s 10240 2048'"):format(dir, h.fixture("tcp_pair")))
+      local client, server = out:match("^%d+ (%d+) (%d+)")
+      local counts = { b.maps.msgs[tonumber(client)], b.maps.msgs[tonumber(server)],
+        b.maps.bytes[tonumber(server)], b.maps.bytes[tonumber(client)] }
+      b.maps.msgs:clear()
+      b.maps.bytes:clear()
+      return counts
+    end
+    assert.are.same({}, session())
+    for _, mode in ipairs { "link", "prog_attach" } do
+      local verdict = b:attach_sockmap { map = "socks", fn = "count_msgs", mode = mode }
+      local stream = b:attach_sockmap { map = b.maps.socks, fn = "count_bytes", mode = mode }
+      assert.are.same({ 3, 1, 10240, 2048 }, session(), mode)
+      verdict:detach()
+      assert.are.same({ nil, nil, 10240, 2048 }, session(), mode)
+      stream:detach()
+      assert.are.same({}, session(), mode)
+    end
+    assert.matches("cannot pin a program attached without a link (mode \"prog_attach\")",
+      h.error_of(function()
+        b:attach_sockmap { map = "socks", fn = "count_msgs", mode = "prog_attach" }:pin("/sys/fs/bpf/none")
+      end), 1, true)
+    assert.matches("attach_sockmap: section \"sk_skb\" of program 'unnamed_hook' does not say which hook; give "
+      .. "type = \"sk_msg_verdict\"", h.error_of(b.attach_sockmap, b, { map = "socks", fn = "unnamed_hook" }), 1, true)
+    b:attach_sockmap { map = "socks", fn = "unnamed_hook", type = "sk_skb_stream_parser" }
+    assert.matches("attach_sockmap: 'cgroup_inet_ingress' is not a sockmap attach type",
+      h.error_of(b.attach_sockmap, b, { map = "socks", fn = "unnamed_hook", type = "cgroup_inet_ingress" }), 1, true)
+    assert.matches("attach_sockmap: map 'plain' has type array; sk_msg and sk_skb programs attach to a sockmap or a "
+      .. "sockhash", h.error_of(b.attach_sockmap, b, { map = "plain", fn = "count_msgs" }), 1, true)
+    assert.matches("attach_sockmap: this object has no map named 'nothing'",
+      h.error_of(b.attach_sockmap, b, { map = "nothing", fn = "count_msgs" }), 1, true)
+    assert.matches("program 'add_socks' is not an sk_msg or sk_skb program (its section is \"sockops\")",
+      h.error_of(b.attach_sockmap, b, { map = "socks", fn = "add_socks" }), 1, true)
+    assert.matches("attach_sockmap: mode 'fast' is not \"link\" or \"prog_attach\"",
+      h.error_of(b.attach_sockmap, b, { map = "socks", fn = "count_msgs", mode = "fast" }), 1, true)
+    b:close()
+    h.run("rmdir " .. dir)
+  end)
 end)
