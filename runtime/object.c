@@ -492,6 +492,11 @@ int lbpf_object__attach_auto(struct lbpf_object *o, struct lbpf_err *err)
 							     "program '%s': unknown tracepoint '%s:%s' (no such event in "
 							     "%s/events)",
 							     bpf_program__name(p), cat, ev + 1, lbpf_tracefs__root());
+				/* Gated, so that the script's exit does not wait (attach_tracepoint.c). */
+				ret = lbpf_attach__tracepoint(o, p, cat, ev + 1, err);
+				if (ret < 0)
+					return ret;
+				continue;
 			}
 		}
 		lbpf_log__reset();

@@ -22,12 +22,21 @@ struct lbpf_prog_attach {
 };
 
 /* One attach: usually one libbpf link, one per CPU for system-wide perf
- * events, a kernel link fd made without libbpf (fd >= 0, links NULL), a
- * clsact filter (tc), or a program attached to its target without a link. */
+ * events; kernel link fds made without libbpf (behind a gate, for links whose
+ * detach waits for grace periods: runtime/gate.c); a clsact filter (tc); or a
+ * program attached to its target without a link. */
 struct lbpf_link_slot {
 	struct bpf_link **links;
 	int n;
-	int fd;
+	int *fds;
+	int nfds;
+	int gate_map; /* -1 when the program is attached itself */
+	bool pinned;  /* the link outlives the object: its gate stays open */
+	/* Tracepoints: the program and the event ids, by fd, so that the same
+	 * program twice on one tracepoint is refused as the kernel would refuse
+	 * it ungated (attach_tracepoint.c). */
+	const struct bpf_program *prog;
+	long *tp_ids;
 	struct lbpf_tc_filter *tc;
 	struct lbpf_prog_attach *prog_attach;
 };
@@ -36,6 +45,22 @@ int lbpf_link__add_tc(struct lbpf_object *obj, const struct lbpf_tc_filter *filt
 void lbpf_link__detach_tc(const struct lbpf_tc_filter *filter);
 int lbpf_link__add_prog_attach(struct lbpf_object *obj, const struct lbpf_prog_attach *a);
 void lbpf_link__detach_prog_attach(const struct lbpf_prog_attach *a);
+/* Kernel link fds (fds[n], taken over) that attach and detach as one, with
+ * the gate of their program or -1 (runtime/gate.c). */
+int lbpf_link__add_fds(struct lbpf_object *obj, int *fds, int n, int gate_map);
+
+/* The gate of prog_fd (its fd, a program of the given type to attach in the
+ * program's place) and, in *gate_map, the program array that holds it; a
+ * negative errno when the program cannot be gated (attach it itself). */
+int lbpf_gate__open(int prog_fd, enum bpf_prog_type type, const char *name, int *gate_map);
+/* Stops the gated program at once, and closes the gate's map fd. */
+void lbpf_gate__close(int gate_map);
+/* Before a pin: the gated tracepoint link id gets the program attached
+ * itself, as a pinned link outlives the gate's program array, which the
+ * kernel empties when its last fd closes. */
+int lbpf_attach__tracepoint_ungate(struct lbpf_object *obj, int id, struct lbpf_err *err);
+/* Closes fds, whose waits the kernel does in a detached process (runtime/reaper.c). */
+void lbpf_reaper__close(int *fds, int n);
 
 struct lbpf_object {
 	struct bpf_object *obj;

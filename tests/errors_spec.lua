@@ -114,7 +114,7 @@ int deref_null(void *ctx)
 
   it("attaching a program twice to the same tracepoint says so", function()
     local b <close> = bpf.new(NOOP)
-    assert.matches("program 'noop' is already attached to a tracepoint",
+    assert.matches("program 'noop' is already attached to tracepoint syscalls:sys_enter_getpid",
       h.error_of(b.attach_tracepoint, b, "syscalls:sys_enter_getpid", "noop"), 1, true)
   end)
 
