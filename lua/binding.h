@@ -46,6 +46,21 @@ int lbpf_lua_view_object(lua_State *L, const char *mt);
 /* A bpf.PacketSocket owning fd (lua/packet_socket.c). */
 void lbpf_lua_push_packet_socket(lua_State *L, int fd);
 
+/* Reused event records (lua/event_record.c): a struct record's callback
+ * argument, whose fields are read as from a table. */
+struct record;
+struct lbpf_record_slots {
+	struct record *r;
+	int proxy, values, live, dead; /* stack slots, for the deliveries of one poll */
+};
+/* Pushes a new record for struct type t (which must outlive it). */
+void lbpf_lua_record_new(lua_State *L, const struct lbpf_type *t);
+/* Pushes the record at ridx's parts (4 slots) and notes where they are. */
+void lbpf_lua_record_slots(lua_State *L, int ridx, struct lbpf_record_slots *s);
+/* Decodes the record at data and pushes it, valid until lbpf_lua_record_end. */
+void lbpf_lua_record_begin(lua_State *L, const struct lbpf_record_slots *s, const void *data, size_t size);
+void lbpf_lua_record_end(lua_State *L, const struct lbpf_record_slots *s);
+
 /* Adds the attach methods (lua/attach.c) to the method table on top. */
 void lbpf_lua_attach_methods(lua_State *L);
 

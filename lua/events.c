@@ -1,7 +1,7 @@
 /* Events to Lua callbacks: b:ring_buffer, b:perf_buffer, trace_pipe lines and
  * timers on the object's epoll loop, driven by b:poll, b:run and bpf.run. A
- * struct record reaches its callback as one reused view that decodes a field
- * only when it is read, so no table is built per event. */
+ * struct record reaches its callback as one reused record
+ * (lua/event_record.c), so no table is built per event. */
 #include <errno.h>
 #include <math.h>
 #include <string.h>
@@ -15,10 +15,9 @@
 #include "binding.h"
 
 #define SOURCE_MT "bpf.EventSource"
-#define EVENT_MT "bpf.Event"
 
 /* Source userdata user values. */
-enum { SRC_CALLBACK = 1, SRC_VIEW, SRC_LOST, SRC_UV_COUNT = SRC_LOST };
+enum { SRC_CALLBACK = 1, SRC_RECORD, SRC_LOST, SRC_UV_COUNT = SRC_LOST };
 
 /* What one poll keeps on the Lua stack for the callbacks it runs. */
 struct poll_ctx {
@@ -34,14 +33,9 @@ struct lua_source {
 	struct lbpf_layout *layout;	/* record type; NULL: raw bytes or text */
 	bool cpu_arg;			/* perf buffers pass the CPU too */
 	struct poll_ctx *pc;		/* set while a poll runs */
-	int cb, view, lost;		/* stack slots while a poll runs (0: none) */
-};
-
-/* The reused event: valid only while its callback runs. */
-struct event_view {
-	const uint8_t *data;
-	size_t size;
-	const struct lbpf_type *type;
+	int cb, lost;			/* stack slots while a poll runs (0: none) */
+	bool has_record;		/* a struct: its record's slots, while a poll runs */
+	struct lbpf_record_slots record;
 };
 
 static int source_gc(lua_State *L)
@@ -50,75 +44,6 @@ static int source_gc(lua_State *L)
 	lbpf_layout__free(s->layout);
 	s->layout = NULL;
 	return 0;
-}
-
-/* ---- the event view ---- */
-
-/* The view's functions hold its metatable as upvalue 1: comparing with it
- * is cheaper than luaL_checkudata's registry lookup, on the hot path of
- * every field read. */
-static struct event_view *check_view(lua_State *L)
-{
-	struct event_view *v = lua_touserdata(L, 1);
-	if (!v || !lua_getmetatable(L, 1) || !lua_rawequal(L, -1, lua_upvalueindex(1)))
-		luaL_typeerror(L, 1, EVENT_MT);
-	lua_pop(L, 1);
-	if (!v->data)
-		luaL_error(L, "this event is only valid inside its callback; keep a copy with ev:table()");
-	return v;
-}
-
-static int event_table(lua_State *L)
-{
-	struct event_view *v = check_view(L);
-	lbpf_codec_push(L, v->type, v->data);
-	return 1;
-}
-
-static int event_index(lua_State *L)
-{
-	struct event_view *v = check_view(L);
-	lua_getiuservalue(L, 1, 1);
-	lua_pushvalue(L, 2);
-	if (lua_rawget(L, -2) == LUA_TNUMBER) {
-		lbpf_codec_push_field(L, &v->type->fields[lua_tointeger(L, -1)], v->data);
-		return 1;
-	}
-	if (lua_type(L, 2) == LUA_TSTRING && strcmp(lua_tostring(L, 2), "table") == 0) {
-		lua_pushvalue(L, lua_upvalueindex(1));
-		lua_pushcclosure(L, event_table, 1);
-		return 1;
-	}
-	luaL_Buffer b;
-	luaL_buffinit(L, &b);
-	for (uint32_t i = 0; i < v->type->nfields; i++) {
-		luaL_addstring(&b, i ? ", " : "");
-		luaL_addstring(&b, v->type->fields[i].name);
-	}
-	luaL_pushresult(&b);
-	return luaL_error(L, "the event (%s) has no field '%s' (its fields: %s)", v->type->name,
-			  luaL_tolstring(L, 2, NULL), lua_tostring(L, -2));
-}
-
-static int event_len(lua_State *L)
-{
-	lua_pushinteger(L, (lua_Integer)check_view(L)->size);
-	return 1;
-}
-
-/* Pushes a view of type t with its name -> field index table. */
-static void push_view(lua_State *L, const struct lbpf_type *t)
-{
-	struct event_view *v = lua_newuserdatauv(L, sizeof(*v), 1);
-	memset(v, 0, sizeof(*v));
-	v->type = t;
-	luaL_setmetatable(L, EVENT_MT);
-	lua_createtable(L, 0, (int)t->nfields);
-	for (uint32_t i = 0; i < t->nfields; i++) {
-		lua_pushinteger(L, i);
-		lua_setfield(L, -2, t->fields[i].name);
-	}
-	lua_setiuservalue(L, -2, 1);
 }
 
 /* ---- delivering events ---- */
@@ -149,20 +74,16 @@ static int deliver(void *ctx, const void *data, size_t size, int cpu)
 					s->name, (int)size, t->name, (int)t->size);
 			return fail(pc);
 		}
-		if (s->view) {
-			struct event_view *v = lua_touserdata(L, s->view);
-			v->data = data;
-			v->size = size;
-			lua_pushvalue(L, s->view);
-		} else {
+		if (s->has_record)
+			lbpf_lua_record_begin(L, &s->record, data, size);
+		else
 			lbpf_codec_push(L, t, data);
-		}
 	}
 	if (s->cpu_arg)
 		lua_pushinteger(L, cpu);
 	int status = lua_pcall(L, s->cpu_arg ? 2 : 1, 0, pc->msgh);
-	if (s->view)
-		((struct event_view *)lua_touserdata(L, s->view))->data = NULL;
+	if (s->has_record)
+		lbpf_lua_record_end(L, &s->record);
 	return status == LUA_OK ? 0 : fail(pc);
 }
 
@@ -232,7 +153,9 @@ static int poll_object(lua_State *L, int objidx, int timeout_ms, lua_Integer *to
 		s->pc = &pc;
 		lua_getiuservalue(L, ud, SRC_CALLBACK);
 		s->cb = lua_gettop(L);
-		s->view = lua_getiuservalue(L, ud, SRC_VIEW) == LUA_TNIL ? 0 : lua_gettop(L);
+		s->has_record = lua_getiuservalue(L, ud, SRC_RECORD) != LUA_TNIL;
+		if (s->has_record)
+			lbpf_lua_record_slots(L, -1, &s->record);
 		s->lost = lua_getiuservalue(L, ud, SRC_LOST) == LUA_TNIL ? 0 : lua_gettop(L);
 		lua_pushvalue(L, ud - 1); /* the key, for lua_next */
 	}
@@ -329,8 +252,8 @@ static struct lua_source *push_source(lua_State *L, int cbidx, const char *name,
 	if (layout) {
 		const struct lbpf_type *t = lbpf_layout__root(layout);
 		if (t->kind == LBPF_T_STRUCT || t->kind == LBPF_T_UNION) {
-			push_view(L, t);
-			lua_setiuservalue(L, -2, SRC_VIEW);
+			lbpf_lua_record_new(L, t);
+			lua_setiuservalue(L, -2, SRC_RECORD);
 		}
 	}
 	return s;
@@ -675,7 +598,6 @@ void lbpf_lua_open_events(lua_State *L)
 		{"stats", object_stats},
 		{NULL, NULL},
 	};
-	static const luaL_Reg event_meta[] = {{"__index", event_index}, {"__len", event_len}, {NULL, NULL}};
 
 	lua_getfield(L, LUA_REGISTRYINDEX, LBPF_OBJECT_METHODS);
 	luaL_setfuncs(L, methods, 0);
@@ -683,10 +605,7 @@ void lbpf_lua_open_events(lua_State *L)
 	luaL_newmetatable(L, SOURCE_MT);
 	lua_pushcfunction(L, source_gc);
 	lua_setfield(L, -2, "__gc");
-	luaL_newmetatable(L, EVENT_MT);
-	lua_pushvalue(L, -1);
-	luaL_setfuncs(L, event_meta, 1);
-	lua_pop(L, 2);
+	lua_pop(L, 1);
 }
 
 void lbpf_lua_events_functions(lua_State *L)

@@ -169,12 +169,28 @@ describe("events", function()
 
   it("a kept event is an error outside its callback, never a crash", function()
     local b <close> = bpf.new(elf)
-    local kept
-    b:ring_buffer("events", function(ev) kept = ev end, { type = "struct call_event" })
-    run_fixture(1)
+    local kept, inside
+    b:ring_buffer("events", function(ev)
+      kept = ev
+      local fields = {}
+      for k, v in pairs(ev) do fields[k] = v end
+      inside = { getmetatable(ev), #ev, fields, h.error_of(function() ev.pid = 1 end),
+        h.error_of(setmetatable, ev, {}), h.error_of(function() return ev.nope end) }
+    end, { type = "struct call_event" })
+    local pid = run_fixture(1)
     drain(b)
-    assert.matches("only valid inside its callback; keep a copy with ev:table()",
-      h.error_of(function() return kept.pid end), 1, true)
+    assert.are.equal("bpf.Event", inside[1])
+    assert.are.equal(32, inside[2])
+    assert.are.same({ "getppid_loop", pid, pid }, { inside[3].comm, inside[3].pid, inside[3].tid })
+    assert.matches("events are read-only; copy one with ev:table()", inside[4], 1, true)
+    assert.matches("cannot change a protected metatable", inside[5], 1, true)
+    assert.matches("the event (struct call_event) has no field 'nope' (its fields: pid, tid, ts, comm)", inside[6],
+      1, true)
+    for _, read in ipairs { function() return kept.pid end, function() return kept.comm end,
+      function() return #kept end, function() return kept:table() end, function() kept.pid = 1 end,
+      function() return pairs(kept) end } do
+      assert.matches("only valid inside its callback; keep a copy with ev:table()", h.error_of(read), 1, true)
+    end
   end)
 
   it("names what is wrong with a source", function()
