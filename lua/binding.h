@@ -51,15 +51,28 @@ void lbpf_lua_push_packet_socket(lua_State *L, int fd);
 struct record;
 struct lbpf_record_slots {
 	struct record *r;
-	int proxy, values, live, dead; /* stack slots, for the deliveries of one poll */
+	int proxy, values, dead; /* stack slots, for the deliveries of one poll */
+	int keys;		 /* the first of the decoded fields' names */
 };
 /* Pushes a new record for struct type t (which must outlive it). */
 void lbpf_lua_record_new(lua_State *L, const struct lbpf_type *t);
-/* Pushes the record at ridx's parts (4 slots) and notes where they are. */
-void lbpf_lua_record_slots(lua_State *L, int ridx, struct lbpf_record_slots *s);
-/* Decodes the record at data and pushes it, valid until lbpf_lua_record_end. */
+/* Pushes the record at ridx's parts and notes where they are; the proxy,
+ * which the callback gets, is at s->proxy. keys: the slot of the first field
+ * name of an earlier record of the same type, or 0 to push them too. */
+void lbpf_lua_record_slots(lua_State *L, int ridx, int keys, struct lbpf_record_slots *s);
+/* Decodes the record at data into the proxy, valid until lbpf_lua_record_end. */
 void lbpf_lua_record_begin(lua_State *L, const struct lbpf_record_slots *s, const void *data, size_t size);
 void lbpf_lua_record_end(lua_State *L, const struct lbpf_record_slots *s);
+
+/* Batched delivery (lua/event_batch.c): a reused array of records of struct
+ * type t, or of byte strings when t is NULL. */
+struct batch;
+void lbpf_lua_batch_new(lua_State *L, const struct lbpf_type *t);
+/* Pushes the batch at bidx's parts for the deliveries of one poll. */
+struct batch *lbpf_lua_batch_prepare(lua_State *L, int bidx);
+/* Fills the array with n records and pushes it, valid until lbpf_lua_batch_end. */
+void lbpf_lua_batch_begin(lua_State *L, struct batch *b, const struct lbpf_event *events, int n);
+void lbpf_lua_batch_end(lua_State *L, struct batch *b, int n);
 
 /* Adds the attach methods (lua/attach.c) to the method table on top. */
 void lbpf_lua_attach_methods(lua_State *L);

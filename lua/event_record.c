@@ -1,9 +1,10 @@
-/* The reused record an event callback receives for a struct: a proxy table
- * whose metatable's __index is a values table, into which each record's
- * scalar fields are decoded before the callback runs. Reading ev.field is
- * then a table lookup, no metamethod call; strings, arrays and nested
- * structs are decoded only when read. Outside its callback the proxy gets a
- * metatable whose every access is an error, so a kept event cannot be read. */
+/* The reused record an event callback receives for a struct: an empty proxy
+ * table whose metatable is a values table (its own __index), into which each
+ * record's scalar fields are decoded before the callback runs. Reading
+ * ev.field is then a table lookup, no metamethod call; strings, arrays and
+ * nested structs are decoded only when read. Outside its callback the proxy
+ * gets a metatable whose every access is an error, so a kept event cannot be
+ * read. */
 #include <string.h>
 
 #include "binding.h"
@@ -12,7 +13,7 @@
 #define MAX_EAGER 16
 
 /* Record userdata user values. */
-enum { REC_PROXY = 1, REC_VALUES, REC_LIVE, REC_DEAD, REC_NAMES, REC_UV_COUNT = REC_NAMES };
+enum { REC_PROXY = 1, REC_VALUES, REC_DEAD, REC_NAMES, REC_UV_COUNT = REC_NAMES };
 
 struct record {
 	const uint8_t *data; /* NULL outside the callback */
@@ -121,17 +122,10 @@ void lbpf_lua_record_new(lua_State *L, const struct lbpf_type *t)
 	}
 	int names = lua_gettop(L);
 
-	lua_newtable(L); /* the values, with the lazy rest behind them */
-	lua_createtable(L, 0, 1);
-	lua_pushvalue(L, ridx);
-	lua_pushvalue(L, names);
-	lua_pushcclosure(L, values_index, 2);
-	lua_setfield(L, -2, "__index");
-	lua_setmetatable(L, -2);
-	lua_setiuservalue(L, ridx, REC_VALUES);
-
-	lua_createtable(L, 0, 5); /* live */
-	lua_getiuservalue(L, ridx, REC_VALUES);
+	/* The values, which are the live metatable too, with the lazy rest
+	 * behind them. */
+	lua_createtable(L, 0, (int)r->neager + 5);
+	lua_pushvalue(L, -1);
 	lua_setfield(L, -2, "__index");
 	set_closure(L, ridx, "__len", record_len);
 	set_closure(L, ridx, "__pairs", record_pairs);
@@ -139,7 +133,13 @@ void lbpf_lua_record_new(lua_State *L, const struct lbpf_type *t)
 	lua_setfield(L, -2, "__newindex");
 	lua_pushliteral(L, "bpf.Event");
 	lua_setfield(L, -2, "__metatable");
-	lua_setiuservalue(L, ridx, REC_LIVE);
+	lua_createtable(L, 0, 1);
+	lua_pushvalue(L, ridx);
+	lua_pushvalue(L, names);
+	lua_pushcclosure(L, values_index, 2);
+	lua_setfield(L, -2, "__index");
+	lua_setmetatable(L, -2);
+	lua_setiuservalue(L, ridx, REC_VALUES);
 
 	lua_createtable(L, 0, 5); /* dead */
 	lua_pushcfunction(L, record_dead);
@@ -161,19 +161,25 @@ void lbpf_lua_record_new(lua_State *L, const struct lbpf_type *t)
 	lua_setiuservalue(L, ridx, REC_NAMES);
 }
 
-void lbpf_lua_record_slots(lua_State *L, int ridx, struct lbpf_record_slots *s)
+void lbpf_lua_record_slots(lua_State *L, int ridx, int keys, struct lbpf_record_slots *s)
 {
 	ridx = lua_absindex(L, ridx);
-	luaL_checkstack(L, 4, "too many event records");
 	s->r = lua_touserdata(L, ridx);
+	luaL_checkstack(L, 3 + (int)s->r->neager, "too many event records");
 	lua_getiuservalue(L, ridx, REC_PROXY);
 	s->proxy = lua_gettop(L);
 	lua_getiuservalue(L, ridx, REC_VALUES);
 	s->values = lua_gettop(L);
-	lua_getiuservalue(L, ridx, REC_LIVE);
-	s->live = lua_gettop(L);
 	lua_getiuservalue(L, ridx, REC_DEAD);
 	s->dead = lua_gettop(L);
+	/* The decoded fields' names, so that setting them needs no lookup of
+	 * the strings (lua_setfield's cache compares them with strcmp). */
+	s->keys = keys;
+	if (!keys) {
+		s->keys = lua_gettop(L) + 1;
+		for (uint32_t i = 0; i < s->r->neager; i++)
+			lua_pushstring(L, s->r->type->fields[s->r->eager[i]].name);
+	}
 }
 
 static uint64_t read_uint(const uint8_t *p, uint32_t size)
@@ -206,16 +212,16 @@ void lbpf_lua_record_begin(lua_State *L, const struct lbpf_record_slots *s, cons
 	r->size = size;
 	for (uint32_t i = 0; i < r->neager; i++) {
 		const struct lbpf_field *f = &r->type->fields[r->eager[i]];
+		lua_pushvalue(L, s->keys + (int)i);
 		/* Whole unsigned integers, the common case, without the codec's switch. */
 		if (f->type->kind == LBPF_T_UINT && !f->bit_size && f->type->size <= 8)
 			lua_pushinteger(L, (lua_Integer)read_uint(r->data + f->bit_offset / 8, f->type->size));
 		else
 			lbpf_codec_push_field(L, f, r->data);
-		lua_setfield(L, s->values, f->name);
+		lua_rawset(L, s->values);
 	}
-	lua_pushvalue(L, s->live);
+	lua_pushvalue(L, s->values);
 	lua_setmetatable(L, s->proxy);
-	lua_pushvalue(L, s->proxy);
 }
 
 void lbpf_lua_record_end(lua_State *L, const struct lbpf_record_slots *s)

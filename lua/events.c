@@ -36,6 +36,8 @@ struct lua_source {
 	int cb, lost;			/* stack slots while a poll runs (0: none) */
 	bool has_record;		/* a struct: its record's slots, while a poll runs */
 	struct lbpf_record_slots record;
+	bool batched;			/* opts.batch: SRC_RECORD holds a batch */
+	struct batch *batch;		/* while a poll runs */
 };
 
 static int source_gc(lua_State *L)
@@ -55,6 +57,17 @@ static int fail(struct poll_ctx *pc)
 	return -ECANCELED;
 }
 
+/* A record shorter than its type stops delivery with an error. */
+static int check_size(struct lua_source *s, size_t size)
+{
+	const struct lbpf_type *t = s->layout ? lbpf_layout__root(s->layout) : NULL;
+	if (!t || size >= t->size)
+		return 0;
+	lua_pushfstring(s->pc->L, "%s: a record of %d bytes is smaller than %s (%d bytes); is opts.type right?", s->name,
+			(int)size, t->name, (int)t->size);
+	return fail(s->pc);
+}
+
 static int deliver(void *ctx, const void *data, size_t size, int cpu)
 {
 	struct lua_source *s = ctx;
@@ -63,27 +76,44 @@ static int deliver(void *ctx, const void *data, size_t size, int cpu)
 	if (!pc || pc->failed)
 		return -ECANCELED;
 	lua_State *L = pc->L;
+	if (check_size(s, size))
+		return -ECANCELED;
 	lua_pushvalue(L, s->cb);
 	if (!s->layout) {
 		lua_pushlstring(L, data, size);
 	} else {
 		const struct lbpf_type *t = lbpf_layout__root(s->layout);
-		if (size < t->size) {
-			lua_pop(L, 1);
-			lua_pushfstring(L, "%s: a record of %d bytes is smaller than %s (%d bytes); is opts.type right?",
-					s->name, (int)size, t->name, (int)t->size);
-			return fail(pc);
-		}
-		if (s->has_record)
+		if (s->has_record) {
 			lbpf_lua_record_begin(L, &s->record, data, size);
-		else
+			lua_pushvalue(L, s->record.proxy);
+		} else {
 			lbpf_codec_push(L, t, data);
+		}
 	}
 	if (s->cpu_arg)
 		lua_pushinteger(L, cpu);
 	int status = lua_pcall(L, s->cpu_arg ? 2 : 1, 0, pc->msgh);
 	if (s->has_record)
 		lbpf_lua_record_end(L, &s->record);
+	return status == LUA_OK ? 0 : fail(pc);
+}
+
+static int deliver_batch(void *ctx, const struct lbpf_event *events, int n)
+{
+	struct lua_source *s = ctx;
+	struct poll_ctx *pc = s->pc;
+
+	if (!pc || pc->failed)
+		return -ECANCELED;
+	for (int i = 0; i < n; i++)
+		if (check_size(s, events[i].size))
+			return -ECANCELED;
+	lua_State *L = pc->L;
+	lbpf_lua_batch_begin(L, s->batch, events, n); /* may leave new records' slots below */
+	lua_pushvalue(L, s->cb);
+	lua_insert(L, -2);
+	int status = lua_pcall(L, 1, 0, pc->msgh);
+	lbpf_lua_batch_end(L, s->batch, n);
 	return status == LUA_OK ? 0 : fail(pc);
 }
 
@@ -153,9 +183,11 @@ static int poll_object(lua_State *L, int objidx, int timeout_ms, lua_Integer *to
 		s->pc = &pc;
 		lua_getiuservalue(L, ud, SRC_CALLBACK);
 		s->cb = lua_gettop(L);
-		s->has_record = lua_getiuservalue(L, ud, SRC_RECORD) != LUA_TNIL;
+		s->has_record = lua_getiuservalue(L, ud, SRC_RECORD) != LUA_TNIL && !s->batched;
 		if (s->has_record)
-			lbpf_lua_record_slots(L, -1, &s->record);
+			lbpf_lua_record_slots(L, -1, 0, &s->record);
+		else if (s->batched)
+			s->batch = lbpf_lua_batch_prepare(L, -1);
 		s->lost = lua_getiuservalue(L, ud, SRC_LOST) == LUA_TNIL ? 0 : lua_gettop(L);
 		lua_pushvalue(L, ud - 1); /* the key, for lua_next */
 	}
@@ -305,7 +337,31 @@ static struct lua_source *push_map_source(lua_State *L, struct lbpf_object **obj
 	return push_source(L, 3, name, record_layout(L, *obj, name, *opts));
 }
 
-/* b:ring_buffer(name, cb [, {type = "struct event" | raw = true}]) */
+/* opts.batch: the source's record becomes a batch of them (raw records
+ * come as strings); returns whether it was asked for. */
+static bool make_batch(lua_State *L, struct lua_source *s, int opts)
+{
+	if (!opts || lua_getfield(L, opts, "batch") == LUA_TNIL) {
+		if (opts)
+			lua_pop(L, 1);
+		return false;
+	}
+	if (!lua_isboolean(L, -1))
+		luaL_error(L, "opts.batch must be true or false");
+	bool on = lua_toboolean(L, -1);
+	lua_pop(L, 1);
+	if (!on)
+		return false;
+	const struct lbpf_type *t = s->layout ? lbpf_layout__root(s->layout) : NULL;
+	if (t && t->kind != LBPF_T_STRUCT && t->kind != LBPF_T_UNION)
+		luaL_error(L, "opts.batch needs records of a struct type, or raw = true (this one is %s)", t->name);
+	lbpf_lua_batch_new(L, t);
+	lua_setiuservalue(L, -2, SRC_RECORD);
+	s->batched = true;
+	return true;
+}
+
+/* b:ring_buffer(name, cb [, {type = "struct event" | raw = true, batch = true}]) */
 static int object_ring_buffer(lua_State *L)
 {
 	struct lbpf_object *obj;
@@ -314,8 +370,11 @@ static int object_ring_buffer(lua_State *L)
 	int opts;
 
 	struct lua_source *s = push_map_source(L, &obj, &m, &opts);
+	bool batch = make_batch(L, s, opts);
 	struct lbpf_loop *loop = lbpf_object__loop(obj, &err);
-	int id = loop ? lbpf_loop__add_ringbuf(loop, bpf_map__fd(m), deliver, s, &err) : err.code;
+	int id = !loop	? err.code
+		 : batch ? lbpf_loop__add_ringbuf_batch(loop, bpf_map__fd(m), deliver_batch, s, &err)
+			 : lbpf_loop__add_ringbuf(loop, bpf_map__fd(m), deliver, s, &err);
 	keep_source(L, 1, s, id, &err);
 	return 0;
 }

@@ -144,6 +144,15 @@ int lbpf_loop__add_ringbuf(struct lbpf_loop *l, int map_fd, lbpf_event_fn fn, vo
 	return add(l, lbpf_ringbuf__new(map_fd, err), fn, NULL, ctx, err);
 }
 
+int lbpf_loop__add_ringbuf_batch(struct lbpf_loop *l, int map_fd, lbpf_batch_fn fn, void *ctx,
+				 struct lbpf_err *err)
+{
+	int id = add(l, lbpf_ringbuf__new(map_fd, err), NULL, NULL, ctx, err);
+	if (id >= 0)
+		l->sources[id]->batch_fn = fn;
+	return id;
+}
+
 int lbpf_loop__add_perfbuf(struct lbpf_loop *l, int map_fd, size_t pages, unsigned int wakeup_events,
 			   lbpf_event_fn fn, lbpf_lost_fn lost, void *ctx, struct lbpf_err *err)
 {

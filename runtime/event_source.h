@@ -19,6 +19,7 @@ struct lbpf_source {
 	const struct lbpf_source_ops *ops;
 	int fd; /* what the loop's epoll waits on */
 	lbpf_event_fn fn;
+	lbpf_batch_fn batch_fn; /* ring buffers: records in batches instead of fn */
 	lbpf_lost_fn lost_fn;
 	void *ctx;
 	struct lbpf_source_stats stats;

@@ -460,6 +460,15 @@ int lbpf_map__clear(int fd, const struct lbpf_map_info *info, size_t vbytes, uin
 /* One event: a record's bytes, a trace_pipe line (without its newline), or a
  * timer's expiry count (a uint64_t). A negative return stops delivery. */
 typedef int (*lbpf_event_fn)(void *ctx, const void *data, size_t size, int cpu);
+/* Several ring buffer records at once, valid until the function returns
+ * (their space is released after it): at most LBPF_BATCH_MAX. A negative
+ * return stops delivery. */
+#define LBPF_BATCH_MAX 256
+struct lbpf_event {
+	const void *data;
+	uint32_t size;
+};
+typedef int (*lbpf_batch_fn)(void *ctx, const struct lbpf_event *events, int n);
 /* Perf buffer records the kernel dropped on a CPU. */
 typedef void (*lbpf_lost_fn)(void *ctx, int cpu, uint64_t count);
 
@@ -476,6 +485,8 @@ void lbpf_loop__free(struct lbpf_loop *loop);
 int lbpf_loop__fd(const struct lbpf_loop *loop);
 /* Each returns a source id (>= 0) or a negative errno with err filled. */
 int lbpf_loop__add_ringbuf(struct lbpf_loop *loop, int map_fd, lbpf_event_fn fn, void *ctx, struct lbpf_err *err);
+int lbpf_loop__add_ringbuf_batch(struct lbpf_loop *loop, int map_fd, lbpf_batch_fn fn, void *ctx,
+				 struct lbpf_err *err);
 int lbpf_loop__add_perfbuf(struct lbpf_loop *loop, int map_fd, size_t pages, unsigned int wakeup_events,
 			   lbpf_event_fn fn, lbpf_lost_fn lost, void *ctx, struct lbpf_err *err);
 int lbpf_loop__add_trace_pipe(struct lbpf_loop *loop, lbpf_event_fn fn, void *ctx, struct lbpf_err *err);

@@ -3,6 +3,7 @@
  * any record and lets the loop count the records still waiting. */
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <linux/bpf.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,13 +34,16 @@ static size_t record_size(uint32_t len)
 /* Consumes at most one buffer's worth of records, so a callback whose own
  * work produces records (a tracer of write() that writes) cannot keep the
  * event loop from checking its deadline and signals; the rest waits for the
- * next poll, which finds the buffer still readable. */
+ * next poll, which finds the buffer still readable. With a batch function,
+ * records are handed over LBPF_BATCH_MAX at a time, their space released
+ * only after each batch. */
 static int consume(struct lbpf_source *s, int *handled)
 {
 	struct ringbuf *r = (struct ringbuf *)s;
 	unsigned long cons = __atomic_load_n(r->consumer_pos, __ATOMIC_ACQUIRE);
 	unsigned long limit = cons + r->data_size;
-	int ret = 0, unreleased = 0;
+	int ret = 0, unreleased = 0, n = 0;
+	struct lbpf_event batch[s->batch_fn ? LBPF_BATCH_MAX : 1];
 
 	for (;;) {
 		unsigned long prod = __atomic_load_n(r->producer_pos, __ATOMIC_ACQUIRE);
@@ -51,20 +55,33 @@ static int consume(struct lbpf_source *s, int *handled)
 			if (len & BPF_RINGBUF_BUSY_BIT)
 				goto out; /* still being written: the next wakeup brings it */
 			cons += record_size(len);
-			if (!(len & BPF_RINGBUF_DISCARD_BIT)) {
+			bool discarded = len & BPF_RINGBUF_DISCARD_BIT;
+			if (!discarded) {
 				s->stats.received++;
 				(*handled)++;
-				ret = s->fn(s->ctx, hdr + 2, len, -1);
 			}
-			if (++unreleased == RELEASE_EVERY) {
-				__atomic_store_n(r->consumer_pos, cons, __ATOMIC_RELEASE);
-				unreleased = 0;
+			if (!s->batch_fn) {
+				if (!discarded)
+					ret = s->fn(s->ctx, hdr + 2, len, -1);
+				if (++unreleased == RELEASE_EVERY) {
+					__atomic_store_n(r->consumer_pos, cons, __ATOMIC_RELEASE);
+					unreleased = 0;
+				}
+			} else if (!discarded) {
+				batch[n++] = (struct lbpf_event){hdr + 2, len};
+				if (n == LBPF_BATCH_MAX) {
+					ret = s->batch_fn(s->ctx, batch, n);
+					n = 0;
+					__atomic_store_n(r->consumer_pos, cons, __ATOMIC_RELEASE);
+				}
 			}
 		}
 		if (ret < 0)
 			break;
 	}
 out:
+	if (n && ret >= 0)
+		ret = s->batch_fn(s->ctx, batch, n);
 	__atomic_store_n(r->consumer_pos, cons, __ATOMIC_RELEASE);
 	return ret < 0 ? ret : 0;
 }

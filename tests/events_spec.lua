@@ -133,6 +133,61 @@ describe("events", function()
     assert.are.same({ msg = "CPU:1 [LOST 7 EVENTS]" }, bpf.parse_trace_line("CPU:1 [LOST 7 EVENTS]"))
   end)
 
+  it("batched delivery: 600 records in calls of at most 256, each valid only inside its call", function()
+    local b <close> = bpf.new(elf)
+    local sizes, got, kept_batch, kept_ev = {}, {}, nil, nil
+    b:ring_buffer("events", function(evs)
+      sizes[#sizes + 1] = #evs
+      for i = 1, #evs do got[#got + 1] = { evs[i].pid, evs[i].tid, evs[i].comm, evs[i].ts } end
+      kept_batch, kept_ev = evs, evs[1]
+    end, { type = "struct call_event", batch = true })
+    local pid = run_fixture(600)
+    drain(b)
+    assert.are.equal(600, #got)
+    local total = 0
+    for _, n in ipairs(sizes) do
+      assert.is_true(n >= 1 and n <= 256)
+      total = total + n
+    end
+    assert.are.equal(600, total)
+    for i, e in ipairs(got) do
+      assert.are.same({ pid, pid, "getppid_loop" }, { e[1], e[2], e[3] })
+      if i > 1 then assert.is_true(e[4] >= got[i - 1][4]) end
+    end
+    assert.matches("only valid inside its callback", h.error_of(function() return kept_ev.pid end), 1, true)
+    assert.matches("only valid inside its callback", h.error_of(function() return kept_batch[1].tid end), 1, true)
+    assert.are.same({ kind = "ringbuf", received = 600, lost = 0, pending = 0 }, b:stats().events)
+
+    local raw <close> = bpf.new(elf)
+    local bytes = {}
+    raw:ring_buffer("events", function(evs)
+      for i = 1, #evs do bytes[#bytes + 1] = evs[i] end
+    end, { raw = true, batch = true })
+    run_fixture(3)
+    drain(raw)
+    assert.are.equal(3, #bytes)
+    for _, s in ipairs(bytes) do assert.are.equal(32, #s) end
+
+    local failing <close> = bpf.new(elf)
+    local calls = 0
+    failing:ring_buffer("events", function(evs)
+      calls = calls + 1
+      error("batch of " .. #evs .. " failed")
+    end, { type = "struct call_event", batch = true })
+    run_fixture(5)
+    assert.matches("batch of 5 failed", h.error_of(failing.poll, failing, 1000), 1, true)
+    assert.are.equal(1, calls)
+    local fresh <close> = bpf.new(elf)
+    assert.matches("opts.batch must be true or false",
+      h.error_of(fresh.ring_buffer, fresh, "events", print, { batch = 1 }), 1, true)
+    local other <close> = bpf.new([[
+LUABPF_RINGBUF(words, 4096);
+SEC("tp/syscalls/sys_enter_getppid") int w(void *ctx) { u64 v = 1; luabpf_ringbuf_output(words, &v, 8, 0); return 0; }
+]])
+    assert.matches("opts.batch needs records of a struct type, or raw = true (this one is u64)",
+      h.error_of(other.ring_buffer, other, "words", print, { type = "u64", batch = true }), 1, true)
+  end)
+
   it("an error in a callback stops delivery, propagates with its traceback, and counts the rest", function()
     local b <close> = bpf.new(elf)
     local n = 0
