@@ -190,14 +190,23 @@ print(("  perf buffer into a Lua callback reading 3 fields: %s (producer offered
 print()
 
 local alone = gen_alone()
-local lua_rate, lua_n, lua_lost = end_to_end_lua(false)
+local lua_rates, lossless, lua_n, lua_lost, losses = {}, 0, 0, 0, {}
+for i = 1, 10 do
+  local rate, n, lost = end_to_end_lua(false)
+  lua_rates[i], lua_n, lua_lost = rate / 1e6, n, lost
+  if lost == 0 and n == CALLS then lossless = lossless + 1 end
+  losses[i] = tostring(lost)
+end
+local lua_rate = stats.median(lua_rates) * 1e6
 local perf_e2e_rate, perf_n, perf_lost = end_to_end_lua(true)
 local c_rate, c_n = end_to_end_c()
 local bt_rate, bt_n = bpftrace()
 print(("%-52s %12s  %s"):format(("end to end: %d getppid calls, one event each"):format(CALLS),
   "calls/s", "events delivered, lost"))
 print(("%-52s %12s"):format("generator untraced", M(alone)))
-print(("%-52s %12s  %d, %d lost"):format("traced, ring buffer, Lua callback", M(lua_rate), lua_n, lua_lost))
+print(("%-52s %12s  10 runs: %d of 10 lossless (lost: %s); calls/s %s M"):format(
+  "traced, ring buffer, Lua callback", M(lua_rate), lossless, table.concat(losses, " "),
+  stats.summary(lua_rates, "%.2f")))
 print(("%-52s %12s  %d, %d lost"):format("traced, perf buffer, Lua callback", M(perf_e2e_rate), perf_n, perf_lost))
 print(("%-52s %12s  %d"):format("traced, ring buffer, C callback (libbpf)", M(c_rate), c_n))
 print(("%-52s %12s  %s"):format("bpftrace printf", M(bt_rate), bt_n and tostring(bt_n) or "bpftrace not installed"))
