@@ -29,7 +29,8 @@ FUZZ_SECONDS ?= 600
 # comes from bookworm-backports: 1.4).
 DEB_PACKAGES := gcc g++ make pkg-config libc6-dev linux-libc-dev libbpf-dev liblua5.4-dev lua5.4 \
 	llvm-19-dev libclang-cpp19-dev libclang-19-dev libclang-common-19-dev \
-	libelf-dev zlib1g-dev libedit-dev lua-busted util-linux systemtap-sdt-dev clang-19 libclang-rt-19-dev
+	libelf-dev zlib1g-dev libedit-dev lua-busted util-linux systemtap-sdt-dev clang-19 libclang-rt-19-dev \
+	lua-argparse lua-dkjson
 
 # Lazily expanded, so `make deps` runs before anything asks llvm-config.
 LLVM_PREFIX = $(shell $(LLVM_CONFIG) --prefix)
@@ -47,6 +48,8 @@ RUNTIME_LIBS := -lbpf -lelf -lz -ldl
 RUNTIME_SRCS := $(wildcard runtime/*.c)
 BINDING_SRCS := $(filter-out lua/host.c,$(wildcard lua/*.c))
 LUA_MODULES := $(filter-out lua/host.lua,$(wildcard lua/*.lua))
+# Loaded on require "bpf.NAME" only (they need lua-argparse and a JSON library).
+PRELOAD_MODULES := $(wildcard lua/preload/*.lua)
 RUNTIME_OBJS := $(RUNTIME_SRCS:%.c=$(B)/obj/%.o) $(B)/obj/gen/runtime_files.o $(B)/obj/gen/syscalls.o
 BINDING_OBJS := $(BINDING_SRCS:%.c=$(B)/obj/%.o) $(B)/obj/gen/lua_modules.o
 
@@ -100,9 +103,10 @@ $(B)/gen/host_lua.c: $(B)/embed lua/host.lua
 	@mkdir -p $(dir $@)
 	$(B)/embed lbpf_host_lua $@ host.lua=lua/host.lua
 
-$(B)/gen/lua_modules.c: $(B)/embed $(LUA_MODULES)
+$(B)/gen/lua_modules.c: $(B)/embed $(LUA_MODULES) $(PRELOAD_MODULES)
 	@mkdir -p $(dir $@)
-	$(B)/embed lbpf_lua_modules $@ $(foreach m,$(LUA_MODULES),$(notdir $(m))=$(m))
+	$(B)/embed lbpf_lua_modules $@ $(foreach m,$(LUA_MODULES),$(notdir $(m))=$(m)) \
+		$(foreach m,$(PRELOAD_MODULES),preload/$(notdir $(m))=$(m))
 
 $(B)/gen/clang_headers.c: $(B)/embed $(wildcard clang_driver/include/*/*.h) clang_driver/include/kernel_headers.list \
 		$(B)/gen/headers.version
@@ -239,13 +243,22 @@ bench-deps:
 demo:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory all
-	$(B)/luabpf scripts/syscount.lua 3
+	$(B)/luabpf scripts/syscount.lua -P -d 3
+
+# The tools built on bpf.tool, installed as luabpf-NAME with a man page each.
+TOOLS := $(basename $(notdir $(shell grep -l 'require "bpf.tool"' scripts/*.lua)))
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/luabpf $(DESTDIR)$(PREFIX)/lib/lua/5.4
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/luabpf $(DESTDIR)$(PREFIX)/lib/lua/5.4 \
+		$(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 755 $(B)/luabpf $(DESTDIR)$(PREFIX)/bin/luabpf
 	install -m 644 $(B)/libluabpf-clang.so $(DESTDIR)$(PREFIX)/lib/luabpf/
 	install -m 644 $(B)/bpf.so $(DESTDIR)$(PREFIX)/lib/lua/5.4/bpf.so
+	for t in $(TOOLS); do \
+		install -m 755 scripts/$$t.lua $(DESTDIR)$(PREFIX)/bin/luabpf-$$t && \
+		$(B)/luabpf scripts/$$t.lua -h | $(B)/luabpf tools/man.lua luabpf-$$t \
+			> $(DESTDIR)$(PREFIX)/share/man/man8/luabpf-$$t.8 || exit 1; \
+	done
 
 clean:
 	rm -rf $(B)

@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <math.h>
+#include <signal.h>
 #include <time.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,13 +66,46 @@ static int bpf_ktime_ns(lua_State *L)
 	return 1;
 }
 
+/* bpf.ignore_sigpipe(): writes to a closed pipe then fail with EPIPE, which
+ * a tool turns into a quiet, detached exit, instead of killing the process
+ * (whose links the kernel would then detach the slow way). */
+static int bpf_ignore_sigpipe(lua_State *L)
+{
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+/* package.preload's loader of an embedded "preload/NAME.lua" (upvalue 1). */
+static int load_preloaded(lua_State *L)
+{
+	const struct lbpf_embedded *m = lua_touserdata(L, lua_upvalueindex(1));
+	char chunk[64];
+	snprintf(chunk, sizeof(chunk), "=bpf.%.*s", (int)(strlen(m->name) - strlen("preload/.lua")),
+		 m->name + strlen("preload/"));
+	if (luaL_loadbuffer(L, m->data, m->size, chunk) != LUA_OK)
+		return lua_error(L);
+	lua_call(L, 0, 1);
+	return 1;
+}
+
 /* The Lua-side modules embedded at build time; each receives what it may
- * extend: the module table, the object methods and the map methods. */
+ * extend: the module table, the object methods and the map methods. Those
+ * under preload/ become require "bpf.NAME" instead, loaded when required. */
 static void run_lua_modules(lua_State *L)
 {
 	int module = lua_gettop(L);
 	for (const struct lbpf_embedded *m = lbpf_lua_modules; m->name; m++) {
 		char chunk[64];
+		if (strncmp(m->name, "preload/", 8) == 0) {
+			luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+			lua_pushlightuserdata(L, (void *)m);
+			lua_pushcclosure(L, load_preloaded, 1);
+			snprintf(chunk, sizeof(chunk), "bpf.%.*s", (int)(strlen(m->name) - strlen("preload/.lua")),
+				 m->name + strlen("preload/"));
+			lua_setfield(L, -2, chunk);
+			lua_pop(L, 1);
+			continue;
+		}
 		snprintf(chunk, sizeof(chunk), "=%s", m->name);
 		if (luaL_loadbuffer(L, m->data, m->size, chunk) != LUA_OK)
 			lua_error(L);
@@ -107,6 +141,7 @@ int luaopen_bpf(lua_State *L)
 		{"compile", lbpf_lua_compile},
 		{"sleep", bpf_sleep},
 		{"ktime_ns", bpf_ktime_ns},
+		{"ignore_sigpipe", bpf_ignore_sigpipe},
 		{NULL, NULL},
 	};
 	char dir[PATH_MAX];

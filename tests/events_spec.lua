@@ -379,7 +379,7 @@ int produce(struct xdp_md *ctx)
   end)
 
   it("scripts/execsnoop.lua prints an exec as it happens", function()
-    local out, code = h.run("(" .. h.luabpf .. " " .. h.root .. "/scripts/execsnoop.lua 2 &) ; sleep 1; "
+    local out, code = h.run("(" .. h.luabpf .. " " .. h.root .. "/scripts/execsnoop.lua -T -d 2 &) ; sleep 1; "
       .. LOOP .. " 1 > /dev/null; sleep 2")
     assert.are.equal(0, code, out)
     assert.matches("TIME%(s%)%s+COMM%s+PID%s+PPID%s+FILENAME", out)

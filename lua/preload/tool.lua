@@ -1,0 +1,234 @@
+-- bpf.tool: what every tool in scripts/ shares, so a tool is mostly its BPF
+-- C and its output: BCC's command line conventions (lua-argparse), filters
+-- passed as rodata, aligned tables or --json lines (dkjson), BCC-style
+-- histograms, and a run that ends on -d, on interval/count, on Ctrl-C
+-- (printing the summary) or quietly when stdout goes away.
+local bpf = require "bpf"
+local argparse = require "argparse"
+local json = require "dkjson"
+
+local M = {}
+local Tool = {}
+Tool.__index = Tool
+
+-- BPF C for the common filters: declare them, then call tool_skip() first.
+M.FILTERS = [[
+const volatile u32 targ_pid = 0;
+const volatile u32 targ_tid = 0;
+const volatile char targ_comm[16] = {};
+static __always_inline bool tool_skip(void)
+{
+	u64 id = bpf_get_current_pid_tgid();
+	if (targ_pid && (id >> 32) != targ_pid)
+		return true;
+	if (targ_tid && (u32)id != targ_tid)
+		return true;
+	if (targ_comm[0]) {
+		char comm[16];
+		bpf_get_current_comm(comm, sizeof(comm));
+		for (int i = 0; i < 16; i++) {
+			if (comm[i] != targ_comm[i])
+				return true;
+			if (!comm[i])
+				break;
+		}
+	}
+	return false;
+}
+]]
+
+local function positive(what)
+  return function(s)
+    local n = tonumber(s)
+    if not n or n <= 0 then return nil, what .. " must be a positive number" end
+    return n
+  end
+end
+
+local function id_arg(what)
+  return function(s)
+    local n = math.tointeger(tonumber(s))
+    if not n or n <= 0 or n > 0x7fffffff then return nil, what .. " must be a process or thread id" end
+    return n
+  end
+end
+
+-- tool.new{name=, summary=, examples={...}, options={"pid", "tid", "comm",
+-- "timestamp", "duration", "interval"}}: a tool whose parser (t.parser) the
+-- tool may add its own options to before t:parse().
+function M.new(spec)
+  local t = setmetatable({ name = spec.name, json = false, closed = {}, objects = {} }, Tool)
+  local p = argparse(spec.name, spec.summary)
+  if spec.examples then p:epilog("examples:\n  " .. table.concat(spec.examples, "\n  ")) end
+  local want = {}
+  for _, o in ipairs(spec.options or {}) do want[o] = true end
+  if want.pid then p:option("-p --pid", "trace this process only"):convert(id_arg("PID")) end
+  if want.tid then p:option("-t --tid", "trace this thread only"):convert(id_arg("TID")) end
+  if want.comm then p:option("-n --name", "trace processes whose name (comm) is this only") end
+  if want.timestamp then p:flag("-T --timestamp", "include a timestamp column") end
+  if want.duration then p:option("-d --duration", "stop after this many seconds"):convert(positive("duration")) end
+  if want.interval then
+    p:argument("interval", "seconds between outputs"):args("?"):convert(positive("interval"))
+    p:argument("count", "number of outputs"):args("?"):convert(positive("count"))
+  end
+  p:flag("--json", "one JSON object per line instead of text")
+  t.parser = p
+  return t
+end
+
+-- Parses the command line (arg by default); -h prints the help and exits.
+function Tool:parse(argv)
+  local args = self.parser:parse(argv or arg)
+  if args.name and #args.name > 15 then
+    self:fail("a process name (comm) has at most 15 characters: " .. args.name)
+  end
+  self.args, self.json = args, args.json
+  bpf.ignore_sigpipe()
+  return args
+end
+
+-- The rodata of the common filters, with the tool's own merged in.
+function Tool:rodata(extra)
+  local a = self.args or {}
+  local r = { targ_pid = a.pid or 0, targ_tid = a.tid or 0, targ_comm = a.name or "" }
+  for k, v in pairs(extra or {}) do r[k] = v end
+  return r
+end
+
+-- Prints "NAME: message" to stderr and exits 1.
+function Tool:fail(msg)
+  io.stderr:write(self.name, ": ", tostring(msg), "\n")
+  self:close()
+  os.exit(1)
+end
+
+-- bpf.new(src, opts), or a clear failure: a missing kernel feature is named.
+function Tool:load(src, opts)
+  local ok, b = pcall(bpf.new, src, opts)
+  if not ok then
+    local msg = type(b) == "table" and b.message or tostring(b)
+    self:fail(msg:gsub("^[^:]*:%d+: ", ""))
+  end
+  self.objects[#self.objects + 1] = b
+  return b
+end
+
+function Tool:close()
+  for _, b in ipairs(self.objects) do
+    if not b.closed then b:close() end
+  end
+end
+
+-- stdout went away (a closed pipe): end quietly, detached.
+function Tool:write(s)
+  if not io.stdout:write(s) then
+    self:close()
+    os.exit(0)
+  end
+end
+
+-- ("%d"):format of a u64 the codec gave as a negative integer.
+local function unsigned(v)
+  if math.type(v) == "integer" and v < 0 then
+    return ("%d%d"):format((v >> 1) // 5, v - ((v >> 1) // 5) * 10)
+  end
+  return v
+end
+M.unsigned = unsigned
+
+local raw = { __tojson = function(self) return self[1] end }
+
+-- Columns: {{"PID", 7, "pid"}, {"COMM", -16, "comm"}, {"PATH", 0, "path"},
+-- {"BYTES", 10, "bytes", u = true}}: header, width (negative: left-aligned,
+-- 0: the last, unpadded), the row field, and whether it is a u64.
+function Tool:columns(cols)
+  self.cols = cols
+  if self.json then return end
+  local parts = {}
+  for i, c in ipairs(cols) do
+    parts[i] = c[2] == 0 and c[1] or ("%" .. c[2] .. "s"):format(c[1])
+  end
+  self:write(table.concat(parts, " "):gsub("%s+$", "") .. "\n")
+end
+
+-- One row: a line of the columns, or a JSON object of the row's fields.
+function Tool:row(row)
+  if self.json then
+    local obj = {}
+    for _, c in ipairs(self.cols) do
+      local v = row[c[3]]
+      if c.u and math.type(v) == "integer" and v < 0 then v = setmetatable({ unsigned(v) }, raw) end
+      obj[c[3]] = v
+    end
+    self:write(json.encode(obj, { keyorder = self:keyorder() }) .. "\n")
+    return
+  end
+  local parts = {}
+  for i, c in ipairs(self.cols) do
+    local v = row[c[3]]
+    if c.u then v = unsigned(v) end
+    if type(v) == "number" and math.type(v) == "float" then v = ("%.3f"):format(v) end
+    parts[i] = c[2] == 0 and tostring(v) or ("%" .. c[2] .. "s"):format(tostring(v))
+  end
+  self:write(table.concat(parts, " ") .. "\n")
+end
+
+function Tool:keyorder()
+  if not self.order then
+    self.order = {}
+    for i, c in ipairs(self.cols) do self.order[i] = c[3] end
+  end
+  return self.order
+end
+
+-- Any value as one JSON line (a summary, a table of counts).
+function Tool:json_line(obj)
+  self:write(json.encode(obj) .. "\n")
+end
+
+-- A log2 histogram of {slot = count} (or a map of them): BCC's stars, or
+-- {"hist": label, "unit": unit, "buckets": [{"low":, "high":, "count":}]}.
+function Tool:hist(t, unit, label)
+  if self.json then
+    local buckets = {}
+    local rows = type(t) == "table" and bpf.log2_hist(t) or t:log2_hist()
+    for i, r in ipairs(rows) do buckets[i] = { low = r.low, high = r.high, count = r.count } end
+    self:json_line({ hist = label or unit, unit = unit, buckets = buckets })
+    return
+  end
+  if type(t) == "table" then
+    bpf.print_log2_hist(t, unit)
+  else
+    t:print_log2_hist(unit)
+  end
+end
+
+-- Stderr, so that it never mixes with --json output.
+function Tool:note(msg)
+  io.stderr:write(msg, "\n")
+end
+
+-- Runs b's event loop until -d's seconds, interval x count, or Ctrl-C;
+-- opts.on_interval(n) runs every interval. Returns why it stopped.
+function Tool:run(b, opts)
+  opts = opts or {}
+  local a = self.args or {}
+  local interval = opts.interval or a.interval
+  local count = a.count
+  local n = 0
+  local duration = a.duration
+  if interval and count then duration = interval * count + interval / 2 end
+  local run = { duration = duration }
+  if interval and opts.on_interval then
+    run.interval = interval
+    run.on_interval = function()
+      n = n + 1
+      opts.on_interval(n)
+      io.stdout:flush()
+    end
+  end
+  local _, why = b:run(run)
+  return why
+end
+
+return M
