@@ -172,12 +172,12 @@ function bpf.print_linear_hist(t, val_type, strip)
 end
 function bpf.log2_hist(t) return data(t, true, "log2_hist") end
 
--- The bucket BCC's bpf_log2l puts v in: floor(log2(v)) + 1, and 0 for 0.
+-- The bucket BCC's bpf_log2l puts v in: floor(log2(v)) + 1, and 1 for 0.
 function bpf.log2l(v)
   local r = 0
   while v ~= 0 do
     r = r + 1
     v = v >> 1
   end
-  return r
+  return math.max(r, 1)
 end

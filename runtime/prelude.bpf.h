@@ -200,20 +200,23 @@ static __always_inline unsigned int luabpf_cfs_rq_queued(const void *cfs_rq)
 #define lock_xadd(p, v) ((void)__sync_fetch_and_add((p), (v)))
 
 /* floor(log2(v)) + 1, and 0 for 0: the bucket BCC's log2 histograms use. */
-static __always_inline unsigned int bpf_log2l(unsigned long long v)
+/* BCC's: bpf_log2 is floor(log2(v)) (0 for 0 and 1), bpf_log2l one more,
+ * so that 0 and 1 share bucket 1, the "0 -> 1" line of a histogram. */
+static __always_inline unsigned int bpf_log2(unsigned int v)
 {
 	unsigned int r = 0;
-	for (int s = 32; s > 0; s >>= 1) {
+	for (int s = 16; s > 0; s >>= 1) {
 		if (v >> s) {
 			v >>= s;
 			r += s;
 		}
 	}
-	return v ? r + 1 : 0;
+	return r;
 }
-static __always_inline unsigned int bpf_log2(unsigned int v)
+static __always_inline unsigned int bpf_log2l(unsigned long long v)
 {
-	return bpf_log2l(v);
+	unsigned int hi = v >> 32;
+	return hi ? bpf_log2(hi) + 33 : bpf_log2((unsigned int)v) + 1;
 }
 
 #endif

@@ -2,29 +2,37 @@
 -- runqlat: run queue latency (wakeup to running) as a log2 histogram, as
 -- BCC's runqlat prints it; BCC-style C (kernel headers, implicit reads
 -- through task pointers, plain functions attached to raw tracepoints).
--- usage: luabpf scripts/runqlat.lua [-p PID] [interval [count]]
 local bpf = require "bpf"
+local tool = require "bpf.tool"
 
-local pid, rest = 0, {}
-local i = 1
-while arg[i] do
-  if arg[i] == "-p" then
-    pid = math.tointeger(tonumber(arg[i + 1])) or error("runqlat: -p takes a process id")
-    i = i + 2
-  else
-    rest[#rest + 1] = arg[i]
-    i = i + 1
-  end
-end
-local interval, count = tonumber(rest[1]) or 99999999, tonumber(rest[2]) or 1
+local t = tool.new {
+  name = "runqlat",
+  summary = "Summarize run queue (scheduler) latency as a histogram.",
+  examples = {
+    "runqlat                  # until Ctrl-C",
+    "runqlat 1 10             # every second, 10 times",
+    "runqlat -mT 1            # every second, in milliseconds, with a time",
+    "runqlat -P               # one histogram per process",
+    "runqlat -p 185           # process 185 only",
+    "runqlat 5 1 --json       # one 5 s histogram as a JSON line",
+  },
+  options = { "pid", "interval" },
+}
+t.parser:flag("-T --timestamp", "print a time with each output")
+t.parser:flag("-m --milliseconds", "in milliseconds, not microseconds")
+t.parser:flag("-P --pids", "one histogram per process")
+local args = t:parse()
 
-local b <close> = bpf.new([[
+local b = t:load([[
 #include <uapi/linux/ptrace.h>
 #include <linux/sched.h>
 
 const volatile u32 target_tgid = 0;
+const volatile bool targ_ms = 0;
+const volatile bool targ_per_pid = 0;
+struct dist_key { u32 pid; u32 slot; };
 BPF_HASH(start, u32);
-BPF_HISTOGRAM(dist);
+BPF_HASH(dist, struct dist_key);
 
 static int trace_enqueue(u32 tgid, u32 pid)
 {
@@ -53,24 +61,44 @@ int on_switch(struct bpf_raw_tracepoint_args *ctx)
 	if (!tsp)
 		return 0;
 	u64 delta = (bpf_ktime_get_ns() - *tsp) / 1000;
-	dist.increment(bpf_log2l(delta));
+	if (targ_ms)
+		delta /= 1000;
+	struct dist_key key = {targ_per_pid ? next->tgid : 0, bpf_log2l(delta)};
+	dist.increment(key);
 	start.delete(&pid);
 	return 0;
 }
-]], { rodata = { target_tgid = pid } })
+]], { rodata = { target_tgid = args.pid or 0, targ_ms = args.milliseconds and 1 or 0,
+  targ_per_pid = args.pids and 1 or 0 } })
 b:attach_raw_tracepoint { tp = "sched_wakeup", fn_name = "on_wakeup" }
 b:attach_raw_tracepoint { tp = "sched_wakeup_new", fn_name = "on_wakeup" }
 b:attach_raw_tracepoint { tp = "sched_switch", fn_name = "on_switch" }
 
-print("Tracing run queue latency... Hit Ctrl-C to end.")
-io.stdout:flush()
-for _ = 1, count do
-  -- Ctrl-C ends the wait early; the histogram so far is still printed.
-  local ok, slept = pcall(bpf.sleep, interval)
-  if not ok or slept == false then count = 0 end
-  print()
-  b["dist"]:print_log2_hist("usecs")
-  b["dist"]:clear()
+t:note("Tracing run queue latency... Hit Ctrl-C to end.")
+
+local unit = args.milliseconds and "msecs" or "usecs"
+local function print_dist()
+  local by_pid = {}
+  for k, n in pairs(b.maps.dist) do
+    by_pid[k.pid] = by_pid[k.pid] or {}
+    by_pid[k.pid][k.slot] = n
+  end
+  b.maps.dist:clear()
+  if not t.json then
+    t:write("\n")
+    if args.timestamp then t:write(os.date("%H:%M:%S\n")) end
+  end
+  local pids = {}
+  for p in pairs(by_pid) do pids[#pids + 1] = p end
+  table.sort(pids)
+  if #pids == 0 and not args.pids then pids[1], by_pid[0] = 0, {} end
+  for _, p in ipairs(pids) do
+    if args.pids and not t.json then t:write(("\npid = %d\n"):format(p)) end
+    t:hist(by_pid[p], unit, args.pids and ("pid " .. p) or unit)
+  end
   io.stdout:flush()
-  if count == 0 then break end
 end
+
+local why = t:run(b, { on_interval = print_dist })
+if not args.interval or why == "signal" then print_dist() end
+t:close()

@@ -100,6 +100,15 @@ describe("BCC tools ported to luabpf", function()
       total = total + tonumber(n)
     end
     assert.is_true(total >= 21 and total <= 25, "expected 21 wakeups, got " .. total .. ":\n" .. out)
+
+    first, out = tool_over_pipe_wake("runqlat.lua", "-m 3 1 --json", 20, 20)
+    assert.are.equal("Tracing run queue latency... Hit Ctrl-C to end.", first)
+    local hist = require("dkjson").decode(out)
+    assert.are.same({ "msecs", "msecs" }, { hist.hist, hist.unit })
+    total = 0
+    for _, bucket in ipairs(hist.buckets) do total = total + bucket.count end
+    assert.is_true(total >= 21 and total <= 25, "expected 21 wakeups, got " .. total .. ":\n" .. out)
+    assert.is_true(hist.buckets[1].count >= 1, out) -- waits under a millisecond: bucket 0 -> 1
   end)
 
   it("runqslower -p PID -P prints each of a process's run queue waits over the threshold", function()

@@ -184,9 +184,26 @@ group = g1
      ms                  : count     distribution
         16 -> 31         : 10       |****************************************|
 ]], printed(function() bpf.print_log2_hist({ [5] = 10 }, "ms", true) end))
-    assert.are.equal(0, bpf.log2l(0))
+    assert.are.equal(1, bpf.log2l(0))
     assert.are.equal(1, bpf.log2l(1))
     assert.are.equal(13, bpf.log2l(5000))
+    -- The program's buckets are BCC's, the same as bpf.log2l's.
+    local b <close> = bpf.new([[
+u32 l2[6], l2l[6];
+SEC("xdp") int buckets(struct xdp_md *ctx)
+{
+	u64 v[6] = {0, 1, 2, 5000, 0xffffffffull, 1ull << 40};
+	for (int i = 0; i < 6; i++) {
+		l2[i] = bpf_log2((u32)v[i]);
+		l2l[i] = bpf_log2l(v[i]);
+	}
+	return XDP_PASS;
+}
+]])
+    b.progs.buckets:test_run()
+    assert.are.same({ 0, 0, 1, 12, 31, 0 }, b.globals.l2)
+    assert.are.same({ 1, 1, 2, 13, 32, 41 }, b.globals.l2l)
+    for i, v in ipairs { 0, 1, 2, 5000, 0xffffffff, 1 << 40 } do assert.are.equal(b.globals.l2l[i], bpf.log2l(v)) end
     assert.has_error(function() bpf.print_log2_hist({ [70] = 1 }) end,
       "print_log2_hist: bucket 70 is not an integer from 0 to 64")
   end)
