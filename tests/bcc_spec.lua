@@ -176,8 +176,10 @@ SEC("perf_event") int on_sample(struct bpf_perf_event_data *ctx) {
   end)
 
   it("scripts/profile.lua prints a busy process's hottest stacks with symbols", function()
-    local out, code = h.run("sh -c '" .. h.fixture("busy") .. " 2 & " .. h.luabpf .. " " .. h.root
-      .. "/scripts/profile.lua $! 1 1; wait'")
+    -- busy outlives the profile however slow its start (its symbols are
+    -- read from the running process at the end), then goes.
+    local out, code = h.run("sh -c '" .. h.fixture("busy") .. " 30 & p=$!; " .. h.luabpf .. " " .. h.root
+      .. "/scripts/profile.lua $p 1 1; s=$?; kill $p; wait; exit $s'")
     assert.are.equal(0, code, out)
     assert.matches("^Sampling pid %d+ at 99 Hz for 1 s%.%.%.\n\n%d+ samples\n", out)
     assert.matches("0x%x+ busy_inner%+%d+ %([^)]*/busy%)\n +0x%x+ busy_outer%+%d+ %([^)]*/busy%)\n +0x%x+ main%+", out)
