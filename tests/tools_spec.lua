@@ -43,7 +43,7 @@ end
 
 describe("tools", function()
   it("every tool built on bpf.tool answers -h with its usage and examples", function()
-    for _, tool in ipairs { "opensnoop", "execsnoop", "syscount", "runqlat" } do
+    for _, tool in ipairs { "opensnoop", "execsnoop", "syscount", "runqlat", "killsnoop" } do
       local out, code = h.run(("%s %s/scripts/%s.lua -h"):format(h.luabpf, h.root, tool))
       assert.are.equal(0, code, out)
       assert.matches("^Usage: " .. tool .. " %[%-h%]", out)
@@ -138,12 +138,28 @@ describe("tools", function()
     assert.matches("^PID     COMM                  COUNT\n" .. pid .. " +%[exited%] +%d+\n$", out)
   end)
 
+  it("killsnoop sees a process's kill() calls with their signal, target and result; -x the failed only", function()
+    local sh = io.popen("sh -c 'echo $$; sleep 1; kill -0 $$; kill -USR2 999999 2>/dev/null; kill -0 $$'")
+    local pid = sh:read("l")
+    local run = start("killsnoop", "-p " .. pid .. " -d 2")
+    local failed = start("killsnoop", "-p " .. pid .. " -x --json -d 2")
+    sh:close()
+    local out, err, rc = run.finish()
+    assert.are.equal(0, rc, err)
+    local p = pid
+    assert.are.equal(("    PID COMM              SIG    TPID RESULT\n%7s sh                  0 %7s 0\n"
+      .. "%7s sh                 12  999999 -3\n%7s sh                  0 %7s 0\n"):format(p, p, p, p, p), out)
+    out, err, rc = failed.finish()
+    assert.are.equal(0, rc, err)
+    assert.are.same({ { pid = tonumber(pid), comm = "sh", sig = 12, tpid = 999999, result = -3 } }, json_lines(out))
+  end)
+
   it("make install puts each tool in bin as luabpf-NAME, with a man page from its help", function()
     local dest = os.tmpname()
     os.remove(dest)
     local out, code = h.run(("make -s -C %s install DESTDIR=%s PREFIX=/usr"):format(h.root, dest))
     assert.are.equal(0, code, out)
-    for _, tool in ipairs { "opensnoop", "execsnoop", "syscount", "runqlat" } do
+    for _, tool in ipairs { "opensnoop", "execsnoop", "syscount", "runqlat", "killsnoop" } do
       local help, rc = h.run(("PATH=%s/usr/bin:$PATH luabpf-%s -h"):format(dest, tool))
       assert.are.equal(0, rc, help)
       assert.matches("^Usage: " .. tool, help)
