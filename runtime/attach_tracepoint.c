@@ -63,7 +63,10 @@ static int attach_one(long id, int prog_fd)
 	int pfd = (int)syscall(SYS_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
 	if (pfd < 0)
 		return -errno;
-	int link = bpf_link_create(prog_fd, pfd, BPF_PERF_EVENT, NULL);
+	/* The event's id as the attach cookie: one program on a glob's many
+	 * tracepoints tells them apart with bpf_get_attach_cookie(). */
+	LIBBPF_OPTS(bpf_link_create_opts, opts, .perf_event.bpf_cookie = (__u64)id);
+	int link = bpf_link_create(prog_fd, pfd, BPF_PERF_EVENT, &opts);
 	if (link >= 0) {
 		close(pfd); /* the link holds the event */
 		return link;

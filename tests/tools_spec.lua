@@ -43,7 +43,7 @@ end
 
 describe("tools", function()
   it("every tool built on bpf.tool answers -h with its usage and examples", function()
-    for _, tool in ipairs { "opensnoop", "execsnoop", "syscount", "runqlat", "killsnoop" } do
+    for _, tool in ipairs { "opensnoop", "execsnoop", "syscount", "runqlat", "killsnoop", "funccount" } do
       local out, code = h.run(("%s %s/scripts/%s.lua -h"):format(h.luabpf, h.root, tool))
       assert.are.equal(0, code, out)
       assert.matches("^Usage: " .. tool .. " %[%-h%]", out)
@@ -154,12 +154,25 @@ describe("tools", function()
     assert.are.same({ { pid = tonumber(pid), comm = "sh", sig = 12, tpid = 999999, result = -3 } }, json_lines(out))
   end)
 
+  it("funccount counts each tracepoint a glob matches, told apart by the event id each link carries", function()
+    local run = start("funccount", "-n getppid_loop --json -d 2 't:syscalls:sys_*_getpp*'")
+    h.run(h.fixture("getppid_loop") .. " 321")
+    local out, err, rc = run.finish()
+    assert.are.equal(0, rc, err)
+    assert.are.same({ { func = "syscalls:sys_enter_getppid", count = 321 },
+      { func = "syscalls:sys_exit_getppid", count = 321 } }, json_lines(out))
+    assert.matches("Tracing 2 tracepoints for \"t:syscalls:sys_*_getpp*\"", err, 1, true)
+    local msg, code = h.run(("%s %s/scripts/funccount.lua 'u:c:malloc'"):format(h.luabpf, h.root))
+    assert.are.equal(1, code)
+    assert.matches("funccount: only tracepoints (t:category:event) are counted", msg, 1, true)
+  end)
+
   it("make install puts each tool in bin as luabpf-NAME, with a man page from its help", function()
     local dest = os.tmpname()
     os.remove(dest)
     local out, code = h.run(("make -s -C %s install DESTDIR=%s PREFIX=/usr"):format(h.root, dest))
     assert.are.equal(0, code, out)
-    for _, tool in ipairs { "opensnoop", "execsnoop", "syscount", "runqlat", "killsnoop" } do
+    for _, tool in ipairs { "opensnoop", "execsnoop", "syscount", "runqlat", "killsnoop", "funccount" } do
       local help, rc = h.run(("PATH=%s/usr/bin:$PATH luabpf-%s -h"):format(dest, tool))
       assert.are.equal(0, rc, help)
       assert.matches("^Usage: " .. tool, help)
