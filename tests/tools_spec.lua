@@ -43,7 +43,7 @@ end
 
 describe("tools", function()
   it("every tool built on bpf.tool answers -h with its usage and examples", function()
-    for _, tool in ipairs { "opensnoop", "execsnoop", "syscount", "runqlat", "killsnoop", "funccount" } do
+    for _, tool in ipairs { "opensnoop", "execsnoop", "syscount", "runqlat", "killsnoop", "funccount", "sigsnoop" } do
       local out, code = h.run(("%s %s/scripts/%s.lua -h"):format(h.luabpf, h.root, tool))
       assert.are.equal(0, code, out)
       assert.matches("^Usage: " .. tool .. " %[%-h%]", out)
@@ -167,12 +167,30 @@ describe("tools", function()
     assert.matches("funccount: only tracepoints (t:category:event) are counted", msg, 1, true)
   end)
 
+  it("sigsnoop names each signal a process generates with the kernel's result; -x the undelivered only", function()
+    local sh = io.popen("sh -c 'echo $$; sleep 1; trap \"\" USR1; kill -USR1 $$; trap : USR2; kill -USR2 $$'")
+    local pid = sh:read("l")
+    local run = start("sigsnoop", "-p " .. pid .. " -d 2")
+    local failed = start("sigsnoop", "-p " .. pid .. " -x --json -d 2")
+    sh:close()
+    local out, err, rc = run.finish()
+    assert.are.equal(0, rc, err)
+    local p = pid
+    assert.matches(("^    PID COMM              SIG    TPID TCOMM            RESULT\n%7s sh                 10 %7s sh "
+      .. "              ignored\n%7s sh                 12 %7s sh               delivered\n%7s sh                 17 "
+      .. " +%%d+ %%S+ +delivered\n$"):format(p, p, p, p, p), out)
+    out, err, rc = failed.finish()
+    assert.are.equal(0, rc, err)
+    assert.are.same({ { pid = tonumber(pid), comm = "sh", sig = 10, tpid = tonumber(pid), tcomm = "sh",
+      result = "ignored" } }, json_lines(out))
+  end)
+
   it("make install puts each tool in bin as luabpf-NAME, with a man page from its help", function()
     local dest = os.tmpname()
     os.remove(dest)
     local out, code = h.run(("make -s -C %s install DESTDIR=%s PREFIX=/usr"):format(h.root, dest))
     assert.are.equal(0, code, out)
-    for _, tool in ipairs { "opensnoop", "execsnoop", "syscount", "runqlat", "killsnoop", "funccount" } do
+    for _, tool in ipairs { "opensnoop", "execsnoop", "syscount", "runqlat", "killsnoop", "funccount", "sigsnoop" } do
       local help, rc = h.run(("PATH=%s/usr/bin:$PATH luabpf-%s -h"):format(dest, tool))
       assert.are.equal(0, rc, help)
       assert.matches("^Usage: " .. tool, help)
