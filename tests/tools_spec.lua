@@ -43,7 +43,7 @@ end
 
 describe("tools", function()
   it("every tool built on bpf.tool answers -h with its usage and examples", function()
-    for _, tool in ipairs { "opensnoop", "execsnoop", "syscount", "runqlat", "killsnoop", "funccount", "sigsnoop" } do
+    for _, tool in ipairs { "opensnoop", "execsnoop", "syscount", "runqlat", "killsnoop", "funccount", "sigsnoop", "bashreadline" } do
       local out, code = h.run(("%s %s/scripts/%s.lua -h"):format(h.luabpf, h.root, tool))
       assert.are.equal(0, code, out)
       assert.matches("^Usage: " .. tool .. " %[%-h%]", out)
@@ -185,12 +185,31 @@ describe("tools", function()
       result = "ignored" } }, json_lines(out))
   end)
 
+  it("bashreadline prints the commands an interactive bash reads, from a uretprobe on readline()", function()
+    local run = start("bashreadline", "--json -d 3")
+    local steps = os.tmpname()
+    local f = io.open(steps, "w")
+    f:write("send echo hello_luabpf\\n\nexpect hello_luabpf\nsend exit\\n\nexit 0\n")
+    f:close()
+    local drive, code = h.run(h.fixture("ptydrive") .. " bash --norc --noprofile -i < " .. steps)
+    os.remove(steps)
+    assert.are.equal(0, code, drive)
+    local out, err, rc = run.finish()
+    assert.are.equal(0, rc, err)
+    local typed = {}
+    for _, r in ipairs(json_lines(out)) do typed[#typed + 1] = r.command end
+    assert.are.same({ "echo hello_luabpf", "exit" }, typed)
+    local msg, status = h.run(("%s %s/scripts/bashreadline.lua -s /nonexistent"):format(h.luabpf, h.root))
+    assert.are.equal(1, status)
+    assert.matches("bashreadline: uprobe: cannot read /nonexistent: No such file or directory", msg, 1, true)
+  end)
+
   it("make install puts each tool in bin as luabpf-NAME, with a man page from its help", function()
     local dest = os.tmpname()
     os.remove(dest)
     local out, code = h.run(("make -s -C %s install DESTDIR=%s PREFIX=/usr"):format(h.root, dest))
     assert.are.equal(0, code, out)
-    for _, tool in ipairs { "opensnoop", "execsnoop", "syscount", "runqlat", "killsnoop", "funccount", "sigsnoop" } do
+    for _, tool in ipairs { "opensnoop", "execsnoop", "syscount", "runqlat", "killsnoop", "funccount", "sigsnoop", "bashreadline" } do
       local help, rc = h.run(("PATH=%s/usr/bin:$PATH luabpf-%s -h"):format(dest, tool))
       assert.are.equal(0, rc, help)
       assert.matches("^Usage: " .. tool, help)
