@@ -69,8 +69,10 @@ static void locate_caller(lua_State *L, const char *src, size_t len, struct loca
 		} else if (ar.source[0] != '=') {
 			line = line_in_text(ar.source, strlen(ar.source), src, len, ar.currentline);
 		}
-		if (line || !guessed) {
-			/* Most scripts write bpf.new([[ with the C text starting on the next line. */
+		if (line || (!guessed && ar.source[0] != '=')) {
+			/* Most scripts write bpf.new([[ with the C text starting on the
+			 * next line; an embedded module (bpf.tool's t:load) is not the
+			 * script. */
 			snprintf(loc->name, sizeof(loc->name), "%s", ar.source[0] == '@' ? ar.source + 1 : ar.short_src);
 			loc->line = line ? line : ar.currentline + 1;
 			guessed = true;

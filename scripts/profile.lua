@@ -1,35 +1,99 @@
 #!/usr/bin/env luabpf
--- profile: samples one process's user stacks at 99 Hz and prints the
--- hottest, with symbols. usage: luabpf scripts/profile.lua PID [seconds] [top]
+-- profile: samples stack traces at a timed interval on every CPU (a
+-- cpu-clock perf event), like BCC's profile: the stacks with their counts,
+-- the folded format (-f), or an interactive flame graph (--svg).
 local bpf = require "bpf"
+local tool = require "bpf.tool"
+local flamegraph = require "bpf.flamegraph"
 
-local pid = tonumber(arg[1]) or error("usage: profile.lua PID [seconds] [top]", 0)
-local seconds = tonumber(arg[2]) or 5
-local top = tonumber(arg[3]) or 5
+local t = tool.new {
+  name = "profile",
+  summary = "Profile CPU usage by sampling stack traces at a timed interval.",
+  examples = {
+    "profile                  # every CPU at 99 Hz, until Ctrl-C",
+    "profile -F 199 10        # at 199 Hz, for 10 seconds",
+    "profile -p 185 5         # process 185 only, for 5 seconds",
+    "profile -U -f 5          # user stacks only, in the folded format",
+    "profile --svg out.svg 10 # an interactive flame graph of 10 seconds",
+  },
+  options = { "pid" },
+}
+t.parser:argument("duration", "seconds to sample (until Ctrl-C if not given)"):args("?"):convert(tonumber)
+t.parser:option("-F --frequency", "samples a second, on each CPU"):default("99"):convert(tonumber)
+t.parser:flag("-U --user-stacks-only", "user stacks only")
+t.parser:flag("-K --kernel-stacks-only", "kernel stacks only")
+t.parser:flag("-I --include-idle", "include the idle task's samples")
+t.parser:flag("-f --folded", "the folded format: comm;outer;...;inner count")
+t.parser:option("--svg", "write an interactive flame graph to this file")
+local args = t:parse()
+if args.user_stacks_only and args.kernel_stacks_only then t:fail("-U and -K exclude each other") end
+if not args.frequency or args.frequency < 1 or args.frequency > 10000 then
+  t:fail("-F takes a frequency from 1 to 10000 Hz")
+end
 
-local b <close> = bpf.new([[
-BPF_HASH(samples, int);          // user stack id -> samples
-BPF_STACK_TRACE(stacks, 4096);
+local b = t:load(tool.FILTERS .. [[
+const volatile bool targ_user_only = 0;
+const volatile bool targ_kernel_only = 0;
+const volatile bool targ_idle = 0;
+struct sample_key { u32 pid; s32 ustack; s32 kstack; char comm[16]; };
+BPF_HASH(samples, struct sample_key, u64, 40960);
+BPF_STACK_TRACE(stacks, 16384);
 
-SEC("perf_event") int on_sample(struct bpf_perf_event_data *ctx) {
-	samples.increment(stacks.get_stackid(ctx, BPF_F_USER_STACK));
+SEC("perf_event") int on_sample(struct bpf_perf_event_data *ctx)
+{
+	struct sample_key k = {};
+	k.pid = bpf_get_current_pid_tgid() >> 32;
+	if ((!k.pid && !targ_idle) || tool_skip())
+		return 0;
+	k.ustack = targ_kernel_only ? -1 : stacks.get_stackid(ctx, BPF_F_USER_STACK);
+	k.kstack = targ_user_only ? -1 : stacks.get_stackid(ctx, 0);
+	bpf_get_current_comm(k.comm, sizeof(k.comm));
+	samples.increment(k);
 	return 0;
 }
-]])
-b:attach_perf_event { fn = "on_sample", type = "software", config = "cpu-clock", freq = 99, pid = pid }
+]], { autoattach = false, rodata = t:rodata {
+  targ_user_only = args.user_stacks_only and 1 or 0, targ_kernel_only = args.kernel_stacks_only and 1 or 0,
+  targ_idle = args.include_idle and 1 or 0,
+} })
+local ok, err = pcall(b.attach_perf_event, b, { fn = "on_sample", freq = math.floor(args.frequency),
+  pid = args.pid })
+if not ok then t:fail(type(err) == "table" and err.message or err) end
 
-io.write(("Sampling pid %d at 99 Hz for %g s...\n"):format(pid, seconds))
-bpf.sleep(seconds)
+t:note(("Sampling %s at %d Hz%s... Hit Ctrl-C to end."):format(args.pid and ("pid " .. args.pid) or "every CPU",
+  math.floor(args.frequency), args.duration and (" for " .. args.duration .. " s") or ""))
+t:run(b)
 
-local rows = {}
-for stack, n in pairs(b.maps.samples) do rows[#rows + 1] = { stack = stack, n = n } end
-table.sort(rows, function(x, y) return x.n > y.n end)
-for i = 1, math.min(top, #rows) do
-  print(("\n%d samples"):format(rows[i].n))
-  local frames = b.maps.stacks:walk(rows[i].stack)
-  if #frames == 0 then print("    [no user stack]") end
-  for _, addr in ipairs(frames) do
-    local name, off, module = bpf.usym(addr, pid)
-    print(("    %#x %s+%s (%s)"):format(addr, name, off or "?", module or "?"))
+-- Each sample's frames, outermost first: the process, its user stack, then
+-- the kernel's (marked _[k], as BCC's folded output marks them).
+local stacks = {}
+for k, n in pairs(b.maps.samples) do
+  local frames = { k.comm }
+  local user = k.ustack >= 0 and b.maps.stacks:symbols(k.ustack, k.pid) or {}
+  local kernel = k.kstack >= 0 and b.maps.stacks:symbols(k.kstack) or {}
+  for i = #user, 1, -1 do frames[#frames + 1] = user[i] end
+  for i = #kernel, 1, -1 do frames[#frames + 1] = kernel[i] .. "_[k]" end
+  stacks[#stacks + 1] = { frames = frames, count = n, pid = k.pid, user = user, kernel = kernel, comm = k.comm }
+end
+
+if args.svg then
+  local f, why = io.open(args.svg, "w")
+  if not f then t:fail(why) end
+  f:write(flamegraph.svg(stacks, { title = "CPU flame graph (luabpf profile)" }))
+  f:close()
+  t:note(("%d stacks written to %s"):format(#stacks, args.svg))
+elseif args.folded then
+  for _, line in ipairs(flamegraph.folded(stacks)) do t:write(line .. "\n") end
+elseif t.json then
+  for _, s in ipairs(stacks) do
+    t:json_line { pid = s.pid, comm = s.comm, count = s.count, user_stack = s.user, kernel_stack = s.kernel }
+  end
+else
+  table.sort(stacks, function(x, y) return x.count < y.count end)
+  for _, s in ipairs(stacks) do
+    for _, name in ipairs(s.kernel) do t:write("    " .. name .. "\n") end
+    if #s.kernel > 0 and #s.user > 0 then t:write("    --\n") end
+    for _, name in ipairs(s.user) do t:write("    " .. name .. "\n") end
+    t:write(("    %-16s %s (%d)\n        %d\n\n"):format("-", s.comm, s.pid, s.count))
   end
 end
+t:close()

@@ -175,14 +175,24 @@ SEC("perf_event") int on_sample(struct bpf_perf_event_data *ctx) {
     assert.are.same({ "do_sys_openat2", 3, "kernel" }, { bpf.ksym(addr + 3) })
   end)
 
-  it("scripts/profile.lua prints a busy process's hottest stacks with symbols", function()
+  it("scripts/profile.lua prints a busy process's hottest stacks with symbols, folded and as a flame graph", function()
     -- busy outlives the profile however slow its start (its symbols are
     -- read from the running process at the end), then goes.
+    local svg = os.tmpname()
     local out, code = h.run("sh -c '" .. h.fixture("busy") .. " 30 & p=$!; " .. h.luabpf .. " " .. h.root
-      .. "/scripts/profile.lua $p 1 1; s=$?; kill $p; wait; exit $s'")
+      .. "/scripts/profile.lua -U -f -p $p 1 2>/dev/null; " .. h.luabpf .. " " .. h.root
+      .. "/scripts/profile.lua -U --svg " .. svg .. " -p $p 1; s=$?; kill $p; wait; exit $s'")
     assert.are.equal(0, code, out)
-    assert.matches("^Sampling pid %d+ at 99 Hz for 1 s%.%.%.\n\n%d+ samples\n", out)
-    assert.matches("0x%x+ busy_inner%+%d+ %([^)]*/busy%)\n +0x%x+ busy_outer%+%d+ %([^)]*/busy%)\n +0x%x+ main%+", out)
+    local hottest, n = out:match("^(busy;[^\n]*) (%d+)\n")
+    assert.matches(";main;busy_outer;busy_inner$", hottest, nil, false)
+    assert.is_true(tonumber(n) >= 50, out) -- 99 Hz for 1 s, mostly in busy_inner
+    assert.matches("Sampling pid %d+ at 99 Hz for 1 s%.%.%. Hit Ctrl%-C to end%.\n%d+ stacks written to ", out)
+    local picture = io.open(svg):read("a")
+    os.remove(svg)
+    assert.matches("^<%?xml", picture)
+    assert.matches('<g class="f" data%-name="busy_inner"[^>]*><title>busy_inner %(%d+ samples, [%d.]+%%%)</title>',
+      picture)
+    assert.matches('<script type="text/ecmascript">', picture, 1, true)
   end)
 
   it("RAW_TRACEPOINT_PROBE and functions named raw_tracepoint__ev and tracepoint__cat__ev attach by name", function()
