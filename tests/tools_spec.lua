@@ -43,7 +43,7 @@ end
 
 describe("tools", function()
   it("every tool built on bpf.tool answers -h with its usage and examples", function()
-    for _, tool in ipairs { "opensnoop", "execsnoop", "syscount", "runqlat", "killsnoop", "funccount", "sigsnoop", "bashreadline", "profile" } do
+    for _, tool in ipairs { "opensnoop", "execsnoop", "syscount", "runqlat", "killsnoop", "funccount", "sigsnoop", "bashreadline", "profile", "tcpstates" } do
       local out, code = h.run(("%s %s/scripts/%s.lua -h"):format(h.luabpf, h.root, tool))
       assert.are.equal(0, code, out)
       assert.matches("^Usage: " .. tool .. " %[%-h%]", out)
@@ -204,12 +204,41 @@ describe("tools", function()
     assert.matches("bashreadline: uprobe: cannot read /nonexistent: No such file or directory", msg, 1, true)
   end)
 
+  it("tcpstates follows both ends of a loopback session through every state, filtered by port", function()
+    local port = 20000 + (h.getpid() + 7) % 10000
+    local server = start("tcpstates", "-L " .. port .. " --json -d 2")
+    local client = start("tcpstates", "-D " .. port .. " -d 2")
+    local out, code = h.run(h.fixture("tcp_pair") .. " 1000 100 " .. port)
+    assert.are.equal(0, code, out)
+    local cport = tonumber(out:match("^%d+ (%d+)"))
+    local err, rc
+    out, err, rc = server.finish()
+    assert.are.equal(0, rc, err)
+    local rows = json_lines(out)
+    local by_sock, order = {}, {}
+    for _, r in ipairs(rows) do
+      if not by_sock[r.skaddr] then by_sock[r.skaddr], order[#order + 1] = {}, r.skaddr end
+      table.insert(by_sock[r.skaddr], r.oldstate .. ">" .. r.newstate)
+      assert.are.same({ "127.0.0.1", port }, { r.laddr, r.lport })
+    end
+    assert.are.same({ "CLOSE>LISTEN", "LISTEN>CLOSE" }, by_sock[order[1]])
+    assert.are.same({ "LISTEN>SYN_RECV", "SYN_RECV>ESTABLISHED", "ESTABLISHED>CLOSE_WAIT", "CLOSE_WAIT>LAST_ACK",
+      "LAST_ACK>CLOSE" }, by_sock[order[2]])
+    out, err, rc = client.finish()
+    assert.are.equal(0, rc, err)
+    local states = {}
+    for old, new in out:gmatch("(%u[%u_%d]+) +(%u[%u_%d]+) +[%d.]+\n") do states[#states + 1] = old .. ">" .. new end
+    assert.are.same({ "CLOSE>SYN_SENT", "SYN_SENT>ESTABLISHED", "ESTABLISHED>FIN_WAIT1", "FIN_WAIT1>FIN_WAIT2",
+      "FIN_WAIT2>CLOSE" }, states, out)
+    assert.matches(" 127%.0%.0%.1 +" .. cport .. " 127%.0%.0%.1 +" .. port .. " SYN_SENT +ESTABLISHED ", out)
+  end)
+
   it("make install puts each tool in bin as luabpf-NAME, with a man page from its help", function()
     local dest = os.tmpname()
     os.remove(dest)
     local out, code = h.run(("make -s -C %s install DESTDIR=%s PREFIX=/usr"):format(h.root, dest))
     assert.are.equal(0, code, out)
-    for _, tool in ipairs { "opensnoop", "execsnoop", "syscount", "runqlat", "killsnoop", "funccount", "sigsnoop", "bashreadline", "profile" } do
+    for _, tool in ipairs { "opensnoop", "execsnoop", "syscount", "runqlat", "killsnoop", "funccount", "sigsnoop", "bashreadline", "profile", "tcpstates" } do
       local help, rc = h.run(("PATH=%s/usr/bin:$PATH luabpf-%s -h"):format(dest, tool))
       assert.are.equal(0, rc, help)
       assert.matches("^Usage: " .. tool, help)
