@@ -40,10 +40,7 @@ SEC("uretprobe") int BPF_URETPROBE(on_readline, const char *ret)
 local ok, err = pcall(b.attach_uprobe, b, { path = args.shared, sym = "readline", fn = "on_readline", ret = true })
 if not ok then t:fail(type(err) == "table" and err.message or err) end
 
-local cols = {}
-if args.timestamp then cols[#cols + 1] = { "TIME(s)", -9, "time" } end
-for _, c in ipairs { { "PID", 7, "pid" }, { "COMMAND", 0, "command" } } do cols[#cols + 1] = c end
-t:columns(cols)
+t:columns { { "PID", 7, "pid" }, { "COMMAND", 0, "command" } }
 t:note("Tracing readline() in " .. args.shared .. "... Hit Ctrl-C to end.")
 
 local start = bpf.ktime_ns()

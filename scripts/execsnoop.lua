@@ -54,12 +54,8 @@ int on_exec(struct bpf_raw_tracepoint_args *ctx)
 }
 ]], { rodata = t:rodata() })
 
-local cols = {}
-if args.timestamp then cols[#cols + 1] = { "TIME(s)", -9, "time" } end
-if args.print_uid then cols[#cols + 1] = { "UID", 6, "uid" } end
-for _, c in ipairs { { "COMM", -16, "comm" }, { "PID", 7, "pid" }, { "PPID", 7, "ppid" }, { "FILENAME", 0, "filename" } } do
-  cols[#cols + 1] = c
-end
+local cols = { { "COMM", -16, "comm" }, { "PID", 7, "pid" }, { "PPID", 7, "ppid" }, { "FILENAME", 0, "filename" } }
+if args.print_uid then table.insert(cols, 1, { "UID", 6, "uid" }) end
 t:columns(cols)
 t:note("Tracing execs... Hit Ctrl-C to end.")
 

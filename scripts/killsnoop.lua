@@ -70,12 +70,9 @@ int on_exit(struct trace_event_raw_sys_exit *ctx)
 }
 ]], { rodata = t:rodata { targ_failed = args.failed and 1 or 0, targ_sig = args.signal or -1 } })
 
-local cols = {}
-if args.timestamp then cols[#cols + 1] = { "TIME(s)", -9, "time" } end
-for _, c in ipairs {
+t:columns {
   { "PID", 7, "pid" }, { "COMM", -16, "comm" }, { "SIG", 4, "sig" }, { "TPID", 7, "tpid" }, { "RESULT", 0, "result" },
-} do cols[#cols + 1] = c end
-t:columns(cols)
+}
 t:note("Tracing kill() calls... Hit Ctrl-C to end.")
 
 local start = bpf.ktime_ns()

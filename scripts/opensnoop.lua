@@ -95,12 +95,10 @@ for _, call in ipairs { "open", "openat", "openat2" } do
   end
 end
 
-local cols = {}
-if args.timestamp then cols[#cols + 1] = { "TIME(s)", -12, "time" } end
-if args.print_uid then cols[#cols + 1] = { "UID", 6, "uid" } end
-for _, c in ipairs {
+local cols = {
   { "PID", 7, "pid" }, { "COMM", -16, "comm" }, { "FD", 4, "fd" }, { "ERR", 3, "err" }, { "PATH", 0, "path" },
-} do cols[#cols + 1] = c end
+}
+if args.print_uid then table.insert(cols, 1, { "UID", 6, "uid" }) end
 t:columns(cols)
 t:note("Tracing open() calls... Hit Ctrl-C to end.")
 

@@ -55,13 +55,10 @@ int on_generate(struct trace_event_raw_signal_generate *ctx)
 -- which its BTF does not carry: the values have not changed since Linux 3.9.
 local results = { [0] = "delivered", "ignored", "already_pending", "overflow_fail", "lose_info" }
 
-local cols = {}
-if args.timestamp then cols[#cols + 1] = { "TIME(s)", -9, "time" } end
-for _, c in ipairs {
+t:columns {
   { "PID", 7, "pid" }, { "COMM", -16, "comm" }, { "SIG", 4, "sig" }, { "TPID", 7, "tpid" },
   { "TCOMM", -16, "tcomm" }, { "RESULT", 0, "result" },
-} do cols[#cols + 1] = c end
-t:columns(cols)
+}
 t:note("Tracing signals... Hit Ctrl-C to end.")
 
 local start = bpf.ktime_ns()

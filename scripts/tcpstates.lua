@@ -87,14 +87,11 @@ int on_state(struct trace_event_raw_inet_sock_set_state *ctx)
 }
 ]], { rodata = { targ_lport = args.localport or 0, targ_dport = args.remoteport or 0 } })
 
-local cols = {}
-if args.timestamp then cols[#cols + 1] = { "TIME(s)", -9, "time" } end
-for _, c in ipairs {
+t:columns {
   { "SKADDR", -16, "skaddr" }, { "PID", 7, "pid" }, { "COMM", -12, "comm" }, { "LADDR", -15, "laddr" },
   { "LPORT", 5, "lport" }, { "RADDR", -15, "raddr" }, { "RPORT", 5, "rport" }, { "OLDSTATE", -12, "oldstate" },
   { "NEWSTATE", -12, "newstate" }, { "MS", 0, "ms" },
-} do cols[#cols + 1] = c end
-t:columns(cols)
+}
 t:note("Tracing TCP state changes... Hit Ctrl-C to end.")
 
 local start = bpf.ktime_ns()

@@ -140,8 +140,12 @@ local raw = { __tojson = function(self) return self[1] end }
 
 -- Columns: {{"PID", 7, "pid"}, {"COMM", -16, "comm"}, {"PATH", 0, "path"},
 -- {"BYTES", 10, "bytes", u = true}}: header, width (negative: left-aligned,
--- 0: the last, unpadded), the row field, and whether it is a u64.
+-- 0: the last, unpadded), the row field, and whether it is a u64. With -T,
+-- a TIME(s) column comes first, from the rows' time field.
 function Tool:columns(cols)
+  if self.args and self.args.timestamp and cols[1][3] ~= "time" then
+    table.insert(cols, 1, { "TIME(s)", -9, "time" })
+  end
   self.cols = cols
   if self.json then return end
   local parts = {}
