@@ -77,27 +77,7 @@ b:attach_raw_tracepoint { tp = "sched_switch", fn_name = "on_switch" }
 t:note("Tracing run queue latency... Hit Ctrl-C to end.")
 
 local unit = args.milliseconds and "msecs" or "usecs"
-local function print_dist()
-  local by_pid = {}
-  for k, n in pairs(b.maps.dist) do
-    by_pid[k.pid] = by_pid[k.pid] or {}
-    by_pid[k.pid][k.slot] = n
-  end
-  b.maps.dist:clear()
-  if not t.json then
-    t:write("\n")
-    if args.timestamp then t:write(os.date("%H:%M:%S\n")) end
-  end
-  local pids = {}
-  for p in pairs(by_pid) do pids[#pids + 1] = p end
-  table.sort(pids)
-  if #pids == 0 and not args.pids then pids[1], by_pid[0] = 0, {} end
-  for _, p in ipairs(pids) do
-    if args.pids and not t.json then t:write(("\npid = %d\n"):format(p)) end
-    t:hist(by_pid[p], unit, args.pids and ("pid " .. p) or unit)
-  end
-  io.stdout:flush()
-end
+local function print_dist() t:pid_hists(b.maps.dist, unit, args.pids) end
 
 local why = t:run(b, { on_interval = print_dist })
 if not args.interval or why == "signal" then print_dist() end

@@ -90,6 +90,14 @@ describe("BCC tools ported to luabpf", function()
   -- child has usually exited by the time it waits for it). Each wakeup is one
   -- run queue wait; a preemption while running adds one more, so a few extra
   -- may show.
+  it("cpudist -O -m -p PID puts each of a process's 20 sleeps of 20 ms in the 16 -> 31 ms line", function()
+    local first, out = tool_over_pipe_wake("cpudist.lua", "-O -m 3 1", 20, 20)
+    assert.are.equal("Tracing off-CPU time... Hit Ctrl-C to end.", first)
+    assert.matches("     msecs               : count     distribution\n", out, 1, true)
+    local n = tonumber(out:match("\n +16 %-> 31 +: (%d+)"))
+    assert.is_true(n and n >= 20 and n <= 22, out)
+  end)
+
   it("runqlat -p PID counts a process's wakeups in a log2 histogram of microseconds", function()
     local first, out = tool_over_pipe_wake("runqlat.lua", "3 1", 20, 20)
     assert.are.equal("Tracing run queue latency... Hit Ctrl-C to end.", first)

@@ -207,6 +207,31 @@ function Tool:hist(t, unit, label)
   end
 end
 
+-- The histograms of a map keyed {pid=, slot=} (pid 0 when not per
+-- process), cleared after: one per process with per_pid, preceded by the
+-- time with -T, as BCC's runqlat and cpudist print them.
+function Tool:pid_hists(map, unit, per_pid)
+  local by_pid = {}
+  for k, n in pairs(map) do
+    by_pid[k.pid] = by_pid[k.pid] or {}
+    by_pid[k.pid][k.slot] = n
+  end
+  map:clear()
+  if not self.json then
+    self:write("\n")
+    if self.args.timestamp then self:write(os.date("%H:%M:%S\n")) end
+  end
+  local pids = {}
+  for p in pairs(by_pid) do pids[#pids + 1] = p end
+  table.sort(pids)
+  if #pids == 0 and not per_pid then pids[1], by_pid[0] = 0, {} end
+  for _, p in ipairs(pids) do
+    if per_pid and not self.json then self:write(("\npid = %d\n"):format(p)) end
+    self:hist(by_pid[p], unit, per_pid and ("pid " .. p) or unit)
+  end
+  io.stdout:flush()
+end
+
 -- Stderr, so that it never mixes with --json output.
 function Tool:note(msg)
   io.stderr:write(msg, "\n")
