@@ -15,12 +15,9 @@ local t = tool.new {
     "cpudist -mP              # in milliseconds, one histogram per process",
     "cpudist -p 185 5 1       # process 185 only, for 5 seconds",
   },
-  options = { "pid", "interval" },
+  options = { "pid", "interval", "histograms" },
 }
 t.parser:flag("-O --offcpu", "measure off-CPU time instead")
-t.parser:flag("-T --timestamp", "print a time with each output")
-t.parser:flag("-m --milliseconds", "in milliseconds, not microseconds")
-t.parser:flag("-P --pids", "one histogram per process")
 local args = t:parse()
 
 local b = t:load([[

@@ -16,11 +16,8 @@ local t = tool.new {
     "runqlat -p 185           # process 185 only",
     "runqlat 5 1 --json       # one 5 s histogram as a JSON line",
   },
-  options = { "pid", "interval" },
+  options = { "pid", "interval", "histograms" },
 }
-t.parser:flag("-T --timestamp", "print a time with each output")
-t.parser:flag("-m --milliseconds", "in milliseconds, not microseconds")
-t.parser:flag("-P --pids", "one histogram per process")
 local args = t:parse()
 
 local b = t:load([[

@@ -54,8 +54,9 @@ local function id_arg(what)
 end
 
 -- tool.new{name=, summary=, examples={...}, options={"pid", "tid", "comm",
--- "timestamp", "duration", "interval"}}: a tool whose parser (t.parser) the
--- tool may add its own options to before t:parse().
+-- "timestamp", "duration", "interval", "histograms"}}: a tool whose parser
+-- (t.parser) the tool may add its own options to before t:parse().
+-- "histograms" gives BCC's -T (a time per output), -m and -P (per process).
 function M.new(spec)
   local t = setmetatable({ name = spec.name, json = false, closed = {}, objects = {} }, Tool)
   local p = argparse(spec.name, spec.summary)
@@ -70,6 +71,11 @@ function M.new(spec)
   if want.interval then
     p:argument("interval", "seconds between outputs"):args("?"):convert(positive("interval"))
     p:argument("count", "number of outputs"):args("?"):convert(positive("count"))
+  end
+  if want.histograms then
+    p:flag("-T --timestamp", "print a time with each output")
+    p:flag("-m --milliseconds", "in milliseconds, not microseconds")
+    p:flag("-P --pids", "one histogram per process")
   end
   p:flag("--json", "one JSON object per line instead of text")
   t.parser = p
