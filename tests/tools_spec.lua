@@ -43,7 +43,7 @@ end
 
 describe("tools", function()
   it("every tool built on bpf.tool answers -h with its usage and examples", function()
-    for _, tool in ipairs { "opensnoop", "execsnoop", "syscount", "runqlat", "killsnoop", "funccount", "sigsnoop", "bashreadline", "profile", "tcpstates", "cpudist" } do
+    for _, tool in ipairs { "opensnoop", "execsnoop", "syscount", "runqlat", "killsnoop", "funccount", "sigsnoop", "bashreadline", "profile", "tcpstates", "cpudist", "softirqs" } do
       local out, code = h.run(("%s %s/scripts/%s.lua -h"):format(h.luabpf, h.root, tool))
       assert.are.equal(0, code, out)
       assert.matches("^Usage: " .. tool .. " %[%-h%]", out)
@@ -233,12 +233,37 @@ describe("tools", function()
     assert.matches(" 127%.0%.0%.1 +" .. cport .. " 127%.0%.0%.1 +" .. port .. " SYN_SENT +ESTABLISHED ", out)
   end)
 
+  it("softirqs sees the net_rx softirqs of a loopback transfer, as totals and as histograms", function()
+    local totals = start("softirqs", "2 1 --json")
+    local dists = start("softirqs", "-d 2 1 --json")
+    local out, code = h.run(h.fixture("tcp_pair") .. " 4000000 1000")
+    assert.are.equal(0, code, out)
+    local err, rc
+    out, err, rc = totals.finish()
+    assert.are.equal(0, rc, err)
+    local net_rx
+    for _, r in ipairs(json_lines(out)) do
+      if r.softirq == "net_rx" then net_rx = r end
+    end
+    assert.is_truthy(net_rx, out)
+    assert.is_true(net_rx.count >= 1 and net_rx.total >= 0, out)
+    out, err, rc = dists.finish()
+    assert.are.equal(0, rc, err)
+    local seen = 0
+    for _, r in ipairs(json_lines(out)) do
+      if r.hist == "net_rx" then
+        for _, bucket in ipairs(r.buckets) do seen = seen + bucket.count end
+      end
+    end
+    assert.is_true(seen >= 1, out)
+  end)
+
   it("make install puts each tool in bin as luabpf-NAME, with a man page from its help", function()
     local dest = os.tmpname()
     os.remove(dest)
     local out, code = h.run(("make -s -C %s install DESTDIR=%s PREFIX=/usr"):format(h.root, dest))
     assert.are.equal(0, code, out)
-    for _, tool in ipairs { "opensnoop", "execsnoop", "syscount", "runqlat", "killsnoop", "funccount", "sigsnoop", "bashreadline", "profile", "tcpstates", "cpudist" } do
+    for _, tool in ipairs { "opensnoop", "execsnoop", "syscount", "runqlat", "killsnoop", "funccount", "sigsnoop", "bashreadline", "profile", "tcpstates", "cpudist", "softirqs" } do
       local help, rc = h.run(("PATH=%s/usr/bin:$PATH luabpf-%s -h"):format(dest, tool))
       assert.are.equal(0, rc, help)
       assert.matches("^Usage: " .. tool, help)
