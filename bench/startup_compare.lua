@@ -56,7 +56,7 @@ local stats = require "stats"
 local spreads = {}
 
 -- The median wall time of RUNS runs (the spread kept for the report) and the largest RSS.
-local function best(cmd, setup)
+local function median_run(cmd, setup)
   local ts, rss = {}, 0
   for i = 1, RUNS do
     if setup then setup() end
@@ -74,21 +74,21 @@ local function clear_objects() os.execute("rm -f " .. cache .. "/*.o") end
 
 local bt_t, bt_rss
 if os.execute("command -v bpftrace > /dev/null") then
-  bt_t, bt_rss = best("bpftrace -e 'tracepoint:syscalls:sys_enter_openat { @[pid] = count(); } BEGIN { exit(); }'")
+  bt_t, bt_rss = median_run("bpftrace -e 'tracepoint:syscalls:sys_enter_openat { @[pid] = count(); } BEGIN { exit(); }'")
 end
-local first_t, first_peak = best(LUABPF, clear)
+local first_t, first_peak = median_run(LUABPF, clear)
 measure(LUABPF)
-local cold_t, cold_peak = best(LUABPF, clear_objects)
+local cold_t, cold_peak = median_run(LUABPF, clear_objects)
 -- The tracing process's own RSS once the compile has finished (the compiler
 -- ran in a child that is gone by then).
 clear()
 local rss_file = os.tmpname()
 measure(LUABPF .. " " .. rss_file)
 local after_compile = tonumber(io.open(rss_file):read("a")) / 1024
-local warm_t, warm_rss = best(LUABPF)
+local warm_t, warm_rss = median_run(LUABPF)
 local RAW = "env LUABPF_CACHE_DIR=" .. cache .. " " .. BUILD .. "/luabpf " .. raw_script
 measure(RAW)
-local raw_t, raw_rss = best(RAW)
+local raw_t, raw_rss = median_run(RAW)
 os.remove(rss_file)
 clear()
 os.remove(script)

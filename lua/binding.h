@@ -3,6 +3,9 @@
 #ifndef LBPF_BINDING_H
 #define LBPF_BINDING_H
 
+#include <stdint.h>
+#include <string.h>
+
 #include <lauxlib.h>
 #include <lua.h>
 
@@ -108,6 +111,21 @@ void lbpf_lua_push_prog(lua_State *L, int objidx, struct bpf_program *prog);
 void lbpf_lua_push_link(lua_State *L, int objidx, int id);
 /* A program argument: its name or a bpf.Program of the same object. */
 struct bpf_program *lbpf_lua_check_prog_arg(lua_State *L, int objidx, int arg);
+
+/* An unsigned integer of 1, 2, 4 or 8 bytes at data (any alignment). */
+static inline uint64_t lbpf_read_uint(const void *data, uint32_t size)
+{
+	uint8_t u8;
+	uint16_t u16;
+	uint32_t u32;
+	uint64_t u64;
+	switch (size) {
+	case 1: memcpy(&u8, data, 1); return u8;
+	case 2: memcpy(&u16, data, 2); return u16;
+	case 4: memcpy(&u32, data, 4); return u32;
+	default: memcpy(&u64, data, 8); return u64;
+	}
+}
 
 /* The BTF codec (lua/codec.c): bytes of type t to a Lua value, and back.
  * Encoding zeroes the bytes first; errors start with prefix ("map 'm': key"). */

@@ -39,20 +39,6 @@ static int fail(lua_State *L, struct path *p, const char *fmt, ...)
 	return luaL_error(L, "%s%s: %s", p->prefix, p->buf, detail);
 }
 
-static uint64_t read_uint(const void *data, uint32_t size)
-{
-	uint8_t u8;
-	uint16_t u16;
-	uint32_t u32;
-	uint64_t u64;
-	switch (size) {
-	case 1: memcpy(&u8, data, 1); return u8;
-	case 2: memcpy(&u16, data, 2); return u16;
-	case 4: memcpy(&u32, data, 4); return u32;
-	default: memcpy(&u64, data, 8); return u64;
-	}
-}
-
 static int64_t sign_extend(uint64_t v, uint32_t bits)
 {
 	if (bits >= 64)
@@ -100,13 +86,13 @@ void lbpf_codec_push(lua_State *L, const struct lbpf_type *t, const void *data)
 
 	switch (t->kind) {
 	case LBPF_T_UINT:
-		lua_pushinteger(L, (lua_Integer)read_uint(p, t->size));
+		lua_pushinteger(L, (lua_Integer)lbpf_read_uint(p, t->size));
 		break;
 	case LBPF_T_INT:
-		lua_pushinteger(L, sign_extend(read_uint(p, t->size), t->size * 8));
+		lua_pushinteger(L, sign_extend(lbpf_read_uint(p, t->size), t->size * 8));
 		break;
 	case LBPF_T_BOOL:
-		lua_pushboolean(L, read_uint(p, t->size) != 0);
+		lua_pushboolean(L, lbpf_read_uint(p, t->size) != 0);
 		break;
 	case LBPF_T_FLOAT:
 		if (t->size == 4) {

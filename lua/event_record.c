@@ -182,29 +182,6 @@ void lbpf_lua_record_slots(lua_State *L, int ridx, int keys, struct lbpf_record_
 	}
 }
 
-static uint64_t read_uint(const uint8_t *p, uint32_t size)
-{
-	switch (size) {
-	case 1:
-		return *p;
-	case 2: {
-		uint16_t v;
-		memcpy(&v, p, 2);
-		return v;
-	}
-	case 4: {
-		uint32_t v;
-		memcpy(&v, p, 4);
-		return v;
-	}
-	default: {
-		uint64_t v;
-		memcpy(&v, p, 8);
-		return v;
-	}
-	}
-}
-
 void lbpf_lua_record_begin(lua_State *L, const struct lbpf_record_slots *s, const void *data, size_t size)
 {
 	struct record *r = s->r;
@@ -215,7 +192,7 @@ void lbpf_lua_record_begin(lua_State *L, const struct lbpf_record_slots *s, cons
 		lua_pushvalue(L, s->keys + (int)i);
 		/* Whole unsigned integers, the common case, without the codec's switch. */
 		if (f->type->kind == LBPF_T_UINT && !f->bit_size && f->type->size <= 8)
-			lua_pushinteger(L, (lua_Integer)read_uint(r->data + f->bit_offset / 8, f->type->size));
+			lua_pushinteger(L, (lua_Integer)lbpf_read_uint(r->data + f->bit_offset / 8, f->type->size));
 		else
 			lbpf_codec_push_field(L, f, r->data);
 		lua_rawset(L, s->values);

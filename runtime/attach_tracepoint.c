@@ -79,10 +79,21 @@ static int attach_one(long id, int prog_fd)
 	return ret;
 }
 
+/* An attach that failed, named with the glob it came from (pattern "" for none). */
+static int fail(const struct tp_links *t, int code, const char *category, const char *event, const char *pattern,
+		struct lbpf_err *err)
+{
+	char what[640];
+	if (strcmp(pattern, "") == 0)
+		snprintf(what, sizeof(what), "tracepoint %s:%s", category, event);
+	else
+		snprintf(what, sizeof(what), "tracepoint %s:%s (matching %s)", category, event, pattern);
+	return lbpf_attach__fail(err, code, t->prog, what);
+}
+
 static int add(struct tp_links *t, const char *category, const char *event, const char *pattern,
 	       struct lbpf_err *err)
 {
-	char what[640];
 	if (t->n == t->cap) {
 		int cap = t->cap ? t->cap * 2 : 64;
 		int *grown = realloc(t->fds, cap * sizeof(*grown));
@@ -90,20 +101,16 @@ static int add(struct tp_links *t, const char *category, const char *event, cons
 		if (grown)
 			t->fds = grown;
 		if (!ids)
-			return lbpf_err__set(err, ENOMEM, "out of memory attaching to %s", pattern);
+			return lbpf_err__set(err, ENOMEM, "out of memory attaching to %s:%s", category, event);
 		t->ids = ids;
 		t->cap = cap;
 	}
-	if (strcmp(pattern, "") == 0)
-		snprintf(what, sizeof(what), "tracepoint %s:%s", category, event);
-	else
-		snprintf(what, sizeof(what), "tracepoint %s:%s (matching %s)", category, event, pattern);
 	long id = event_id(category, event);
 	if (id >= 0 && attached_before(t, id))
-		return lbpf_attach__fail(err, -EEXIST, t->prog, what);
+		return fail(t, -EEXIST, category, event, pattern, err);
 	int fd = id < 0 ? (int)id : attach_one(id, t->prog_fd);
 	if (fd < 0)
-		return lbpf_attach__fail(err, fd, t->prog, what);
+		return fail(t, fd, category, event, pattern, err);
 	t->ids[t->n] = id;
 	t->fds[t->n++] = fd;
 	return 0;

@@ -37,8 +37,7 @@ SEC("uretprobe") int BPF_URETPROBE(on_readline, const char *ret)
 }
 ]], { autoattach = false, rodata = t:rodata() })
 
-local ok, err = pcall(b.attach_uprobe, b, { path = args.shared, sym = "readline", fn = "on_readline", ret = true })
-if not ok then t:fail(type(err) == "table" and err.message or err) end
+t:try(b.attach_uprobe, b, { path = args.shared, sym = "readline", fn = "on_readline", ret = true })
 
 t:columns { { "PID", 7, "pid" }, { "COMMAND", 0, "command" } }
 t:note("Tracing readline() in " .. args.shared .. "... Hit Ctrl-C to end.")

@@ -46,8 +46,7 @@ SEC("tp") int count(void *ctx)
 }
 ]], { autoattach = false, rodata = t:rodata() })
 
-local ok, err = pcall(b.attach_tracepoint, b, category .. ":" .. event, "count")
-if not ok then t:fail(type(err) == "table" and err.message or err) end
+t:try(b.attach_tracepoint, b, category .. ":" .. event, "count")
 
 -- Event ids to names, from tracefs (mounted by the attach above).
 local names = {}

@@ -17,11 +17,7 @@ local t = tool.new {
   options = { "pid", "tid", "comm", "timestamp", "duration" },
 }
 t.parser:flag("-x --failed", "only show failed kill() calls")
-t.parser:option("-s --signal", "only show this signal (a number)"):convert(function(s)
-  local n = math.tointeger(tonumber(s))
-  if not n or n < 0 or n > 64 then return nil, "a signal is a number from 0 to 64" end
-  return n
-end)
+t.parser:option("-s --signal", "only show this signal (a number)"):convert(tool.integer("a signal", 0, 64))
 local args = t:parse()
 
 local b = t:load(tool.FILTERS .. [[

@@ -55,9 +55,8 @@ SEC("perf_event") int on_sample(struct bpf_perf_event_data *ctx)
   targ_user_only = args.user_stacks_only and 1 or 0, targ_kernel_only = args.kernel_stacks_only and 1 or 0,
   targ_idle = args.include_idle and 1 or 0,
 } })
-local ok, err = pcall(b.attach_perf_event, b, { fn = "on_sample", freq = math.floor(args.frequency),
+t:try(b.attach_perf_event, b, { fn = "on_sample", freq = math.floor(args.frequency),
   pid = args.pid })
-if not ok then t:fail(type(err) == "table" and err.message or err) end
 
 t:note(("Sampling %s at %d Hz%s... Hit Ctrl-C to end."):format(args.pid and ("pid " .. args.pid) or "every CPU",
   math.floor(args.frequency), args.duration and (" for " .. args.duration .. " s") or ""))

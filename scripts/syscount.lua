@@ -117,15 +117,10 @@ local function print_top()
 end
 
 t:note("Tracing " .. (args.failures and "failed " or "") .. "syscalls... Hit Ctrl-C to end.")
-local _, why = nil, nil
-if args.interval then
-  why = t:run(b, { interval = args.interval, on_interval = function()
-    if not t.json then t:write(os.date("[%H:%M:%S]\n")) end
-    print_top()
-    if not t.json then t:write("\n") end
-  end })
-else
-  why = t:run(b)
-end
+local why = t:run(b, { interval = args.interval, on_interval = function()
+  if not t.json then t:write(os.date("[%H:%M:%S]\n")) end
+  print_top()
+  if not t.json then t:write("\n") end
+end })
 if not args.interval or why == "signal" then print_top() end
 t:close()

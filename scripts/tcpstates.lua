@@ -17,11 +17,7 @@ local t = tool.new {
   },
   options = { "timestamp", "duration" },
 }
-local function port(s)
-  local n = math.tointeger(tonumber(s))
-  if not n or n < 1 or n > 65535 then return nil, "a port is a number from 1 to 65535" end
-  return n
-end
+local port = tool.integer("a port", 1, 65535)
 t.parser:option("-L --localport", "this local port only"):convert(port)
 t.parser:option("-D --remoteport", "this remote port only"):convert(port)
 local args = t:parse()

@@ -53,12 +53,21 @@ local function id_arg(what)
   end
 end
 
+-- An argparse converter to an integer from lo to hi: tool.integer("a port", 1, 65535).
+function M.integer(what, lo, hi)
+  return function(s)
+    local n = math.tointeger(tonumber(s))
+    if not n or n < lo or n > hi then return nil, ("%s is a number from %d to %d"):format(what, lo, hi) end
+    return n
+  end
+end
+
 -- tool.new{name=, summary=, examples={...}, options={"pid", "tid", "comm",
 -- "timestamp", "duration", "interval", "histograms"}}: a tool whose parser
 -- (t.parser) the tool may add its own options to before t:parse().
 -- "histograms" gives BCC's -T (a time per output), -m and -P (per process).
 function M.new(spec)
-  local t = setmetatable({ name = spec.name, json = false, closed = {}, objects = {} }, Tool)
+  local t = setmetatable({ name = spec.name, json = false, objects = {} }, Tool)
   local p = argparse(spec.name, spec.summary)
   if spec.examples then p:epilog("examples:\n  " .. table.concat(spec.examples, "\n  ")) end
   local want = {}
@@ -108,13 +117,20 @@ function Tool:fail(msg)
   os.exit(1)
 end
 
--- bpf.new(src, opts), or a clear failure: a missing kernel feature is named.
-function Tool:load(src, opts)
-  local ok, b = pcall(bpf.new, src, opts)
+-- f(...)'s result, or its error as the tool's failure, without the Lua
+-- location the message starts with (a missing kernel feature is named).
+function Tool:try(f, ...)
+  local ok, res = pcall(f, ...)
   if not ok then
-    local msg = type(b) == "table" and b.message or tostring(b)
-    self:fail(msg:gsub("^[^:]*:%d+: ", ""))
+    local msg = type(res) == "table" and res.message or tostring(res)
+    self:fail((msg:gsub("^[^:]*:%d+: ", "")))
   end
+  return res
+end
+
+-- bpf.new(src, opts), or the tool's failure.
+function Tool:load(src, opts)
+  local b = self:try(bpf.new, src, opts)
   self.objects[#self.objects + 1] = b
   return b
 end
