@@ -171,6 +171,7 @@ function bpf.print_linear_hist(t, val_type, strip)
   histogram(t, false, val_type, nil, nil, strip, "print_linear_hist")
 end
 function bpf.log2_hist(t) return data(t, true, "log2_hist") end
+function bpf.linear_hist(t) return data(t, false, "linear_hist") end
 
 -- The bucket BCC's bpf_log2l puts v in: floor(log2(v)) + 1, and 1 for 0.
 function bpf.log2l(v)

@@ -2,14 +2,34 @@
 -- exitsnoop: every process exit with its parent, age and exit status, as
 -- BCC's exitsnoop prints them; BCC-style C (kernel headers, implicit reads
 -- through the task pointer, a plain function attached by name).
--- usage: luabpf scripts/exitsnoop.lua [seconds]
 local bpf = require "bpf"
+local tool = require "bpf.tool"
 
-local seconds = tonumber(arg[1])
+local t = tool.new {
+  name = "exitsnoop",
+  summary = "Trace all process termination (exit, fatal signal).",
+  examples = {
+    "exitsnoop                # trace all process termination",
+    "exitsnoop -x             # trace only fails, exclude exit(0)",
+    "exitsnoop -T             # include a time column (seconds)",
+    "exitsnoop --utc          # include a time column (HH:MM:SS UTC)",
+    "exitsnoop -p 181         # only process 181",
+    "exitsnoop --per-thread   # each thread's exit, not only the process's",
+    "exitsnoop -d 10 --json   # for 10 seconds, as JSON lines",
+  },
+  options = { "pid", "timestamp", "duration" },
+}
+t.parser:flag("-x --failed", "trace error exits only")
+t.parser:flag("--utc", "include a time column in UTC (HH:MM:SS)")
+t.parser:flag("--per-thread", "trace per thread termination")
+local args = t:parse()
 
-local b <close> = bpf.new([[
+local b = t:load([[
 #include <linux/sched.h>
 
+const volatile u32 targ_pid = 0;
+const volatile bool targ_failed = 0;
+const volatile bool targ_threads = 0;
 struct exit_t {
 	u64 start_time;
 	u64 exit_time;
@@ -24,8 +44,12 @@ BPF_PERF_OUTPUT(events);
 int on_exit(void *ctx)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	if (task->pid != task->tgid)
+	if (!targ_threads && task->pid != task->tgid)
 		return 0; /* a thread, not the process */
+	if (targ_pid && task->tgid != targ_pid)
+		return 0;
+	if (targ_failed && task->exit_code == 0)
+		return 0;
 	struct exit_t e = {};
 	e.start_time = task->start_time;
 	e.exit_time = bpf_ktime_get_ns();
@@ -37,11 +61,12 @@ int on_exit(void *ctx)
 	events.perf_submit(ctx, &e, sizeof(e));
 	return 0;
 }
-]])
-b:attach_tracepoint { tp = "sched:sched_process_exit", fn_name = "on_exit" }
+]], { rodata = { targ_pid = args.pid or 0, targ_failed = args.failed and 1 or 0, targ_threads = args.per_thread and 1 or 0 } })
+t:try(b.attach_tracepoint, b, { tp = "sched:sched_process_exit", fn_name = "on_exit" })
 
-local SIGNALS = { [1] = "SIGHUP", [2] = "SIGINT", [3] = "SIGQUIT", [6] = "SIGABRT", [9] = "SIGKILL",
-  [11] = "SIGSEGV", [13] = "SIGPIPE", [14] = "SIGALRM", [15] = "SIGTERM" }
+local SIGNALS = { [1] = "SIGHUP", [2] = "SIGINT", [3] = "SIGQUIT", [4] = "SIGILL", [6] = "SIGABRT", [7] = "SIGBUS",
+  [8] = "SIGFPE", [9] = "SIGKILL", [10] = "SIGUSR1", [11] = "SIGSEGV", [12] = "SIGUSR2", [13] = "SIGPIPE",
+  [14] = "SIGALRM", [15] = "SIGTERM" }
 
 -- exit_code is the wait status: the code in bits 8-15, a signal in bits 0-6.
 local function status(code)
@@ -50,12 +75,23 @@ local function status(code)
   return ("signal %d (%s)%s"):format(sig, SIGNALS[sig] or "?", code & 0x80 ~= 0 and ", core dumped" or "")
 end
 
-print(("%-16s %-7s %-7s %-7s %-7s %s"):format("PCOMM", "PID", "PPID", "TID", "AGE(s)", "EXIT_CODE"))
+local cols = { { "PCOMM", -16, "comm" }, { "PID", -7, "pid" }, { "PPID", -7, "ppid" }, { "TID", -7, "tid" },
+  { "AGE(s)", -7, "age" }, { "EXIT_CODE", 0, "status", json = false },
+  { "", 0, "code", json = true }, { "", 0, "signal", json = true } }
+if args.utc then table.insert(cols, 1, { "TIME", -8, "utc" }) end
+t:columns(cols)
 io.stdout:flush()
+
+local start = bpf.ktime_ns()
 b["events"]:open_perf_buffer(function(e)
-  print(("%-16s %-7d %-7d %-7d %-7.2f %s"):format(e.comm, e.pid, e.ppid, e.tid,
-    (e.exit_time - e.start_time) / 1e9, status(e.exit_code)))
+  local age = (e.exit_time - e.start_time) / 1e9
+  local code = e.exit_code
+  t:row {
+    time = (e.exit_time - start) / 1e9, utc = os.date("!%H:%M:%S"), comm = e.comm, pid = e.pid, ppid = e.ppid,
+    tid = e.tid, age = t.json and age or ("%.2f"):format(age), status = status(code),
+    code = (code >> 8) & 0xff, signal = code & 0x7f,
+  }
   io.stdout:flush()
 end)
--- Until Ctrl-C, or for the seconds given.
-b:run { duration = seconds }
+t:run(b)
+t:close()

@@ -2,9 +2,7 @@
 -- profile: samples stack traces at a timed interval on every CPU (a
 -- cpu-clock perf event), like BCC's profile: the stacks with their counts,
 -- the folded format (-f), or an interactive flame graph (--svg).
-local bpf = require "bpf"
 local tool = require "bpf.tool"
-local flamegraph = require "bpf.flamegraph"
 
 local t = tool.new {
   name = "profile",
@@ -62,37 +60,5 @@ t:note(("Sampling %s at %d Hz%s... Hit Ctrl-C to end."):format(args.pid and ("pi
   math.floor(args.frequency), args.duration and (" for " .. args.duration .. " s") or ""))
 t:run(b)
 
--- Each sample's frames, outermost first: the process, its user stack, then
--- the kernel's (marked _[k], as BCC's folded output marks them).
-local stacks = {}
-for k, n in pairs(b.maps.samples) do
-  local frames = { k.comm }
-  local user = k.ustack >= 0 and b.maps.stacks:symbols(k.ustack, k.pid) or {}
-  local kernel = k.kstack >= 0 and b.maps.stacks:symbols(k.kstack) or {}
-  for i = #user, 1, -1 do frames[#frames + 1] = user[i] end
-  for i = #kernel, 1, -1 do frames[#frames + 1] = kernel[i] .. "_[k]" end
-  stacks[#stacks + 1] = { frames = frames, count = n, pid = k.pid, user = user, kernel = kernel, comm = k.comm }
-end
-
-if args.svg then
-  local f, why = io.open(args.svg, "w")
-  if not f then t:fail(why) end
-  f:write(flamegraph.svg(stacks, { title = "CPU flame graph (luabpf profile)" }))
-  f:close()
-  t:note(("%d stacks written to %s"):format(#stacks, args.svg))
-elseif args.folded then
-  for _, line in ipairs(flamegraph.folded(stacks)) do t:write(line .. "\n") end
-elseif t.json then
-  for _, s in ipairs(stacks) do
-    t:json_line { pid = s.pid, comm = s.comm, count = s.count, user_stack = s.user, kernel_stack = s.kernel }
-  end
-else
-  table.sort(stacks, function(x, y) return x.count < y.count end)
-  for _, s in ipairs(stacks) do
-    for _, name in ipairs(s.kernel) do t:write("    " .. name .. "\n") end
-    if #s.kernel > 0 and #s.user > 0 then t:write("    --\n") end
-    for _, name in ipairs(s.user) do t:write("    " .. name .. "\n") end
-    t:write(("    %-16s %s (%d)\n        %d\n\n"):format("-", s.comm, s.pid, s.count))
-  end
-end
+t:stacks(t:stacks_of(b.maps.samples, b.maps.stacks), { title = "CPU flame graph (luabpf profile)" })
 t:close()

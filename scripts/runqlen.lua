@@ -2,20 +2,26 @@
 -- runqlen: samples each CPU's run queue length at 99 Hz and prints it as a
 -- linear histogram (or its occupancy, -O), as BCC's runqlen does; BCC-style C
 -- on a cpu-clock perf event (implicit reads through the current task).
--- usage: luabpf scripts/runqlen.lua [-T] [-O] [-C] [interval [count]]
-local bpf = require "bpf"
+local tool = require "bpf.tool"
 
-local opts, rest = {}, {}
-for _, a in ipairs(arg) do
-  if a:match("^%-[TOC]+$") then
-    for c in a:sub(2):gmatch(".") do opts[c] = true end
-  else
-    rest[#rest + 1] = tonumber(a) or error("runqlen: unknown argument " .. a)
-  end
-end
-local interval, count = rest[1] or 99999999, rest[2] or 99999999
+local t = tool.new {
+  name = "runqlen",
+  summary = "Summarize scheduler run queue length as a histogram.",
+  examples = {
+    "runqlen                  # summarize run queue length as a histogram",
+    "runqlen 1 10             # print 1 second summaries, 10 times",
+    "runqlen -T 1             # 1s summaries and timestamps",
+    "runqlen -O               # report run queue occupancy",
+    "runqlen -C               # show each CPU separately",
+  },
+  options = { "interval" },
+}
+t.parser:flag("-T --timestamp", "include timestamp on output")
+t.parser:flag("-O --runqocc", "report run queue occupancy")
+t.parser:flag("-C --cpus", "print output for each CPU separately")
+local args = t:parse()
 
-local b <close> = bpf.new([[
+local b = t:load([[
 #include <uapi/linux/ptrace.h>
 #include <linux/sched.h>
 
@@ -25,7 +31,7 @@ typedef struct cpu_key {
 } cpu_key_t;
 
 const volatile bool per_cpu = false;
-BPF_HISTOGRAM(dist, unsigned int);
+BPF_HISTOGRAM(dist, cpu_key_t, 64);
 BPF_HISTOGRAM(cpu_dist, cpu_key_t, 4096);
 
 int do_perf_event(struct bpf_perf_event_data *ctx)
@@ -40,49 +46,54 @@ int do_perf_event(struct bpf_perf_event_data *ctx)
 		cpu_key_t key = {.cpu = bpf_get_smp_processor_id(), .slot = len};
 		cpu_dist.increment(key);
 	} else {
-		dist.atomic_increment(len);
+		cpu_key_t key = {.cpu = 0, .slot = len};
+		dist.atomic_increment(key);
 	}
 	return 0;
 }
-]], { rodata = { per_cpu = opts.C or false } })
-b:attach_perf_event { ev_type = "software", ev_config = "cpu-clock", fn_name = "do_perf_event", sample_freq = 99 }
+]], { rodata = { per_cpu = args.cpus or false } })
+t:try(b.attach_perf_event, b, { ev_type = "software", ev_config = "cpu-clock", fn_name = "do_perf_event", sample_freq = 99 })
 
 -- Occupancy: the share of samples with a task waiting.
-local function occupancy(rows)
+local function occupancy(slots)
   local idle, queued = 0, 0
-  for _, kv in ipairs(rows) do
-    if kv.slot == 0 then idle = idle + kv.count else queued = queued + kv.count end
+  for slot, n in pairs(slots) do
+    if slot == 0 then idle = idle + n else queued = queued + n end
   end
-  return idle + queued > 0 and queued / (idle + queued) or 0
+  return idle + queued > 0 and 100 * queued / (idle + queued) or 0
 end
 
-print("Sampling run queue length... Hit Ctrl-C to end.")
-io.stdout:flush()
-local dist = opts.C and b["cpu_dist"] or b["dist"]
-for _ = 1, count do
-  local ok, slept = pcall(bpf.sleep, interval)
-  local exiting = not ok or slept == false
-  print()
-  if opts.T then print(os.date("%H:%M:%S")) end
-  if opts.O and opts.C then
-    local cpus = {}
-    for _, kv in ipairs(dist:items()) do
-      local k = kv[1]
-      cpus[k.cpu] = cpus[k.cpu] or {}
-      table.insert(cpus[k.cpu], { slot = k.slot, count = kv[2] })
-    end
-    local ids = {}
-    for cpu in pairs(cpus) do ids[#ids + 1] = cpu end
-    table.sort(ids)
-    for _, cpu in ipairs(ids) do print(("runqocc, CPU %-3d %6.2f%%"):format(cpu, 100 * occupancy(cpus[cpu]))) end
-  elseif opts.O then
-    local rows = {}
-    for _, kv in ipairs(dist:items()) do rows[#rows + 1] = { slot = kv[1], count = kv[2] } end
-    print(("runqocc: %0.2f%%"):format(100 * occupancy(rows)))
-  else
-    dist:print_linear_hist("runqlen", "cpu")
+local function report()
+  local dist = args.cpus and b.maps.cpu_dist or b.maps.dist
+  t:interval_header()
+  if not args.runqocc then
+    t:hists(dist, args.cpus and "cpu" or nil, "runqlen", { linear = true })
+    return
+  end
+  local cpus = {}
+  for k, n in pairs(dist) do
+    cpus[k.cpu] = cpus[k.cpu] or {}
+    cpus[k.cpu][k.slot] = n
   end
   dist:clear()
+  local ids = {}
+  for cpu in pairs(cpus) do ids[#ids + 1] = cpu end
+  table.sort(ids)
+  if not args.cpus then ids, cpus = { 0 }, { [0] = cpus[0] or {} } end
+  for _, cpu in ipairs(ids) do
+    local occ = occupancy(cpus[cpu])
+    if t.json then
+      t:json_line(args.cpus and { cpu = cpu, runqocc = occ } or { runqocc = occ })
+    elseif args.cpus then
+      t:write(("runqocc, CPU %-3d %6.2f%%\n"):format(cpu, occ))
+    else
+      t:write(("runqocc: %0.2f%%\n"):format(occ))
+    end
+  end
   io.stdout:flush()
-  if exiting then break end
 end
+
+t:note("Sampling run queue length... Hit Ctrl-C to end.")
+local why = t:run(b, { on_interval = report })
+if not args.interval or why == "signal" then report() end
+t:close()

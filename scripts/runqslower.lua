@@ -2,30 +2,33 @@
 -- runqslower: each time a task waited in the run queue longer than a
 -- threshold, as BCC's runqslower prints it; BCC-style C (kernel headers,
 -- implicit reads through task pointers, plain functions on raw tracepoints).
--- usage: luabpf scripts/runqslower.lua [-p PID] [-P] [min_us] [seconds]
-local bpf = require "bpf"
+local tool = require "bpf.tool"
 
-local pid, previous, rest = 0, false, {}
-local i = 1
-while arg[i] do
-  if arg[i] == "-p" then
-    pid = math.tointeger(tonumber(arg[i + 1])) or error("runqslower: -p takes a process id")
-    i = i + 2
-  elseif arg[i] == "-P" then
-    previous, i = true, i + 1
-  else
-    rest[#rest + 1] = arg[i]
-    i = i + 1
-  end
-end
-local min_us = math.tointeger(tonumber(rest[1] or 10000)) or error("runqslower: min_us must be an integer")
-local seconds = tonumber(rest[2])
+local t = tool.new {
+  name = "runqslower",
+  summary = "Trace high run queue latency.",
+  examples = {
+    "runqslower               # trace run queue latency higher than 10000 us (default)",
+    "runqslower 1000          # trace run queue latency higher than 1000 us",
+    "runqslower -p 123        # trace pid 123",
+    "runqslower -t 123        # trace tid 123 (use for threads only)",
+    "runqslower -P            # also show previous task name and TID",
+    "runqslower 0 -d 5 --json # every wait, for 5 seconds, as JSON lines",
+  },
+  options = { "pid", "tid", "duration" },
+}
+t.parser:argument("min_us", "minimum run queue latency to trace, in us (default 10000)"):args("?")
+  :convert(tool.integer("min_us", 0, 1 << 40)):default("10000")
+t.parser:flag("-P --previous", "also show previous task name and TID")
+local args = t:parse()
+local min_us = args.min_us
 
-local b <close> = bpf.new([[
+local b = t:load([[
 #include <uapi/linux/ptrace.h>
 #include <linux/sched.h>
 
 const volatile u32 target_tgid = 0;
+const volatile u32 target_tid = 0;
 const volatile u64 min_us = 10000;
 struct slow_t {
 	u32 pid;
@@ -39,7 +42,7 @@ BPF_PERF_OUTPUT(events);
 
 static int enqueued(u32 tgid, u32 pid)
 {
-	if (pid == 0 || (target_tgid && tgid != target_tgid))
+	if (pid == 0 || (target_tgid && tgid != target_tgid) || (target_tid && pid != target_tid))
 		return 0;
 	u64 ts = bpf_ktime_get_ns();
 	start.update(&pid, &ts);
@@ -72,26 +75,22 @@ int on_switch(struct bpf_raw_tracepoint_args *ctx)
 	events.perf_submit(ctx, &s, sizeof(s));
 	return 0;
 }
-]], { rodata = { target_tgid = pid, min_us = min_us } })
-b:attach_raw_tracepoint { tp = "sched_wakeup", fn_name = "on_wakeup" }
-b:attach_raw_tracepoint { tp = "sched_wakeup_new", fn_name = "on_wakeup" }
-b:attach_raw_tracepoint { tp = "sched_switch", fn_name = "on_switch" }
-
-print(("Tracing run queue latency higher than %d us"):format(min_us))
-if previous then
-  print(("%-8s %-16s %-6s %14s %-16s %-6s"):format("TIME", "COMM", "TID", "LAT(us)", "PREV COMM", "PREV TID"))
-else
-  print(("%-8s %-16s %-6s %14s"):format("TIME", "COMM", "TID", "LAT(us)"))
+]], { rodata = { target_tgid = args.pid or 0, target_tid = args.tid or 0, min_us = min_us } })
+for _, a in ipairs { { "sched_wakeup", "on_wakeup" }, { "sched_wakeup_new", "on_wakeup" }, { "sched_switch", "on_switch" } } do
+  t:try(b.attach_raw_tracepoint, b, { tp = a[1], fn_name = a[2] })
 end
+
+t:note(("Tracing run queue latency higher than %d us"):format(min_us))
+local cols = { { "TIME", -8, "time" }, { "COMM", -16, "comm" }, { "TID", -6, "tid" }, { "LAT(us)", 14, "lat_us" } }
+if args.previous then
+  cols[5], cols[6] = { "PREV COMM", -16, "prev_comm" }, { "PREV TID", -6, "prev_tid" }
+end
+t:columns(cols)
 io.stdout:flush()
 b["events"]:open_perf_buffer(function(e)
-  local t = os.date("%H:%M:%S")
-  if previous then
-    print(("%-8s %-16s %-6d %14d %-16s %-6d"):format(t, e.task, e.pid, e.delta_us, e.prev_task, e.prev_pid))
-  else
-    print(("%-8s %-16s %-6d %14d"):format(t, e.task, e.pid, e.delta_us))
-  end
+  t:row { time = os.date("%H:%M:%S"), comm = e.task, tid = e.pid, lat_us = e.delta_us, prev_comm = e.prev_task,
+    prev_tid = e.prev_pid }
   io.stdout:flush()
 end)
--- Until Ctrl-C, or for the seconds given.
-b:run { duration = seconds }
+t:run(b)
+t:close()

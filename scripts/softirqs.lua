@@ -80,23 +80,9 @@ local NAMES = { [0] = "hi", "timer", "net_tx", "net_rx", "block", "irq_poll", "t
 local unit = args.nanoseconds and "nsecs" or "usecs"
 
 local function print_summary()
-  if not t.json then
-    t:write("\n")
-    if args.timestamp then t:write(os.date("%H:%M:%S\n")) end
-  end
+  t:interval_header()
   if args.dist then
-    local by_vec = {}
-    for k, n in pairs(b.maps.dists) do
-      by_vec[k.vec] = by_vec[k.vec] or {}
-      by_vec[k.vec][k.slot] = n
-    end
-    b.maps.dists:clear()
-    for vec = 0, #NAMES do
-      if by_vec[vec] then
-        if not t.json then t:write(("\nsoftirq = %s\n"):format(NAMES[vec])) end
-        t:hist(by_vec[vec], unit, NAMES[vec])
-      end
-    end
+    t:hists(b.maps.dists, "vec", unit, { label = "softirq", name = function(vec) return NAMES[vec] or ("vec " .. vec) end })
     return
   end
   local rows = {}

@@ -2,22 +2,40 @@
 -- tcplife: each TCP session when it closes, with its process, addresses,
 -- bytes each way and duration, as BCC's tcplife prints it; BCC-style C
 -- (kernel headers, implicit reads through the socket pointer, TRACEPOINT_PROBE).
--- usage: luabpf scripts/tcplife.lua [-p PID] [seconds]
 local bpf = require "bpf"
+local tool = require "bpf.tool"
 
-local pid, seconds = 0, nil
-local i = 1
-while arg[i] do
-  if arg[i] == "-p" then
-    pid = math.tointeger(tonumber(arg[i + 1])) or error("tcplife: -p takes a process id")
-    i = i + 2
-  else
-    seconds = tonumber(arg[i]) or error("tcplife: seconds must be a number")
-    i = i + 1
+local t = tool.new {
+  name = "tcplife",
+  summary = "Trace the lifespan of TCP sessions and summarize.",
+  examples = {
+    "tcplife                  # trace all TCP connect()s",
+    "tcplife -T               # include a time column (seconds)",
+    "tcplife -w               # wider columns (fit IPv6)",
+    "tcplife -p 181           # only trace PID 181",
+    "tcplife -L 80            # only trace local port 80",
+    "tcplife -L 80,81         # only trace local ports 80 and 81",
+    "tcplife -D 80            # only trace remote port 80",
+    "tcplife -4 --json        # IPv4 only, as JSON lines",
+  },
+  options = { "pid", "timestamp", "duration" },
+}
+local function ports(s)
+  local set = {}
+  for p in s:gmatch("[^,]+") do
+    local n = math.tointeger(tonumber(p))
+    if not n or n < 1 or n > 65535 then return nil, "ports are numbers from 1 to 65535, comma separated" end
+    set[n] = true
   end
+  return set
 end
+t.parser:flag("-w --wide", "wide column output (fits IPv6 addresses)")
+t.parser:option("-L --localport", "comma-separated list of local ports to trace"):convert(ports)
+t.parser:option("-D --remoteport", "comma-separated list of remote ports to trace"):convert(ports)
+t.parser:mutex(t.parser:flag("-4 --ipv4", "trace IPv4 family only"), t.parser:flag("-6 --ipv6", "trace IPv6 family only"))
+local args = t:parse()
 
-local b <close> = bpf.new([[
+local b = t:load([[
 #include <uapi/linux/ptrace.h>
 #include <net/sock.h>
 #include <linux/tcp.h>
@@ -91,15 +109,26 @@ TRACEPOINT_PROBE(sock, inet_sock_set_state)
 	whoami.delete(&sk);
 	return 0;
 }
-]], { rodata = { target_tgid = pid } })
+]], { rodata = { target_tgid = args.pid or 0 } })
 
-print(("%-7s %-12s %-15s %-5s %-15s %-5s %5s %5s %s"):format("PID", "COMM", "LADDR", "LPORT", "RADDR", "RPORT",
-  "TX_KB", "RX_KB", "MS"))
+local AF_INET, AF_INET6 = 2, 10
+local family = args.ipv4 and AF_INET or args.ipv6 and AF_INET6
+local aw = args.wide and -39 or -15
+t:columns { { "PID", -7, "pid" }, { "COMM", args.wide and -16 or -12, "comm" }, { "LADDR", aw, "laddr" },
+  { "LPORT", -5, "lport" }, { "RADDR", aw, "raddr" }, { "RPORT", -5, "rport" }, { "TX_KB", 5, "tx_kb", json = false },
+  { "RX_KB", 5, "rx_kb", json = false }, { "", 0, "tx_bytes", json = true }, { "", 0, "rx_bytes", json = true },
+  { "MS", 0, "ms" } }
 io.stdout:flush()
+local start = bpf.ktime_ns()
 b["sessions"]:open_perf_buffer(function(s)
-  print(("%-7d %-12.12s %-15s %-5d %-15s %-5d %5d %5d %.2f"):format(s.pid, s.task, bpf.inet_ntop(s.family, s.saddr),
-    s.lport, bpf.inet_ntop(s.family, s.daddr), s.dport, s.tx_b // 1024, s.rx_b // 1024, s.span_us / 1000))
+  if family and s.family ~= family then return end
+  if args.localport and not args.localport[s.lport] then return end
+  if args.remoteport and not args.remoteport[s.dport] then return end
+  t:row { time = (bpf.ktime_ns() - start) / 1e9, pid = s.pid, comm = args.wide and s.task or s.task:sub(1, 12),
+    laddr = bpf.inet_ntop(s.family, s.saddr), lport = s.lport, raddr = bpf.inet_ntop(s.family, s.daddr),
+    rport = s.dport, tx_kb = s.tx_b // 1024, rx_kb = s.rx_b // 1024, tx_bytes = s.tx_b, rx_bytes = s.rx_b,
+    ms = t.json and s.span_us / 1000 or ("%.2f"):format(s.span_us / 1000) }
   io.stdout:flush()
 end)
--- Until Ctrl-C, or for the seconds given.
-b:run { duration = seconds }
+t:run(b)
+t:close()

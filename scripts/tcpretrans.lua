@@ -2,23 +2,28 @@
 -- tcpretrans: each TCP retransmission with its addresses and socket state, or
 -- a count per flow (-c), as BCC's tcpretrans prints them; BCC-style C on the
 -- tcp:tcp_retransmit_skb tracepoint (implicit reads through the socket and skb).
--- usage: luabpf scripts/tcpretrans.lua [-s] [-c] [-l] [-4|-6] [seconds]
 local bpf = require "bpf"
+local tool = require "bpf.tool"
 
-local opts = { family = 0 }
-local i = 1
-while arg[i] do
-  local a = arg[i]
-  if a == "-s" then opts.sequence = true
-  elseif a == "-c" then opts.count = true
-  elseif a == "-l" then opts.lossprobe = true
-  elseif a == "-4" then opts.family = 2
-  elseif a == "-6" then opts.family = 10
-  else opts.seconds = tonumber(a) or error("tcpretrans: unknown argument " .. a) end
-  i = i + 1
-end
+local t = tool.new {
+  name = "tcpretrans",
+  summary = "Trace TCP retransmits.",
+  examples = {
+    "tcpretrans               # trace TCP retransmits",
+    "tcpretrans -l            # include TLP attempts (needs kprobes)",
+    "tcpretrans -s            # include the sequence number",
+    "tcpretrans -c            # count retransmits per flow, printed at the end",
+    "tcpretrans -4 -d 10      # IPv4 only, for 10 seconds",
+  },
+  options = { "duration" },
+}
+t.parser:flag("-l --lossprobe", "include tail loss probe attempts (a kprobe)")
+t.parser:flag("-c --count", "count occurred retransmits per flow")
+t.parser:flag("-s --sequence", "display TCP sequence numbers")
+t.parser:mutex(t.parser:flag("-4 --ipv4", "trace IPv4 family only"), t.parser:flag("-6 --ipv6", "trace IPv6 family only"))
+local args = t:parse()
 
-local b <close> = bpf.new([[
+local b = t:load([[
 #include <uapi/linux/ptrace.h>
 #include <net/sock.h>
 #include <net/tcp.h>
@@ -99,39 +104,42 @@ int trace_tlp(struct pt_regs *ctx, struct sock *sk)
 	struct event_t e = {.lport = sk->__sk_common.skc_num, .dport = ntohs(sk->__sk_common.skc_dport), .type = TLP};
 	return report(ctx, sk, &e);
 }
-]], { rodata = { only_family = opts.family, count_only = opts.count or false } })
-if opts.lossprobe then
-  b:attach_kprobe { event = "tcp_send_loss_probe", fn_name = "trace_tlp" }
+]], { rodata = { only_family = args.ipv4 and 2 or args.ipv6 and 10 or 0, count_only = args.count or false } })
+if args.lossprobe then
+  t:try(b.attach_kprobe, b, { event = "tcp_send_loss_probe", fn_name = "trace_tlp" })
 end
 
 local function endpoint(ip, addr, port)
   return ("%s:%d"):format(bpf.inet_ntop(ip, addr), port)
 end
 
-local type_letter = { "R", "L" }
+local type_letter = { "R>", "L>" }
 
-print("Tracing retransmits ... Hit Ctrl-C to end")
-if opts.count then
+t:note("Tracing retransmits ... Hit Ctrl-C to end")
+if args.count then
   io.stdout:flush()
-  b:run { duration = opts.seconds }
-  print(("\n%-25s %-25s %-10s"):format("LADDR:LPORT", "RADDR:RPORT", "RETRANSMITS"))
+  t:run(b)
+  if not t.json then t:write("\n") end
+  t:columns { { "LADDR:LPORT", -25, "local" }, { "RADDR:RPORT", -25, "remote" }, { "RETRANSMITS", 10, "retransmits" } }
   local rows = b["counts"]:items()
   table.sort(rows, function(x, y) return x[2] < y[2] end)
   for _, kv in ipairs(rows) do
     local k = kv[1]
-    print(("%-25s %-25s %10d"):format(endpoint(k.ip, k.saddr, k.lport), endpoint(k.ip, k.daddr, k.dport), kv[2]))
+    t:row { ["local"] = endpoint(k.ip, k.saddr, k.lport), remote = endpoint(k.ip, k.daddr, k.dport), retransmits = kv[2] }
   end
+  t:close()
   return
 end
 
-print(("%-8s %-7s %-2s %-20s %1s> %-20s %s"):format("TIME", "PID", "IP", "LADDR:LPORT", "T", "RADDR:RPORT",
-  opts.sequence and ("%-12s %-10s"):format("STATE", "SEQ") or "STATE"))
+local cols = { { "TIME", -8, "time" }, { "PID", -7, "pid" }, { "IP", -2, "ip" }, { "LADDR:LPORT", -20, "local" },
+  { "T>", -2, "type" }, { "RADDR:RPORT", -20, "remote" }, { "STATE", args.sequence and -12 or 0, "state" } }
+if args.sequence then cols[#cols + 1] = { "SEQ", 0, "seq", u = true } end
+t:columns(cols)
 io.stdout:flush()
 b["events"]:open_perf_buffer(function(e)
-  local state = bpf.tcp_state(e.state)
-  print(("%-8s %-7d %-2d %-20s %1s> %-20s %s"):format(os.date("%H:%M:%S"), e.pid, e.ip,
-    endpoint(e.ip, e.saddr, e.lport), type_letter[e.type], endpoint(e.ip, e.daddr, e.dport),
-    opts.sequence and ("%-12s %d"):format(state, e.seq) or state))
+  t:row { time = os.date("%H:%M:%S"), pid = e.pid, ip = e.ip, ["local"] = endpoint(e.ip, e.saddr, e.lport),
+    type = type_letter[e.type], remote = endpoint(e.ip, e.daddr, e.dport), state = bpf.tcp_state(e.state), seq = e.seq }
   io.stdout:flush()
 end)
-b:run { duration = opts.seconds }
+t:run(b)
+t:close()

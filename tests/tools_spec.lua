@@ -251,7 +251,7 @@ describe("tools", function()
     assert.are.equal(0, rc, err)
     local seen = 0
     for _, r in ipairs(json_lines(out)) do
-      if r.hist == "net_rx" then
+      if r.softirq == "net_rx" then
         for _, bucket in ipairs(r.buckets) do seen = seen + bucket.count end
       end
     end

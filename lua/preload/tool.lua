@@ -65,6 +65,7 @@ end
 -- tool.new{name=, summary=, examples={...}, options={"pid", "tid", "comm",
 -- "timestamp", "duration", "interval", "histograms"}}: a tool whose parser
 -- (t.parser) the tool may add its own options to before t:parse().
+-- "duration_long" is --duration alone, for a tool whose -d is BCC's disk.
 -- "histograms" gives BCC's -T (a time per output), -m and -P (per process).
 function M.new(spec)
   local t = setmetatable({ name = spec.name, json = false, objects = {} }, Tool)
@@ -76,7 +77,9 @@ function M.new(spec)
   if want.tid then p:option("-t --tid", "trace this thread only"):convert(id_arg("TID")) end
   if want.comm then p:option("-n --name", "trace processes whose name (comm) is this only") end
   if want.timestamp then p:flag("-T --timestamp", "include a timestamp column") end
-  if want.duration then p:option("-d --duration", "stop after this many seconds"):convert(positive("duration")) end
+  if want.duration or want.duration_long then
+    p:option(want.duration and "-d --duration" or "--duration", "stop after this many seconds"):convert(positive("duration"))
+  end
   if want.interval then
     p:argument("interval", "seconds between outputs"):args("?"):convert(positive("interval"))
     p:argument("count", "number of outputs"):args("?"):convert(positive("count"))
@@ -97,7 +100,7 @@ function Tool:parse(argv)
   if args.name and #args.name > 15 then
     self:fail("a process name (comm) has at most 15 characters: " .. args.name)
   end
-  self.args, self.json = args, args.json
+  self.args, self.json = args, args.json == true
   bpf.ignore_sigpipe()
   return args
 end
@@ -163,15 +166,19 @@ local raw = { __tojson = function(self) return self[1] end }
 -- Columns: {{"PID", 7, "pid"}, {"COMM", -16, "comm"}, {"PATH", 0, "path"},
 -- {"BYTES", 10, "bytes", u = true}}: header, width (negative: left-aligned,
 -- 0: the last, unpadded), the row field, and whether it is a u64. With -T,
--- a TIME(s) column comes first, from the rows' time field.
+-- a TIME(s) column comes first, from the rows' time field. A column with
+-- json = false is text only (a formatted form); json = true, JSON only.
 function Tool:columns(cols)
   if self.args and self.args.timestamp and cols[1][3] ~= "time" then
     table.insert(cols, 1, { "TIME(s)", -9, "time" })
   end
-  self.cols = cols
+  self.cols = {}
+  for _, c in ipairs(cols) do
+    if c.json == nil or c.json == self.json then self.cols[#self.cols + 1] = c end
+  end
   if self.json then return end
   local parts = {}
-  for i, c in ipairs(cols) do
+  for i, c in ipairs(self.cols) do
     parts[i] = c[2] == 0 and c[1] or ("%" .. c[2] .. "s"):format(c[1])
   end
   self:write(table.concat(parts, " "):gsub("%s+$", "") .. "\n")
@@ -212,46 +219,121 @@ function Tool:json_line(obj)
   self:write(json.encode(obj) .. "\n")
 end
 
--- A log2 histogram of {slot = count} (or a map of them): BCC's stars, or
--- {"hist": label, "unit": unit, "buckets": [{"low":, "high":, "count":}]}.
-function Tool:hist(t, unit, label)
+-- A histogram of {slot = count} (or a map of them), log2 unless linear:
+-- BCC's stars, or {"hist": label, "unit": unit, "buckets": [{"low":,
+-- "high":, "count":}]} (linear: {"value":, "count":}) with the fields of
+-- group (what the histogram is of: {disk = "sda"}) added.
+function Tool:hist(t, unit, label, linear, group)
   if self.json then
     local buckets = {}
-    local rows = type(t) == "table" and bpf.log2_hist(t) or t:log2_hist()
-    for i, r in ipairs(rows) do buckets[i] = { low = r.low, high = r.high, count = r.count } end
-    self:json_line({ hist = label or unit, unit = unit, buckets = buckets })
+    local rows
+    if type(t) == "table" then
+      rows = linear and bpf.linear_hist(t) or bpf.log2_hist(t)
+    else
+      rows = linear and t:linear_hist() or t:log2_hist()
+    end
+    for i, r in ipairs(rows) do
+      buckets[i] = linear and { value = r.value, count = r.count } or { low = r.low, high = r.high, count = r.count }
+    end
+    local obj = { hist = label or unit, unit = unit, buckets = buckets }
+    for k, v in pairs(group or {}) do obj[k] = v end
+    self:json_line(obj)
     return
   end
   if type(t) == "table" then
-    bpf.print_log2_hist(t, unit)
+    (linear and bpf.print_linear_hist or bpf.print_log2_hist)(t, unit)
   else
-    t:print_log2_hist(unit)
+    (linear and t.print_linear_hist or t.print_log2_hist)(t, unit)
   end
+end
+
+-- What starts each interval's output in text: a blank line, and the time with -T.
+function Tool:interval_header()
+  if self.json then return end
+  self:write("\n")
+  if self.args.timestamp then self:write(os.date("%H:%M:%S\n")) end
+end
+
+-- The histograms of a map keyed {FIELD=, slot=}, cleared after: one per
+-- value of the key's field (sorted; "\nLABEL = NAME" above each, NAME from
+-- opts.name(value) or the value; in JSON the field "KEY": NAME), or one of
+-- every entry when field is nil. opts: label (default the field), key
+-- (default the label), name, linear.
+function Tool:hists(map, field, unit, opts)
+  opts = opts or {}
+  local groups = {}
+  for k, n in pairs(map) do
+    local g = field and k[field] or 0
+    groups[g] = groups[g] or {}
+    groups[g][k.slot] = (groups[g][k.slot] or 0) + n
+  end
+  map:clear()
+  local keys = {}
+  for g in pairs(groups) do keys[#keys + 1] = g end
+  table.sort(keys)
+  if #keys == 0 and not field then keys[1], groups[0] = 0, {} end
+  local label = opts.label or field
+  for _, g in ipairs(keys) do
+    local name = field and (opts.name and opts.name(g) or g)
+    if field and not self.json then self:write(("\n%s = %s\n"):format(label, name)) end
+    self:hist(groups[g], unit, unit, opts.linear, field and { [opts.key or label] = name })
+  end
+  io.stdout:flush()
 end
 
 -- The histograms of a map keyed {pid=, slot=} (pid 0 when not per
 -- process), cleared after: one per process with per_pid, preceded by the
 -- time with -T, as BCC's runqlat and cpudist print them.
 function Tool:pid_hists(map, unit, per_pid)
-  local by_pid = {}
+  self:interval_header()
+  self:hists(map, per_pid and "pid" or nil, unit)
+end
+
+-- Stack traces with their values ({frames=, count=, pid=, comm=, user=,
+-- kernel=} each; frames outermost first) as the tool's options ask: an
+-- interactive flame graph (--svg FILE), the folded format (-f), JSON lines,
+-- or BCC's text, kernel stack over user stack, smallest first. opts.title
+-- names the graph; opts.unit, what the counts are.
+function Tool:stacks(stacks, opts)
+  local a = self.args
+  if a.svg then
+    local f, why = io.open(a.svg, "w")
+    if not f then self:fail(why) end
+    f:write(require("bpf.flamegraph").svg(stacks, { title = opts.title }))
+    f:close()
+    self:note(("%d stacks written to %s"):format(#stacks, a.svg))
+  elseif a.folded then
+    for _, line in ipairs(require("bpf.flamegraph").folded(stacks)) do self:write(line .. "\n") end
+  elseif self.json then
+    for _, s in ipairs(stacks) do
+      self:json_line { pid = s.pid, comm = s.comm, [opts.unit or "count"] = s.count, user_stack = s.user,
+        kernel_stack = s.kernel }
+    end
+  else
+    table.sort(stacks, function(x, y) return x.count < y.count end)
+    for _, s in ipairs(stacks) do
+      for _, name in ipairs(s.kernel) do self:write("    " .. name .. "\n") end
+      if #s.kernel > 0 and #s.user > 0 then self:write("    --\n") end
+      for _, name in ipairs(s.user) do self:write("    " .. name .. "\n") end
+      self:write(("    %-16s %s (%d)\n        %d\n\n"):format("-", s.comm, s.pid, s.count))
+    end
+  end
+end
+
+-- The stacks of a map keyed {pid=, ustack=, kstack=, comm=} whose stack ids
+-- are in stack_map (-1: none), for Tool:stacks: the process, its user
+-- stack, then the kernel's (marked _[k], as BCC's folded output marks them).
+function Tool:stacks_of(map, stack_map)
+  local stacks = {}
   for k, n in pairs(map) do
-    by_pid[k.pid] = by_pid[k.pid] or {}
-    by_pid[k.pid][k.slot] = n
+    local frames = { k.comm }
+    local user = k.ustack >= 0 and stack_map:symbols(k.ustack, k.pid) or {}
+    local kernel = k.kstack >= 0 and stack_map:symbols(k.kstack) or {}
+    for i = #user, 1, -1 do frames[#frames + 1] = user[i] end
+    for i = #kernel, 1, -1 do frames[#frames + 1] = kernel[i] .. "_[k]" end
+    stacks[#stacks + 1] = { frames = frames, count = n, pid = k.pid, user = user, kernel = kernel, comm = k.comm }
   end
-  map:clear()
-  if not self.json then
-    self:write("\n")
-    if self.args.timestamp then self:write(os.date("%H:%M:%S\n")) end
-  end
-  local pids = {}
-  for p in pairs(by_pid) do pids[#pids + 1] = p end
-  table.sort(pids)
-  if #pids == 0 and not per_pid then pids[1], by_pid[0] = 0, {} end
-  for _, p in ipairs(pids) do
-    if per_pid and not self.json then self:write(("\npid = %d\n"):format(p)) end
-    self:hist(by_pid[p], unit, per_pid and ("pid " .. p) or unit)
-  end
-  io.stdout:flush()
+  return stacks
 end
 
 -- Stderr, so that it never mixes with --json output.
