@@ -59,7 +59,7 @@ CLANG_HEADERS := stddef.h stdint.h stdbool.h stdarg.h limits.h float.h stdalign.
 	iso646.h stdatomic.h
 
 BENCH_TOOLS := $(B)/bench/producer $(B)/bench/lbpf_gen $(B)/bench/c_consumer $(B)/bench/measure $(B)/bench/many_funcs
-FIXTURES := $(B)/tests/busy $(B)/tests/readsizes $(B)/tests/uprobe_target $(B)/tests/opener $(B)/tests/ptydrive $(B)/tests/getppid_loop $(B)/tests/usdt_target $(B)/tests/tcp_pair $(B)/tests/pipe_wake $(B)/tests/udp_count
+FIXTURES := $(B)/tests/busy $(B)/tests/readsizes $(B)/tests/uprobe_target $(B)/tests/opener $(B)/tests/ptydrive $(B)/tests/getppid_loop $(B)/tests/usdt_target $(B)/tests/tcp_pair $(B)/tests/pipe_wake $(B)/tests/udp_count $(B)/tests/hog
 
 .PHONY: all deps bench-deps test bench demo install clean fixtures fuzz fuzzers FORCE
 all: $(B)/luabpf $(B)/bpf.so $(B)/libluabpf-clang.so
@@ -193,6 +193,10 @@ $(B)/tests/pipe_wake: tests/fixtures/pipe_wake.c
 $(B)/tests/usdt_target: tests/fixtures/usdt_target.c
 	@mkdir -p $(dir $@)
 	$(CC) -O1 -g -o $@ $<
+
+$(B)/tests/hog: tests/fixtures/hog.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -Wall -o $@ $<
 
 $(B)/tests/ptydrive: tests/fixtures/ptydrive.c
 	@mkdir -p $(dir $@)

@@ -443,7 +443,8 @@ static int object_attach_sockmap(lua_State *L)
 	return push_attached(L, id, &err);
 }
 
-/* b:attach_uprobe_multi{path=, sym=, pid=, ret=, fn=}: sym is a glob. */
+/* b:attach_uprobe_multi{path=, sym=, pid=, ret=, fn=}: sym is a glob, or a
+ * list of names whose positions (from 1) are their attach cookies. */
 static int object_attach_uprobe_multi(lua_State *L)
 {
 	struct lbpf_object *obj = lbpf_lua_check_object(L, 1);
@@ -453,13 +454,30 @@ static int object_attach_uprobe_multi(lua_State *L)
 	int path = opt_field(L, "path"), sym = opt_field(L, "sym"), pid = opt_field(L, "pid"),
 	    ret = opt_field(L, "ret"), fn = fn_field(L);
 	const char *file = opt_string(L, path, "attach_uprobe_multi", "path");
-	const char *glob = opt_string(L, sym, "attach_uprobe_multi", "sym");
-	if (!file || !glob)
+	const char *glob = lua_type(L, sym) == LUA_TTABLE ? NULL : opt_string(L, sym, "attach_uprobe_multi", "sym");
+	if (!file || (!glob && lua_type(L, sym) != LUA_TTABLE))
 		return luaL_error(L, "attach_uprobe_multi: give 'path' (a binary or library) and 'sym' (a function "
-				     "name or glob, e.g. \"malloc*\")");
+				     "name or glob, e.g. \"malloc*\", or a list of names)");
 	int who = opt_id(L, pid, "attach_uprobe_multi", "pid", "a process id");
 	struct bpf_program *prog = fn_prog(L, fn, BPF_PROG_TYPE_KPROBE, BPF_TRACE_UPROBE_MULTI, "attach_uprobe_multi");
-	int id = lbpf_attach__uprobe_multi(obj, prog, file, glob, who, lua_toboolean(L, ret), &err);
+	const char **names = NULL;
+	size_t n = 0;
+	if (!glob) {
+		n = lua_rawlen(L, sym);
+		if (n == 0 || n > LBPF_UPROBE_MULTI_MAX)
+			return luaL_error(L, "attach_uprobe_multi: 'sym' lists from 1 to %d function names, not %d",
+					  LBPF_UPROBE_MULTI_MAX, (int)n);
+		names = lua_newuserdatauv(L, n * sizeof(*names), 0);
+		for (size_t i = 0; i < n; i++) {
+			lua_rawgeti(L, sym, (lua_Integer)i + 1);
+			if (lua_type(L, -1) != LUA_TSTRING)
+				return luaL_error(L, "attach_uprobe_multi: 'sym' item %d is a %s, not a function name",
+						  (int)i + 1, luaL_typename(L, -1));
+			names[i] = lua_tostring(L, -1);
+			lua_pop(L, 1); /* the list keeps the string alive */
+		}
+	}
+	int id = lbpf_attach__uprobe_multi(obj, prog, file, glob, names, n, who, lua_toboolean(L, ret), &err);
 	return push_attached(L, id, &err);
 }
 

@@ -89,6 +89,30 @@ static int bpf_usym(lua_State *L)
 	return push_sym(L, lbpf_usyms__find(usyms(L), (int)pid, addr, &s), &s);
 }
 
+/* bpf.elf_functions(path [, glob]) -> the sorted names of the functions the
+ * ELF file defines (in .symtab or .dynsym) that match the glob, and their
+ * file offsets (aliases share one) */
+static int bpf_elf_functions(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+	const char *glob = luaL_optstring(L, 2, "*");
+	struct lbpf_elf_functions f;
+	struct lbpf_err err = {0};
+
+	if (lbpf_elf_functions__read(path, glob, &f, &err) != 0)
+		return luaL_error(L, "elf_functions: %s", err.msg);
+	lua_createtable(L, (int)f.n, 0);
+	lua_createtable(L, (int)f.n, 0);
+	for (size_t i = 0; i < f.n; i++) {
+		lua_pushstring(L, f.fns[i].name);
+		lua_rawseti(L, -3, (lua_Integer)i + 1);
+		lua_pushinteger(L, (lua_Integer)f.fns[i].offset);
+		lua_rawseti(L, -2, (lua_Integer)i + 1);
+	}
+	lbpf_elf_functions__free(&f);
+	return 2;
+}
+
 /* bpf.syscall_name(nr) -> "execve", or nil */
 static int bpf_syscall_name(lua_State *L)
 {
@@ -134,6 +158,7 @@ void lbpf_lua_symbols_functions(lua_State *L)
 		{"ksym", bpf_ksym},
 		{"ksymaddr", bpf_ksymaddr},
 		{"usym", bpf_usym},
+		{"elf_functions", bpf_elf_functions},
 		{"syscall_name", bpf_syscall_name},
 		{"syscall_nr", bpf_syscall_nr},
 		{"syscall_fnname", bpf_syscall_fnname},

@@ -86,6 +86,20 @@ struct lbpf_usyms *lbpf_usyms__new(void);
 bool lbpf_usyms__find(struct lbpf_usyms *u, int pid, uint64_t addr, struct lbpf_sym *out);
 void lbpf_usyms__free(struct lbpf_usyms *u);
 
+/* The functions an ELF file defines whose names match a glob, sorted by
+ * name, each once, with their file offsets (runtime/elf_functions.c). */
+struct lbpf_elf_function {
+	char *name;
+	uint64_t offset;
+};
+struct lbpf_elf_functions {
+	struct lbpf_elf_function *fns;
+	size_t n;
+};
+int lbpf_elf_functions__read(const char *path, const char *glob, struct lbpf_elf_functions *f, struct lbpf_err *err);
+const struct lbpf_elf_function *lbpf_elf_functions__find(const struct lbpf_elf_functions *f, const char *name);
+void lbpf_elf_functions__free(struct lbpf_elf_functions *f);
+
 struct lbpf_syscall {
 	long nr;
 	const char *name;
@@ -265,8 +279,12 @@ int lbpf_attach__kprobe(struct lbpf_object *obj, struct bpf_program *prog, const
 			bool retprobe, struct lbpf_err *err);
 /* One link on every function a glob matches (runtime/attach_uprobe_multi.c,
  * attach_kprobe_multi.c). */
+/* A glob pattern, or (pattern NULL) the nsyms names of syms, the i-th with
+ * attach cookie i + 1 (at most LBPF_UPROBE_MULTI_MAX). */
+#define LBPF_UPROBE_MULTI_MAX 65536
 int lbpf_attach__uprobe_multi(struct lbpf_object *obj, struct bpf_program *prog, const char *path,
-			      const char *pattern, int pid, bool retprobe, struct lbpf_err *err);
+			      const char *pattern, const char **syms, size_t nsyms, int pid, bool retprobe,
+			      struct lbpf_err *err);
 int lbpf_attach__kprobe_multi(struct lbpf_object *obj, struct bpf_program *prog, const char *pattern,
 			      bool retprobe, struct lbpf_err *err);
 /* BTF-typed tracing programs (runtime/attach_trace.c): kind is "fentry",

@@ -62,6 +62,38 @@ function M.integer(what, lo, hi)
   end
 end
 
+-- The file a uprobe pattern's LIB names: a path, a library's short name
+-- ("c" for libc, as BCC names them), or a program on the PATH.
+function M.binary(name)
+  if name:find("/", 1, true) then return name end
+  local lib = bpf.find_library(name)
+  if lib then return lib end
+  for dir in (os.getenv("PATH") or ""):gmatch("[^:]+") do
+    local f = io.open(dir .. "/" .. name)
+    if f then
+      f:close()
+      return dir .. "/" .. name
+    end
+  end
+  return nil, ("no library or program named %s (give its path)"):format(name)
+end
+
+-- The functions of the file at path whose names match glob, sorted, one
+-- name for each address: of aliases, the one with the fewest leading
+-- underscores (nanosleep, not __nanosleep too).
+function M.functions(path, glob)
+  local names, offsets = bpf.elf_functions(path, glob)
+  local best = {}
+  for i, name in ipairs(names) do
+    local b = best[offsets[i]]
+    if not b or #name:match("^_*") < #b:match("^_*") then best[offsets[i]] = name end
+  end
+  local out = {}
+  for _, name in pairs(best) do out[#out + 1] = name end
+  table.sort(out)
+  return out
+end
+
 -- tool.new{name=, summary=, examples={...}, options={"pid", "tid", "comm",
 -- "timestamp", "duration", "interval", "histograms"}}: a tool whose parser
 -- (t.parser) the tool may add its own options to before t:parse().
