@@ -79,6 +79,7 @@ local cols = { { "PCOMM", -16, "comm" }, { "PID", -7, "pid" }, { "PPID", -7, "pp
   { "AGE(s)", -7, "age" }, { "EXIT_CODE", 0, "status", json = false },
   { "", 0, "code", json = true }, { "", 0, "signal", json = true } }
 if args.utc then table.insert(cols, 1, { "TIME", -8, "utc" }) end
+t:note("Tracing process exits... Hit Ctrl-C to end.")
 t:columns(cols)
 io.stdout:flush()
 

@@ -114,6 +114,7 @@ TRACEPOINT_PROBE(sock, inet_sock_set_state)
 local AF_INET, AF_INET6 = 2, 10
 local family = args.ipv4 and AF_INET or args.ipv6 and AF_INET6
 local aw = args.wide and -39 or -15
+t:note("Tracing TCP sessions... Hit Ctrl-C to end.")
 t:columns { { "PID", -7, "pid" }, { "COMM", args.wide and -16 or -12, "comm" }, { "LADDR", aw, "laddr" },
   { "LPORT", -5, "lport" }, { "RADDR", aw, "raddr" }, { "RPORT", -5, "rport" }, { "TX_KB", 5, "tx_kb", json = false },
   { "RX_KB", 5, "rx_kb", json = false }, { "", 0, "tx_bytes", json = true }, { "", 0, "rx_bytes", json = true },

@@ -34,6 +34,34 @@ local function start(tool, args)
   }
 end
 
+-- The tools built on bpf.tool, as make install finds them.
+local function tools()
+  local list = {}
+  local p = io.popen("grep -l 'require \"bpf.tool\"' " .. h.root .. "/scripts/*.lua")
+  for path in p:lines() do list[#list + 1] = path:match("([^/]+)%.lua$") end
+  p:close()
+  return list
+end
+
+-- A loop device over a fresh 8 MiB file: its name ("loop3") and a function
+-- that detaches it.
+local function loop_device()
+  local img = os.tmpname()
+  h.run("truncate -s 8M " .. img)
+  local dev = h.run("losetup -f --show " .. img):match("/dev/(loop%d+)")
+  assert.is_truthy(dev, "losetup failed")
+  return dev, function()
+    h.run("losetup -d /dev/" .. dev)
+    os.remove(img)
+  end
+end
+
+-- Writes n blocks of bs bytes to the start of a device, with direct I/O: one request each.
+local function direct_writes(dev, n, bs)
+  local out, code = h.run(("dd if=/dev/zero of=/dev/%s bs=%d count=%d oflag=direct 2>&1"):format(dev, bs, n))
+  assert.are.equal(0, code, out)
+end
+
 local function json_lines(out)
   local json = require "dkjson"
   local rows = {}
@@ -43,10 +71,13 @@ end
 
 describe("tools", function()
   it("every tool built on bpf.tool answers -h with its usage and examples", function()
-    for _, tool in ipairs { "opensnoop", "execsnoop", "syscount", "runqlat", "killsnoop", "funccount", "sigsnoop", "bashreadline", "profile", "tcpstates", "cpudist", "softirqs" } do
+    local list = tools()
+    assert.are.equal(27, #list, table.concat(list, " "))
+    for _, tool in ipairs(list) do
       local out, code = h.run(("%s %s/scripts/%s.lua -h"):format(h.luabpf, h.root, tool))
       assert.are.equal(0, code, out)
-      assert.matches("^Usage: " .. tool .. " %[%-h%]", out)
+      assert.matches("^Usage: " .. tool .. " ", out)
+      assert.matches("[-h]", out:match("^(.-)\n\n"), 1, true)
       assert.matches("\nexamples:\n  " .. tool, out)
       assert.matches("%-%-json", out)
     end
@@ -164,7 +195,11 @@ describe("tools", function()
     assert.matches("Tracing 2 tracepoints for \"t:syscalls:sys_*_getpp*\"", err, 1, true)
     local msg, code = h.run(("%s %s/scripts/funccount.lua 'u:c:malloc'"):format(h.luabpf, h.root))
     assert.are.equal(1, code)
-    assert.matches("funccount: only tracepoints (t:category:event) are counted", msg, 1, true)
+    assert.matches("funccount: USDT probes (u:LIB:PROBE) are not counted by funccount; trace them with bpf.new", msg, 1, true)
+    msg, code = h.run(("%s %s/scripts/funccount.lua 'vfs_*'"):format(h.luabpf, h.root))
+    assert.are.equal(1, code)
+    assert.matches("funccount: cannot attach program 'count_kprobe' to kprobe.multi vfs_*: this kernel has no kprobes "
+      .. "(CONFIG_KPROBES is off)", msg, 1, true)
   end)
 
   it("sigsnoop names each signal a process generates with the kernel's result; -x the undelivered only", function()
@@ -258,12 +293,235 @@ describe("tools", function()
     assert.is_true(seen >= 1, out)
   end)
 
+  it("exitsnoop -x --json prints a failed exit's code and a killed process's signal, not a clean exit", function()
+    local run = start("exitsnoop", "-x --json -d 2")
+    local out = h.run("sh -c 'echo $$; exit 3'; sh -c 'echo $$; exit 0'; sh -c 'echo $$; kill -9 $$' 2>/dev/null; true")
+    local failed, clean, killed = out:match("^(%d+)\n(%d+)\n(%d+)")
+    local err, rc
+    out, err, rc = run.finish()
+    assert.are.equal(0, rc, err)
+    local seen = {}
+    for _, r in ipairs(json_lines(out)) do
+      if r.pid == tonumber(failed) or r.pid == tonumber(clean) or r.pid == tonumber(killed) then
+        seen[#seen + 1] = { r.pid, r.comm, r.code, r.signal }
+      end
+    end
+    assert.are.same({ { tonumber(failed), "sh", 3, 0 }, { tonumber(killed), "sh", 0, 9 } }, seen)
+  end)
+
+  it("statsnoop sees a process's stat() of a file and of a missing path, with the error", function()
+    local run = start("statsnoop", "-n stat --json -d 2")
+    h.run("stat /etc/hostname /nonexistent/q > /dev/null 2>&1")
+    local failed = start("statsnoop", "-n stat -x --json -d 2")
+    h.run("stat /etc/hostname /nonexistent/q > /dev/null 2>&1")
+    local out, err, rc = run.finish()
+    assert.are.equal(0, rc, err)
+    local by_path = {}
+    for _, r in ipairs(json_lines(out)) do by_path[r.path] = r end
+    assert.are.same({ 0, 0 }, { by_path["/etc/hostname"].ret, by_path["/etc/hostname"].err }, out)
+    assert.are.same({ -1, 2 }, { by_path["/nonexistent/q"].ret, by_path["/nonexistent/q"].err }, out)
+    out, err, rc = failed.finish()
+    assert.are.equal(0, rc, err)
+    for _, r in ipairs(json_lines(out)) do
+      assert.are.equal(-1, r.ret, out)
+      assert.are_not.equal("/etc/hostname", r.path)
+    end
+  end)
+
+  it("offcputime -p charges a process's three blocked reads of 100 ms to their kernel stack, as JSON and as a flame graph", function()
+    local fixture = io.popen("taskset -c 0 " .. h.fixture("pipe_wake") .. " 3 100")
+    local pid = fixture:read("l")
+    local svg = os.tmpname()
+    local run = start("offcputime", "-p " .. pid .. " -K --json 2")
+    local graph = start("offcputime", "-p " .. pid .. " -K -m 50000 --svg " .. svg .. " 2")
+    h.run("kill -USR1 " .. pid)
+    local out, err, rc = run.finish()
+    assert.are.equal(0, rc, err)
+    local us = 0
+    for _, r in ipairs(json_lines(out)) do
+      assert.are.same({ tonumber(pid), {} }, { r.pid, r.user_stack })
+      for _, frame in ipairs(r.kernel_stack) do
+        if frame == "anon_pipe_read" and r.comm == "waiter" then us = us + r.us end
+      end
+    end
+    assert.is_true(us >= 300000 and us < 400000, "expected 3 x 100 ms, got " .. us .. " us:\n" .. out)
+    out, err, rc = graph.finish()
+    h.run("kill -USR1 " .. pid)
+    fixture:close()
+    assert.are.equal(0, rc, err)
+    assert.matches("%d+ stacks written to " .. svg, err)
+    local f = io.open(svg)
+    local text = f:read("a")
+    f:close()
+    os.remove(svg)
+    assert.matches("^<%?xml", text)
+    assert.matches("<title>anon_pipe_read_%[k%] %(", text)
+  end)
+
+  it("biosnoop, biolatency, bitesize and biopattern see exactly the direct writes made to a loop device", function()
+    local dev, detach = loop_device()
+    local snoop = start("biosnoop", "-d " .. dev .. " --json --duration 2")
+    local lat = start("biolatency", "-d " .. dev .. " -D --json 2 1")
+    local flags = start("biolatency", "-d " .. dev .. " -F 2 1")
+    local sizes = start("bitesize", "-d " .. dev .. " -c dd --json 2 1")
+    local pattern = start("biopattern", "-d " .. dev .. " --json 2 1")
+    direct_writes(dev, 12, 4096)
+    local out, err, rc = snoop.finish()
+    assert.are.equal(0, rc, err)
+    local rows = json_lines(out)
+    assert.are.equal(12, #rows, out)
+    for i, r in ipairs(rows) do
+      assert.are.same({ "dd", dev, "W", (i - 1) * 8, 4096 }, { r.comm, r.disk, r.type, r.sector, r.bytes })
+      assert.is_true(r.lat_ms >= 0 and r.lat_ms < 1000)
+    end
+
+    out, err, rc = lat.finish()
+    assert.are.equal(0, rc, err)
+    local hists = json_lines(out)
+    assert.are.equal(1, #hists, out)
+    local n = 0
+    for _, bucket in ipairs(hists[1].buckets) do n = n + bucket.count end
+    assert.are.same({ dev, "usecs", 12 }, { hists[1].disk, hists[1].unit, n })
+
+    out, err, rc = flags.finish()
+    assert.are.equal(0, rc, err)
+    assert.matches("\nflags = [%a-]*Write\n     usecs  ", out)
+
+    out, err, rc = sizes.finish()
+    assert.are.equal(0, rc, err)
+    hists = json_lines(out)
+    assert.are.equal(1, #hists, out)
+    assert.are.same({ "dd", "Kbytes", 4, 7, 12 }, { hists[1].comm, hists[1].unit, hists[1].buckets[#hists[1].buckets].low,
+      hists[1].buckets[#hists[1].buckets].high, hists[1].buckets[#hists[1].buckets].count })
+
+    out, err, rc = pattern.finish()
+    detach()
+    assert.are.equal(0, rc, err)
+    -- The first request has no predecessor to compare with.
+    assert.are.same({ { disk = dev, random_pct = 0, sequential_pct = 100, count = 11, kbytes = 44 } }, json_lines(out))
+  end)
+
+  it("hardirqs -C counts the disk interrupts of direct writes, and -d times them as histograms", function()
+    local counts = start("hardirqs", "-C --json 2 1")
+    local dists = start("hardirqs", "-d --json 2 1")
+    local file = os.tmpname()
+    local out, code = h.run(("dd if=/dev/zero of=%s bs=4096 count=40 oflag=direct 2>&1"):format(file))
+    os.remove(file)
+    assert.are.equal(0, code, out)
+    local err, rc
+    out, err, rc = counts.finish()
+    assert.are.equal(0, rc, err)
+    local most = 0
+    for _, r in ipairs(json_lines(out)) do most = math.max(most, r.total) end
+    assert.is_true(most >= 40, out)
+    out, err, rc = dists.finish()
+    assert.are.equal(0, rc, err)
+    most = 0
+    for _, r in ipairs(json_lines(out)) do
+      local n = 0
+      for _, bucket in ipairs(r.buckets) do n = n + bucket.count end
+      assert.is_string(r.hardirq)
+      most = math.max(most, n)
+    end
+    assert.is_true(most >= 40, out)
+  end)
+
+  it("oomkill names the process a memory cgroup's OOM killer chose", function()
+    local cg, limit = "/sys/fs/cgroup/memory/luabpf_oomkill", "memory.limit_in_bytes"
+    if not io.open("/sys/fs/cgroup/memory/cgroup.procs") then
+      cg, limit = "/sys/fs/cgroup/luabpf_oomkill", "memory.max"
+    end
+    h.run("mkdir -p " .. cg .. " && echo 16M > " .. cg .. "/" .. limit)
+    local run = start("oomkill", "--json -d 2")
+    local out = h.run(("sh -c 'echo $$; echo $$ > %s/cgroup.procs; exec %s 64' 2>/dev/null; true"):format(cg, h.fixture("hog")))
+    local pid = tonumber(out:match("^(%d+)"))
+    local err, rc
+    out, err, rc = run.finish()
+    h.run("rmdir " .. cg)
+    assert.are.equal(0, rc, err)
+    local rows = json_lines(out)
+    assert.are.equal(1, #rows, out)
+    assert.are.same({ pid, "hog", pid, "hog" }, { rows[1].pid, rows[1].comm, rows[1].victim_pid, rows[1].victim_comm })
+    assert.is_true(rows[1].rss_kb > 8000 and rows[1].rss_kb < 20000, out)
+  end)
+
+  it("capable says that it needs kprobes, which this kernel lacks", function()
+    local out, code = h.run(("%s %s/scripts/capable.lua -d 1"):format(h.luabpf, h.root))
+    assert.are.equal(1, code)
+    assert.matches("^capable: program 'on_check': kprobes are not available on this kernel %(it was built without "
+      .. "CONFIG_KPROBES%), so 'cap_capable' cannot be probed", out)
+  end)
+
+  it("funccount counts a binary's functions through a glob, and libc's by the library's short name", function()
+    local target = h.fixture("uprobe_target")
+    local run = start("funccount", "-n uprobe_target --json -d 2 '" .. target .. ":lbpf_*'")
+    local libc = start("funccount", "-n uprobe_target --json -d 2 'c:*nanosleep'")
+    h.run(target .. " 7 10")
+    local out, err, rc = run.finish()
+    assert.are.equal(0, rc, err)
+    assert.are.same({ { func = "lbpf_slow_nap", count = 7 }, { func = "lbpf_target_add", count = 7 },
+      { func = "lbpf_target_mul", count = 7 } }, json_lines(out))
+    assert.matches('Tracing 3 functions for "' .. target:gsub("%p", "%%%0") .. ':lbpf_%*"', err)
+    out, err, rc = libc.finish()
+    assert.are.equal(0, rc, err)
+    local by_func = {}
+    for _, r in ipairs(json_lines(out)) do by_func[r.func] = r.count end
+    assert.are.equal(7, by_func.nanosleep, out)
+    assert.is_nil(by_func.__nanosleep, out)
+    local msg, code = h.run(("%s %s/scripts/funccount.lua 'c:no_such_function*'"):format(h.luabpf, h.root))
+    assert.are.equal(1, code)
+    assert.matches("funccount: no function of /%S+libc%.so%.6 matches 'no_such_function%*'", msg)
+  end)
+
+  it("funclatency -F times each call of a function that sleeps 20 ms", function()
+    local target = h.fixture("uprobe_target")
+    local run = start("funclatency", "-n uprobe_target -m -F --json -d 2 '" .. target .. ":lbpf_*'")
+    h.run(target .. " 5 20")
+    local out, err, rc = run.finish()
+    assert.are.equal(0, rc, err)
+    local hists, totals = {}, {}
+    for _, r in ipairs(json_lines(out)) do
+      if r.buckets then hists[r["function"]] = r else totals[r["function"]] = r end
+    end
+    local nap = hists.lbpf_slow_nap.buckets
+    assert.are.same({ 16, 31, 5 }, { nap[#nap].low, nap[#nap].high, nap[#nap].count })
+    assert.are.same({ 5, 5 }, { totals.lbpf_slow_nap.count, totals.lbpf_target_add.count })
+    assert.is_true(totals.lbpf_slow_nap.avg >= 20 and totals.lbpf_slow_nap.avg < 30, out)
+    assert.are.equal(0, totals.lbpf_target_add.avg)
+  end)
+
+  it("runqlen --json samples the run queue 99 times a second", function()
+    local out, code = h.run(("%s %s/scripts/runqlen.lua --json 1 1 2>/dev/null"):format(h.luabpf, h.root))
+    assert.are.equal(0, code, out)
+    local hists = json_lines(out)
+    assert.are.equal(1, #hists, out)
+    local n = 0
+    for _, bucket in ipairs(hists[1].buckets) do n = n + bucket.count end
+    assert.are.equal("runqlen", hists[1].unit)
+    assert.is_true(n >= 90 and n <= 210, out)
+  end)
+
+  it("tcplife --json gives both ends of a loopback session with their byte counts", function()
+    local run = start("tcplife", "--json -d 2")
+    local out, code = h.run(h.fixture("tcp_pair") .. " 10240 3072")
+    assert.are.equal(0, code, out)
+    local pid, cport, sport = out:match("^(%d+) (%d+) (%d+)")
+    local err, rc
+    out, err, rc = run.finish()
+    assert.are.equal(0, rc, err)
+    local ends = {}
+    for _, r in ipairs(json_lines(out)) do
+      if r.pid == tonumber(pid) then ends[#ends + 1] = { r.lport, r.rport, r.tx_bytes // 1024, r.rx_bytes // 1024 } end
+    end
+    assert.are.same({ { tonumber(cport), tonumber(sport), 10, 3 }, { tonumber(sport), tonumber(cport), 3, 10 } }, ends)
+  end)
+
   it("make install puts each tool in bin as luabpf-NAME, with a man page from its help", function()
     local dest = os.tmpname()
     os.remove(dest)
     local out, code = h.run(("make -s -C %s install DESTDIR=%s PREFIX=/usr"):format(h.root, dest))
     assert.are.equal(0, code, out)
-    for _, tool in ipairs { "opensnoop", "execsnoop", "syscount", "runqlat", "killsnoop", "funccount", "sigsnoop", "bashreadline", "profile", "tcpstates", "cpudist", "softirqs" } do
+    for _, tool in ipairs(tools()) do
       local help, rc = h.run(("PATH=%s/usr/bin:$PATH luabpf-%s -h"):format(dest, tool))
       assert.are.equal(0, rc, help)
       assert.matches("^Usage: " .. tool, help)
