@@ -2,31 +2,35 @@
 -- wakeuptime: time threads spent blocked, by the kernel stack of the thread
 -- that woke them, as BCC's wakeuptime prints it; BCC-style C on the
 -- sched_switch and sched_wakeup raw tracepoints.
--- usage: luabpf scripts/wakeuptime.lua [-p PID] [-u] [-v] [-f] [--stack-storage-size N]
---        [-m MIN_US] [-M MAX_US] [duration]
-local bpf = require "bpf"
+local tool = require "bpf.tool"
 
-local usage = "usage: wakeuptime.lua [-p PID] [-u] [-v] [-f] [--stack-storage-size N] [-m MIN_US] [-M MAX_US] [duration]"
-local o = { pid = 0, min_us = 1, max_us = -1, storage = 16384, duration = 99999999 }
-local i = 1
-local function number_arg()
-  i = i + 1
-  return math.tointeger(tonumber(arg[i])) or error(arg[i - 1] .. " takes a number\n" .. usage, 0)
-end
-while arg[i] do
-  local a = arg[i]
-  if a == "-p" then o.pid = number_arg()
-  elseif a == "-u" then o.user_only = true
-  elseif a == "-v" then o.verbose = true
-  elseif a == "-f" then o.folded = true
-  elseif a == "-m" then o.min_us = number_arg()
-  elseif a == "-M" then o.max_us = number_arg()
-  elseif a == "--stack-storage-size" then o.storage = number_arg()
-  else o.duration = tonumber(a) or error("unknown argument " .. a .. "\n" .. usage, 0) end
-  i = i + 1
-end
+local t = tool.new {
+  name = "wakeuptime",
+  summary = "Summarize sleep to wakeup time by waker kernel stack.",
+  examples = {
+    "wakeuptime               # trace blocked time with waker stacks",
+    "wakeuptime 5             # trace for 5 seconds only",
+    "wakeuptime -f 5          # trace for 5 seconds, and output in folded format",
+    "wakeuptime -m 1000       # trace only events that last more than 1000 usec",
+    "wakeuptime -M 10000      # trace only events that last less than 10000 usec",
+    "wakeuptime -p 185        # trace only for PID 185",
+  },
+  options = { "pid" },
+}
+local p = t.parser
+p:argument("duration", "seconds to trace (until Ctrl-C if not given)"):args("?"):convert(tool.integer("duration", 1, 1 << 30))
+p:flag("-u --useronly", "user threads only (no kernel threads)")
+p:flag("-v --verbose", "show raw addresses")
+p:flag("-f --folded", "output folded format")
+p:option("--stack-storage-size", "the number of unique stack traces that can be stored and displayed")
+  :default("16384"):convert(tool.integer("the stack storage size", 1, 1 << 20))
+p:option("-m --min-block-time", "the amount of time in microseconds over which we store traces")
+  :default("1"):convert(tool.integer("the minimum block time", 0, 1 << 50))
+p:option("-M --max-block-time", "the amount of time in microseconds under which we store traces")
+  :convert(tool.integer("the maximum block time", 1, 1 << 50))
+local args = t:parse()
 
-local b <close> = bpf.new([[
+local b = t:load([[
 #include <uapi/linux/ptrace.h>
 #include <linux/sched.h>
 
@@ -79,17 +83,17 @@ RAW_TRACEPOINT_PROBE(sched_wakeup)
 	return 0;
 }
 ]], {
-  rodata = { target_tgid = o.pid, user_only = o.user_only or false, min_us = o.min_us, max_us = o.max_us },
-  max_entries = { stack_traces = o.storage },
+  rodata = { target_tgid = args.pid or 0, user_only = args.useronly or false, min_us = args.min_block_time,
+    max_us = args.max_block_time or -1 },
+  max_entries = { stack_traces = args.stack_storage_size },
 })
 
-if not o.folded then
-  io.write("Tracing blocked time (us) by kernel stack")
-  print(o.duration < 99999999 and (" for %d secs."):format(o.duration) or "... Hit Ctrl-C to end.")
+if not args.folded then
+  t:note("Tracing blocked time (us) by kernel stack" .. (args.duration and (" for %d secs."):format(args.duration)
+    or "... Hit Ctrl-C to end."))
 end
-io.stdout:flush()
-pcall(bpf.sleep, o.duration)
-if not o.folded then print() end
+t:run(b)
+if not args.folded and not t.json then t:write("\n") end
 
 local ENOMEM = 12
 local missing = 0
@@ -102,23 +106,25 @@ for _, kv in ipairs(rows) do
     missing = missing + 1
   else
     local names, addrs = stacks:symbols(k.w_k_stack_id)
-    if o.folded then
+    if t.json then
+      t:json_line { target = k.target, waker = k.waker, waker_stack = names, us = v }
+    elseif args.folded then
       local line = { k.waker }
       for n = #names, 1, -1 do line[#line + 1] = names[n] end
       line[#line + 1] = k.target
-      print(("%s %d"):format(table.concat(line, ";"), v))
+      t:write(("%s %d\n"):format(table.concat(line, ";"), v))
     else
-      print(("    %-16s %s"):format("target:", k.target))
+      t:write(("    %-16s %s\n"):format("target:", k.target))
       for n, name in ipairs(names) do
-        print(o.verbose and ("    %-16x %s"):format(addrs[n], name) or "    " .. name)
+        t:write((args.verbose and ("    %-16x %s"):format(addrs[n], name) or "    " .. name) .. "\n")
       end
-      print(("    %-16s %s"):format("waker:", k.waker))
-      print(("        %d\n"):format(v))
+      t:write(("    %-16s %s\n"):format("waker:", k.waker))
+      t:write(("        %d\n\n"):format(v))
     end
   end
 end
 if missing > 0 then
-  io.stderr:write(("WARNING: %d stack traces could not be displayed. Consider increasing --stack-storage-size.\n")
-    :format(missing))
+  t:note(("WARNING: %d stack traces could not be displayed. Consider increasing --stack-storage-size."):format(missing))
 end
-if not o.folded then print("Detaching...") end
+if not args.folded and not t.json then t:write("Detaching...\n") end
+t:close()
