@@ -30,16 +30,7 @@ p:mutex(p:flag("-u --user-threads-only", "user threads only (no kernel threads)"
   p:flag("-k --kernel-threads-only", "kernel threads only (no user threads)"))
 p:mutex(p:flag("-U --user-stacks-only", "show stacks from user space only (no kernel space stacks)"),
   p:flag("-K --kernel-stacks-only", "show stacks from kernel space only (no user space stacks)"))
-p:flag("-f --folded", "output folded format")
-p:option("--svg", "write an interactive flame graph to this file")
-p:option("--stack-storage-size", "the number of unique stack traces that can be stored and displayed")
-  :default("16384"):convert(tool.integer("the stack storage size", 1, 1 << 20))
-p:option("-m --min-block-time", "the amount of time in microseconds over which we store traces")
-  :default("1"):convert(tool.integer("the minimum block time", 0, 1 << 50))
-p:option("-M --max-block-time", "the amount of time in microseconds under which we store traces")
-  :convert(tool.integer("the maximum block time", 1, 1 << 50))
-p:option("--state", "filter on this thread state bitmask (eg, 2 == TASK_UNINTERRUPTIBLE)")
-  :convert(tool.integer("the state", 0, 0xffff))
+t:stack_options { svg = true, block_times = true }
 local args = t:parse()
 
 local b = t:load([[

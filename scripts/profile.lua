@@ -21,8 +21,7 @@ t.parser:option("-F --frequency", "samples a second, on each CPU"):default("99")
 t.parser:flag("-U --user-stacks-only", "user stacks only")
 t.parser:flag("-K --kernel-stacks-only", "kernel stacks only")
 t.parser:flag("-I --include-idle", "include the idle task's samples")
-t.parser:flag("-f --folded", "the folded format: comm;outer;...;inner count")
-t.parser:option("--svg", "write an interactive flame graph to this file")
+t:stack_options { svg = true }
 local args = t:parse()
 if args.user_stacks_only and args.kernel_stacks_only then t:fail("-U and -K exclude each other") end
 if not args.frequency or args.frequency < 1 or args.frequency > 10000 then
@@ -52,7 +51,7 @@ SEC("perf_event") int on_sample(struct bpf_perf_event_data *ctx)
 ]], { autoattach = false, rodata = t:rodata {
   targ_user_only = args.user_stacks_only and 1 or 0, targ_kernel_only = args.kernel_stacks_only and 1 or 0,
   targ_idle = args.include_idle and 1 or 0,
-} })
+}, max_entries = { stacks = args.stack_storage_size } })
 t:try(b.attach_perf_event, b, { fn = "on_sample", freq = math.floor(args.frequency),
   pid = args.pid })
 

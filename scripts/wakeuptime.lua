@@ -21,13 +21,7 @@ local p = t.parser
 p:argument("duration", "seconds to trace (until Ctrl-C if not given)"):args("?"):convert(tool.integer("duration", 1, 1 << 30))
 p:flag("-u --useronly", "user threads only (no kernel threads)")
 p:flag("-v --verbose", "show raw addresses")
-p:flag("-f --folded", "output folded format")
-p:option("--stack-storage-size", "the number of unique stack traces that can be stored and displayed")
-  :default("16384"):convert(tool.integer("the stack storage size", 1, 1 << 20))
-p:option("-m --min-block-time", "the amount of time in microseconds over which we store traces")
-  :default("1"):convert(tool.integer("the minimum block time", 0, 1 << 50))
-p:option("-M --max-block-time", "the amount of time in microseconds under which we store traces")
-  :convert(tool.integer("the maximum block time", 1, 1 << 50))
+t:stack_options { block_times = true }
 local args = t:parse()
 
 local b = t:load([[

@@ -126,6 +126,22 @@ function M.new(spec)
   return t
 end
 
+-- The stack tools' options: -f (folded), --svg FILE (opts.svg), and
+-- --stack-storage-size; with opts.block_times, -m and -M (microseconds).
+function Tool:stack_options(opts)
+  local p = self.parser
+  p:flag("-f --folded", "output folded format: comm;outer;...;inner count")
+  if opts.svg then p:option("--svg", "write an interactive flame graph to this file") end
+  p:option("--stack-storage-size", "the number of unique stack traces that can be stored and displayed")
+    :default("16384"):convert(M.integer("the stack storage size", 1, 1 << 20))
+  if opts.block_times then
+    p:option("-m --min-block-time", "the amount of time in microseconds over which we store traces")
+      :default("1"):convert(M.integer("the minimum block time", 0, 1 << 50))
+    p:option("-M --max-block-time", "the amount of time in microseconds under which we store traces")
+      :convert(M.integer("the maximum block time", 1, 1 << 50))
+  end
+end
+
 -- Parses the command line (arg by default); -h prints the help and exits.
 function Tool:parse(argv)
   local args = self.parser:parse(argv or arg)
