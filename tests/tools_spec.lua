@@ -72,7 +72,7 @@ end
 describe("tools", function()
   it("every tool built on bpf.tool answers -h with its usage and examples", function()
     local list = tools()
-    assert.are.equal(29, #list, table.concat(list, " "))
+    assert.are.equal(31, #list, table.concat(list, " "))
     for _, tool in ipairs(list) do
       local out, code = h.run(("%s %s/scripts/%s.lua -h"):format(h.luabpf, h.root, tool))
       assert.are.equal(0, code, out)
@@ -546,6 +546,33 @@ describe("tools", function()
     msg, code = h.run(("%s %s/scripts/trace.lua 'vfs_read'"):format(h.luabpf, h.root))
     assert.are.equal(1, code)
     assert.matches("trace: program 'probe_1': kprobes are not available on this kernel", msg, 1, true)
+  end)
+
+  it("filetop counts each process's reads and writes of a file, and filelife a file's age when it is removed", function()
+    local dir = h.tmpdir()
+    local top = start("filetop", "-C -n dd --json 2 1")
+    local life = start("filelife", "--json -d 2")
+    h.run(("dd if=/dev/zero of=%s/data bs=1000 count=7 2>/dev/null; dd if=%s/data of=/dev/null bs=2000 2>/dev/null; "
+      .. "sh -c 'echo > %s/brief; sleep 0.3; rm %s/brief'"):format(dir, dir, dir, dir))
+    local out, err, rc = top.finish()
+    assert.are.equal(0, rc, err)
+    local seen = {}
+    for _, r in ipairs(json_lines(out)) do
+      if r.file == "data" then seen[#seen + 1] = { r.comm, r.reads, r.rbytes, r.writes, r.wbytes, r.type } end
+    end
+    table.sort(seen, function(x, y) return x[4] > y[4] end)
+    -- The reader's last read() returns 0: the end of the file.
+    assert.are.same({ { "dd", 0, 0, 7, 7000, "R" }, { "dd", 5, 7000, 0, 0, "R" } }, seen)
+    out, err, rc = life.finish()
+    h.run("rm -rf " .. dir)
+    assert.are.equal(0, rc, err)
+    local rows = {}
+    for _, r in ipairs(json_lines(out)) do
+      if r.file == "brief" then rows[#rows + 1] = r end
+    end
+    assert.are.equal(1, #rows, out)
+    assert.are.equal("rm", rows[1].comm)
+    assert.is_true(rows[1].age >= 0.3 and rows[1].age < 1.5, out)
   end)
 
   it("make install puts each tool in bin as luabpf-NAME, with a man page from its help", function()

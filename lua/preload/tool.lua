@@ -37,6 +37,20 @@ static __always_inline bool tool_skip(void)
 }
 ]]
 
+-- BPF C: fd_file(fd), the current task's open file of that number, or NULL.
+M.FD_FILE = [[
+static struct file *fd_file(u64 fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	if (fd >= BPF_CORE_READ(fdt, max_fds))
+		return 0;
+	struct file **fds = BPF_CORE_READ(fdt, fd), *file = 0;
+	bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
+	return file;
+}
+]]
+
 local function positive(what)
   return function(s)
     local n = tonumber(s)
