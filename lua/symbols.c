@@ -113,6 +113,19 @@ static int bpf_elf_functions(lua_State *L)
 	return 2;
 }
 
+/* bpf.cgroup_id(path) -> the id bpf_get_current_cgroup_id() gives a task in
+ * that cgroup v2 directory */
+static int bpf_cgroup_id(lua_State *L)
+{
+	uint64_t id;
+	struct lbpf_err err = {0};
+
+	if (lbpf_cgroup__id(luaL_checkstring(L, 1), &id, &err) != 0)
+		return luaL_error(L, "%s", err.msg);
+	lua_pushinteger(L, (lua_Integer)id);
+	return 1;
+}
+
 /* bpf.syscall_name(nr) -> "execve", or nil */
 static int bpf_syscall_name(lua_State *L)
 {
@@ -159,6 +172,7 @@ void lbpf_lua_symbols_functions(lua_State *L)
 		{"ksymaddr", bpf_ksymaddr},
 		{"usym", bpf_usym},
 		{"elf_functions", bpf_elf_functions},
+		{"cgroup_id", bpf_cgroup_id},
 		{"syscall_name", bpf_syscall_name},
 		{"syscall_nr", bpf_syscall_nr},
 		{"syscall_fnname", bpf_syscall_fnname},

@@ -7,14 +7,9 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "luabpf.h"
-
-#ifndef CGROUP2_SUPER_MAGIC
-#define CGROUP2_SUPER_MAGIC 0x63677270
-#endif
 
 /* The kernel's own names, as libbpf spells them: "cgroup_inet_egress". */
 static int attach_type(const char *name, enum bpf_attach_type *type, struct lbpf_err *err)
@@ -36,21 +31,13 @@ int lbpf_attach__cgroup(struct lbpf_object *obj, struct bpf_program *prog, const
 			struct lbpf_err *err)
 {
 	enum bpf_attach_type type = bpf_program__expected_attach_type(prog);
-	struct statfs fs;
 	char what[64];
 
 	if (type_name && attach_type(type_name, &type, err))
 		return err->code;
-	int cg = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int cg = lbpf_cgroup__open(path, "attach_cgroup", err);
 	if (cg < 0)
-		return lbpf_err__set(err, errno, "attach_cgroup: cannot open the cgroup %s: %s", path,
-				     lbpf_strerror(errno));
-	if (fstatfs(cg, &fs) != 0 || fs.f_type != CGROUP2_SUPER_MAGIC) {
-		close(cg);
-		return lbpf_err__set(err, ENOTDIR, "attach_cgroup: %s is not a cgroup v2 directory (BPF programs "
-						   "attach to cgroup2 only; see mount -t cgroup2)",
-				     path);
-	}
+		return cg;
 	snprintf(what, sizeof(what), "%s", libbpf_bpf_attach_type_str(type) ? libbpf_bpf_attach_type_str(type) : "?");
 	lbpf_log__reset();
 	int fd = bpf_link_create(bpf_program__fd(prog), cg, type, NULL);

@@ -86,6 +86,11 @@ struct lbpf_usyms *lbpf_usyms__new(void);
 bool lbpf_usyms__find(struct lbpf_usyms *u, int pid, uint64_t addr, struct lbpf_sym *out);
 void lbpf_usyms__free(struct lbpf_usyms *u);
 
+/* A cgroup v2 directory (runtime/cgroup.c): an fd, or a negative errno with
+ * err naming who failed; or its id, as bpf_get_current_cgroup_id() gives it. */
+int lbpf_cgroup__open(const char *path, const char *who, struct lbpf_err *err);
+int lbpf_cgroup__id(const char *path, uint64_t *id, struct lbpf_err *err);
+
 /* The functions an ELF file defines whose names match a glob, sorted by
  * name, each once, with their file offsets (runtime/elf_functions.c). */
 struct lbpf_elf_function {

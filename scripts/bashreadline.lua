@@ -12,7 +12,7 @@ local t = tool.new {
     "bashreadline -s /lib/libreadline.so # a bash that links readline",
     "bashreadline -d 60 --json          # for a minute, as JSON lines",
   },
-  options = { "pid", "timestamp", "duration" },
+  options = { "pid", "timestamp", "duration", "cgroup" },
 }
 t.parser:option("-s --shared", "the binary or library with readline()"):default("/bin/bash")
 local args = t:parse()

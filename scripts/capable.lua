@@ -13,7 +13,7 @@ local t = tool.new {
     "capable -p 181           # only trace PID 181",
     "capable -x --json        # failed checks only, as JSON lines",
   },
-  options = { "pid", "tid", "comm", "duration" },
+  options = { "pid", "tid", "comm", "duration", "cgroup" },
 }
 t.parser:flag("-v --verbose", "include non-audit checks")
 t.parser:flag("-x --failed", "only show failed checks")

@@ -14,7 +14,7 @@ local t = tool.new {
     "execsnoop -n bash        # execs of commands named bash",
     "execsnoop -d 10 --json   # for 10 seconds, as JSON lines",
   },
-  options = { "comm", "timestamp", "duration" },
+  options = { "comm", "timestamp", "duration", "cgroup" },
 }
 t.parser:flag("-U --print-uid", "include a UID column")
 local args = t:parse()

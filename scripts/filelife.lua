@@ -13,7 +13,7 @@ local t = tool.new {
     "filelife -p 181          # only trace PID 181",
     "filelife -d 10 --json    # for 10 seconds, as JSON lines",
   },
-  options = { "pid", "tid", "comm", "timestamp", "duration" },
+  options = { "pid", "tid", "comm", "timestamp", "duration", "cgroup" },
 }
 t:parse()
 

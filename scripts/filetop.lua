@@ -16,7 +16,7 @@ local t = tool.new {
     "filetop 5 10             # 5 second summaries, 10 times only",
     "filetop -a -C --json 1 3 # every kind of file, as JSON lines",
   },
-  options = { "pid", "tid", "comm" },
+  options = { "pid", "tid", "comm", "cgroup" },
 }
 local p = t.parser
 p:argument("interval", "output interval, in seconds"):args("?"):default("1"):convert(tool.integer("the interval", 1, 1 << 30))

@@ -18,7 +18,7 @@ local t = tool.new {
     "funccount 'vfs_*'                         # kernel functions (needs kprobes)",
     "funccount -d 5 --json 't:block:*'         # 5 seconds, as JSON lines",
   },
-  options = { "pid", "tid", "comm", "duration" },
+  options = { "pid", "tid", "comm", "duration", "cgroup" },
 }
 t.parser:argument("pattern", "t:CATEGORY:EVENT, [p:]LIB:FUNCTION (LIB a path, a library like c, or a program) "
   .. "or a kernel FUNCTION; globs allowed")

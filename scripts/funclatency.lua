@@ -15,7 +15,7 @@ local t = tool.new {
     "funclatency -p 181 c:read        # process 181 only",
     "funclatency -F 'c:*sleep*'       # one histogram per function",
   },
-  options = { "pid", "tid", "comm", "duration" },
+  options = { "pid", "tid", "comm", "duration", "cgroup" },
 }
 local p = t.parser
 p:argument("pattern", "[p:]LIB:FUNCTION: LIB a path, a library like c, or a program; globs allowed")

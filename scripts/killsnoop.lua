@@ -14,7 +14,7 @@ local t = tool.new {
     "killsnoop -s 9           # SIGKILL only",
     "killsnoop -T --json      # with a timestamp, as JSON lines",
   },
-  options = { "pid", "tid", "comm", "timestamp", "duration" },
+  options = { "pid", "tid", "comm", "timestamp", "duration", "cgroup" },
 }
 t.parser:flag("-x --failed", "only show failed kill() calls")
 t.parser:option("-s --signal", "only show this signal (a number)"):convert(tool.integer("a signal", 0, 64))

@@ -15,7 +15,7 @@ local t = tool.new {
     "opensnoop -n sshd        # processes named sshd only",
     "opensnoop -d 10 --json   # for 10 seconds, as JSON lines",
   },
-  options = { "pid", "tid", "comm", "timestamp", "duration" },
+  options = { "pid", "tid", "comm", "timestamp", "duration", "cgroup" },
 }
 t.parser:flag("-x --failed", "only show failed opens")
 t.parser:flag("-U --print-uid", "include a UID column")

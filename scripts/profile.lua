@@ -14,7 +14,7 @@ local t = tool.new {
     "profile -U -f 5          # user stacks only, in the folded format",
     "profile --svg out.svg 10 # an interactive flame graph of 10 seconds",
   },
-  options = { "pid" },
+  options = { "pid", "cgroup" },
 }
 t.parser:argument("duration", "seconds to sample (until Ctrl-C if not given)"):args("?"):convert(tonumber)
 t.parser:option("-F --frequency", "samples a second, on each CPU"):default("99"):convert(tonumber)

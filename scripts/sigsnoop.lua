@@ -14,7 +14,7 @@ local t = tool.new {
     "sigsnoop -s 9            # SIGKILL only",
     "sigsnoop -T --json       # with a timestamp, as JSON lines",
   },
-  options = { "pid", "tid", "comm", "timestamp", "duration" },
+  options = { "pid", "tid", "comm", "timestamp", "duration", "cgroup" },
 }
 t.parser:flag("-x --failed", "only show signals the kernel did not deliver")
 t.parser:option("-s --signal", "only show this signal (a number)"):convert(tool.integer("a signal", 1, 64))

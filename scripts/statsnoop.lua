@@ -14,7 +14,7 @@ local t = tool.new {
     "statsnoop -p 181         # only trace PID 181",
     "statsnoop -d 10 --json   # for 10 seconds, as JSON lines",
   },
-  options = { "pid", "tid", "comm", "timestamp", "duration" },
+  options = { "pid", "tid", "comm", "timestamp", "duration", "cgroup" },
 }
 t.parser:flag("-x --failed", "only show failed stats")
 local args = t:parse()

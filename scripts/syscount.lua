@@ -17,7 +17,7 @@ local t = tool.new {
     "syscount -i 1 -d 10      # print every second, for 10 seconds",
     "syscount -T 5 --json     # the top 5, as JSON lines",
   },
-  options = { "pid", "tid", "comm", "duration" },
+  options = { "pid", "tid", "comm", "duration", "cgroup" },
 }
 t.parser:option("-i --interval", "print a summary every this many seconds"):convert(tonumber)
 t.parser:option("-T --top", "print only the top this many"):default("10"):convert(tonumber)

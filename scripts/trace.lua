@@ -16,7 +16,7 @@ local t = tool.new {
     "trace -p 181 'c:open \"%s\", arg1'                        # process 181 only",
     "trace -M 10 't:sched:sched_process_exec'                 # the first 10 execs",
   },
-  options = { "pid", "comm", "timestamp", "duration" },
+  options = { "pid", "comm", "timestamp", "duration", "cgroup" },
 }
 t.parser:argument("probe", "KIND:TARGET [(FILTER)] [\"FORMAT\"[, ARG...]], KIND t (tracepoint), p or r (a "
   .. "function's entry or return: LIB:FUNCTION, or :FUNCTION in the kernel) or u (USDT)"):args("+")

@@ -575,6 +575,31 @@ describe("tools", function()
     assert.is_true(rows[1].age >= 0.3 and rows[1].age < 1.5, out)
   end)
 
+  it("opensnoop -c follows the processes of one cgroup v2 directory only", function()
+    local root
+    for line in io.lines("/proc/mounts") do
+      root = root or line:match("^%S+ (%S+) cgroup2 ")
+    end
+    assert.is_truthy(root, "no cgroup2 mount")
+    local cg = root .. "/luabpf_tools_" .. h.getpid()
+    h.run("mkdir -p " .. cg)
+    local run = start("opensnoop", "-c " .. cg .. " --json -d 2")
+    local inside = h.run(("sh -c 'echo $$ > %s/cgroup.procs; exec %s 4 /etc/hostname'"):format(cg, h.fixture("opener")))
+    h.run(h.fixture("opener") .. " 3 /etc/hostname")
+    local out, err, rc = run.finish()
+    h.run("rmdir " .. cg)
+    assert.are.equal(0, rc, err)
+    local n = 0
+    for _, r in ipairs(json_lines(out)) do
+      assert.are.equal(tonumber(inside:match("%d+")), r.pid, out)
+      if r.path == "/etc/hostname" then n = n + 1 end
+    end
+    assert.are.equal(4, n, out)
+    local msg, code = h.run(("%s %s/scripts/opensnoop.lua -c /tmp"):format(h.luabpf, h.root))
+    assert.are_not.equal(0, code)
+    assert.matches("Error: /tmp is not a cgroup v2 directory", msg, 1, true)
+  end)
+
   it("make install puts each tool in bin as luabpf-NAME, with a man page from its help", function()
     local dest = os.tmpname()
     os.remove(dest)

@@ -16,12 +16,15 @@ M.FILTERS = [[
 const volatile u32 targ_pid = 0;
 const volatile u32 targ_tid = 0;
 const volatile char targ_comm[16] = {};
+const volatile u64 targ_cgroup = 0;
 static __always_inline bool tool_skip(void)
 {
 	u64 id = bpf_get_current_pid_tgid();
 	if (targ_pid && (id >> 32) != targ_pid)
 		return true;
 	if (targ_tid && (u32)id != targ_tid)
+		return true;
+	if (targ_cgroup && bpf_get_current_cgroup_id() != targ_cgroup)
 		return true;
 	if (targ_comm[0]) {
 		char comm[16];
@@ -109,7 +112,7 @@ function M.functions(path, glob)
 end
 
 -- tool.new{name=, summary=, examples={...}, options={"pid", "tid", "comm",
--- "timestamp", "duration", "interval", "histograms"}}: a tool whose parser
+-- "cgroup", "timestamp", "duration", "interval", "histograms"}}: a tool whose parser
 -- (t.parser) the tool may add its own options to before t:parse().
 -- "duration_long" is --duration alone, for a tool whose -d is BCC's disk.
 -- "histograms" gives BCC's -T (a time per output), -m and -P (per process).
@@ -122,6 +125,13 @@ function M.new(spec)
   if want.pid then p:option("-p --pid", "trace this process only"):convert(id_arg("PID")) end
   if want.tid then p:option("-t --tid", "trace this thread only"):convert(id_arg("TID")) end
   if want.comm then p:option("-n --name", "trace processes whose name (comm) is this only") end
+  if want.cgroup then
+    p:option("-c --cgroup", "trace processes in this cgroup v2 directory only"):convert(function(path)
+      local ok, id = pcall(bpf.cgroup_id, path)
+      if not ok then return nil, (tostring(id):gsub("^cgroup_id: ", "")) end
+      return id
+    end)
+  end
   if want.timestamp then p:flag("-T --timestamp", "include a timestamp column") end
   if want.duration or want.duration_long then
     p:option(want.duration and "-d --duration" or "--duration", "stop after this many seconds"):convert(positive("duration"))
@@ -170,7 +180,7 @@ end
 -- The rodata of the common filters, with the tool's own merged in.
 function Tool:rodata(extra)
   local a = self.args or {}
-  local r = { targ_pid = a.pid or 0, targ_tid = a.tid or 0, targ_comm = a.name or "" }
+  local r = { targ_pid = a.pid or 0, targ_tid = a.tid or 0, targ_comm = a.name or "", targ_cgroup = a.cgroup or 0 }
   for k, v in pairs(extra or {}) do r[k] = v end
   return r
 end
