@@ -78,7 +78,7 @@ int lbpf_attach__uprobe_multi(struct lbpf_object *obj, struct bpf_program *prog,
 		int ret = -saved;
 		if (ret == -ENOENT)
 			return lbpf_err__set(err, ret, "uprobe_multi: no function of %s matches '%s' (list them with: "
-						       "nm -D %s)",
+						       "nm %s)",
 					     path, pattern ? pattern : syms[0], path);
 		if (ret == -EOPNOTSUPP || ret == -EINVAL)
 			return lbpf_err__set(err, ret, "cannot attach program '%s' to %s: %s (uprobe_multi links need "

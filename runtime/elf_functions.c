@@ -47,6 +47,8 @@ static bool add(struct lbpf_elf_functions *f, size_t *cap, const char *name, uin
 static void dedup(struct lbpf_elf_functions *f)
 {
 	size_t out = 0;
+	if (f->n == 0)
+		return;
 	qsort(f->fns, f->n, sizeof(*f->fns), cmp_fn);
 	for (size_t i = 0; i < f->n; i++) {
 		if (out && strcmp(f->fns[out - 1].name, f->fns[i].name) == 0)

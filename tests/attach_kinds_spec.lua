@@ -23,6 +23,14 @@ SEC("iter/task") int on_task(struct bpf_iter__task *ctx)
 	return 0;
 }
 SEC("tp/syscalls/sys_enter_getpid") int tp(void *c) { return 0; }
+u64 by_cookie[4] = {};
+SEC("uprobe.multi") int on_listed(struct pt_regs *ctx)
+{
+	u64 c = bpf_get_attach_cookie(ctx);
+	if (c < 4)
+		__sync_fetch_and_add(&by_cookie[c], 1);
+	return 0;
+}
 ]]
 
 describe("attach kinds", function()
@@ -51,6 +59,30 @@ describe("attach kinds", function()
       h.error_of(b.attach_uprobe_multi, b, { path = target, sym = "lbpf_*", fn = "tp" }), 1, true)
     assert.matches("attach_uprobe_multi: give 'path'", h.error_of(b.attach_uprobe_multi, b, { fn = "on_any" }),
       1, true)
+  end)
+
+  it("uprobe_multi on a list of functions gives each its place in the list as its cookie", function()
+    local b <close> = bpf.new(SRC, { autoattach = false, autoload = { on_entry = false, on_task = false } })
+    local names, offsets = bpf.elf_functions(target, "lbpf_target_*")
+    assert.are.same({ "lbpf_target_add", "lbpf_target_mul" }, names)
+    assert.is_true(offsets[1] > 0 and offsets[2] > 0 and offsets[1] ~= offsets[2])
+    b:attach_uprobe_multi { path = target, sym = { "lbpf_target_mul", "lbpf_slow_nap", "lbpf_target_add" },
+      fn = "on_listed" }
+    h.run(target .. " 4 1")
+    assert.are.same({ 0, 4, 4, 4 }, b.globals.by_cookie)
+    h.run(target .. " 2")
+    assert.are.same({ 0, 6, 4, 6 }, b.globals.by_cookie)
+    assert.matches("uprobe_multi: " .. target .. " defines no function lbpf_nothing (list them with: nm -D " .. target,
+      h.error_of(b.attach_uprobe_multi, b, { path = target, sym = { "lbpf_target_add", "lbpf_nothing" },
+        fn = "on_listed" }), 1, true)
+    assert.matches("attach_uprobe_multi: 'sym' lists from 1 to 65536 function names, not 0",
+      h.error_of(b.attach_uprobe_multi, b, { path = target, sym = {}, fn = "on_listed" }), 1, true)
+    assert.matches("attach_uprobe_multi: 'sym' item 2 is a number, not a function name",
+      h.error_of(b.attach_uprobe_multi, b, { path = target, sym = { "lbpf_target_add", 7 }, fn = "on_listed" }), 1, true)
+    assert.matches("elf_functions: /etc/hostname is not an ELF binary or library",
+      h.error_of(bpf.elf_functions, "/etc/hostname"), 1, true)
+    assert.matches("cgroup_id: /tmp is not a cgroup v2 directory", h.error_of(bpf.cgroup_id, "/tmp"), 1, true)
+    assert.are.same({}, (bpf.elf_functions(target, "no_such_*")))
   end)
 
   it("lists a binary's USDT probes with their argument specs", function()
