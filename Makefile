@@ -61,7 +61,7 @@ CLANG_HEADERS := stddef.h stdint.h stdbool.h stdarg.h limits.h float.h stdalign.
 BENCH_TOOLS := $(B)/bench/producer $(B)/bench/lbpf_gen $(B)/bench/c_consumer $(B)/bench/measure $(B)/bench/many_funcs
 FIXTURES := $(B)/tests/busy $(B)/tests/readsizes $(B)/tests/uprobe_target $(B)/tests/opener $(B)/tests/ptydrive $(B)/tests/getppid_loop $(B)/tests/usdt_target $(B)/tests/tcp_pair $(B)/tests/pipe_wake $(B)/tests/udp_count $(B)/tests/hog
 
-.PHONY: all deps bench-deps test bench demo install clean fixtures fuzz fuzzers FORCE
+.PHONY: install-runtime install-compiler install-tools all deps bench-deps test bench demo install clean fixtures fuzz fuzzers FORCE
 all: $(B)/luabpf $(B)/bpf.so $(B)/libluabpf-clang.so
 
 deps:
@@ -252,12 +252,21 @@ demo:
 # The tools built on bpf.tool, installed as luabpf-NAME with a man page each.
 TOOLS := $(basename $(notdir $(shell grep -l 'require "bpf.tool"' scripts/*.lua)))
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/luabpf $(DESTDIR)$(PREFIX)/lib/lua/5.4 \
-		$(DESTDIR)$(PREFIX)/share/man/man8
+# The runtime (host and module) runs bundles and compiled objects with no
+# LLVM; the compiler (the clang driver library) is what compiling C needs.
+install: install-runtime install-compiler install-tools
+
+install-runtime: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/lua/5.4
 	install -m 755 $(B)/luabpf $(DESTDIR)$(PREFIX)/bin/luabpf
-	install -m 644 $(B)/libluabpf-clang.so $(DESTDIR)$(PREFIX)/lib/luabpf/
 	install -m 644 $(B)/bpf.so $(DESTDIR)$(PREFIX)/lib/lua/5.4/bpf.so
+
+install-compiler: all
+	install -d $(DESTDIR)$(PREFIX)/lib/luabpf
+	install -m 644 $(B)/libluabpf-clang.so $(DESTDIR)$(PREFIX)/lib/luabpf/
+
+install-tools: install-runtime
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8
 	for t in $(TOOLS); do \
 		install -m 755 scripts/$$t.lua $(DESTDIR)$(PREFIX)/bin/luabpf-$$t && \
 		$(B)/luabpf scripts/$$t.lua -h | $(B)/luabpf tools/man.lua luabpf-$$t \

@@ -66,6 +66,37 @@ static int bpf_ktime_ns(lua_State *L)
 	return 1;
 }
 
+/* bpf.hash(s): 32 hex digits (luabpf's 128-bit FNV-1a pair, as the object
+ * cache keys entries): a checksum against damage, not against an attacker. */
+static int bpf_hash(lua_State *L)
+{
+	size_t len;
+	const char *s = luaL_checklstring(L, 1, &len);
+	struct lbpf_hash h;
+	char hex[33];
+
+	lbpf_hash__init(&h);
+	lbpf_hash__add(&h, s, len);
+	lbpf_hash__hex(&h, hex);
+	lua_pushstring(L, hex);
+	return 1;
+}
+
+/* bpf.read_trusted(path) -> the file's bytes, or an error when a less
+ * privileged user could have written it (what a bundle is read with). */
+static int bpf_read_trusted(lua_State *L)
+{
+	char *data;
+	size_t size;
+	struct lbpf_err err = {0};
+
+	if (lbpf_file__read_trusted(luaL_checkstring(L, 1), LBPF_TRUSTED_FILE_MAX, &data, &size, &err) != 0)
+		return luaL_error(L, "%s", err.msg);
+	lua_pushlstring(L, data, size);
+	free(data);
+	return 1;
+}
+
 /* bpf.ignore_sigpipe(): writes to a closed pipe then fail with EPIPE, which
  * a tool turns into a quiet, detached exit, instead of killing the process
  * (whose links the kernel would then detach the slow way). */
@@ -142,6 +173,8 @@ int luaopen_bpf(lua_State *L)
 		{"sleep", bpf_sleep},
 		{"ktime_ns", bpf_ktime_ns},
 		{"ignore_sigpipe", bpf_ignore_sigpipe},
+		{"hash", bpf_hash},
+		{"read_trusted", bpf_read_trusted},
 		{NULL, NULL},
 	};
 	char dir[PATH_MAX];

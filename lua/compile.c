@@ -131,10 +131,21 @@ void lbpf_lua_compile_to_string(lua_State *L, int src_idx, int opts_idx)
 	copts.line = loc.line;
 	copts.cflags = cflags;
 	copts.ncflags = collect_cflags(L, opts_idx, cflags);
+	bool strip = opts_idx && lua_getfield(L, opts_idx, "strip") != LUA_TNIL && lua_toboolean(L, -1);
+	if (opts_idx)
+		lua_pop(L, 1);
 	if (lbpf_compile(src, len, &copts, &elf, &err))
 		lbpf_lua_raise(L, &err);
 	if (elf.warnings)
 		fputs(elf.warnings, stderr);
+	if (strip) {
+		struct lbpf_elf stripped;
+		int ret = lbpf_elf__strip_debug(elf.data, elf.size, &stripped, &err);
+		lbpf_elf__free(&elf);
+		if (ret)
+			lbpf_lua_raise(L, &err);
+		elf = stripped;
+	}
 	lua_pushlstring(L, elf.data, elf.size);
 	lbpf_elf__free(&elf);
 }

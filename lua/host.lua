@@ -4,6 +4,8 @@ local host, argv = ...
 
 local usage = [=[
 usage: luabpf [options] [script [args]]
+       luabpf bundle script.lua [-o out.lbpf] [-- args]...
+       luabpf bundle.lbpf [args]
 Available options are:
   -e stat   execute string 'stat'
   -i        enter the REPL after running script or -e
@@ -12,7 +14,9 @@ Available options are:
   --        stop handling options
   -         run standard input as a script
 With no script and no -e, luabpf opens the REPL on a terminal and otherwise
-runs standard input.]=]
+runs standard input. luabpf bundle runs the script once per "-- args" (once
+with none if none are given), recording the BPF objects it compiles, and
+writes them with the script to one file that runs with no compiler.]=]
 
 local function report(msg)
   io.stderr:write("luabpf: ", tostring(msg), "\n")
@@ -112,6 +116,32 @@ local function repl()
   if history then host.write_history(history) end
 end
 
+-- luabpf bundle script.lua [-o out] [-- args]...
+local function bundle(rest)
+  local script, out, runs, k = rest[1], nil, {}, 2
+  if not script then report("bundle: which script?\n" .. usage); return 1 end
+  if rest[k] == "-o" then out, k = rest[k + 1], k + 2 end
+  while rest[k] do
+    if rest[k] ~= "--" then report("bundle: expected -- before a run's arguments, not '" .. rest[k] .. "'"); return 1 end
+    local args = {}
+    k = k + 1
+    while rest[k] and rest[k] ~= "--" do args[#args + 1], k = rest[k], k + 1 end
+    runs[#runs + 1] = args
+  end
+  if #runs == 0 then runs[1] = {} end
+  out = out or (script:gsub("%.lua$", "") .. ".lbpf")
+  local ok, n, size = run(require("bpf.bundle").create, script, runs, out)
+  if not ok then return 1 end
+  io.stderr:write(("luabpf: %s: %d object%s, %d bytes\n"):format(out, n, n == 1 and "" or "s", size))
+  return 0
+end
+
+if argv[1] == "bundle" then
+  local rest = {}
+  for k = 2, #argv do rest[#rest + 1] = argv[k] end
+  return bundle(rest)
+end
+
 -- Options, then the script and its arguments, as lua5.4 reads them.
 local i, chunks, interactive, script = 1, {}, false, nil
 while argv[i] do
@@ -141,8 +171,19 @@ for _, c in ipairs(chunks) do
   if not f or not run(f) then return 1 end
 end
 
+-- A bundle's script, with bpf.new served from its objects; or the script.
+local function load_script(path)
+  local bundles = require "bpf.bundle"
+  if path and bundles.is_bundle(path) then
+    local ok, f = pcall(bundles.load, path)
+    if ok then return f end
+    return nil, f
+  end
+  return loadfile(path)
+end
+
 if script then
-  local f = chunk_or_report(loadfile(script ~= "-" and script or nil))
+  local f = chunk_or_report(load_script(script ~= "-" and script or nil))
   if not f or not run(f, table.unpack(args, 1, #args)) then return 1 end
 elseif #chunks == 0 and not interactive then
   if host.isatty(0) then

@@ -58,9 +58,16 @@ static int load_driver(struct lbpf_err *err)
 
 	if (driver_compile)
 		return 0;
-	if (driver_dir[0])
-		snprintf(candidates[n++], sizeof(candidates[0]), "%s/" DRIVER_NAME, driver_dir);
-	snprintf(candidates[n++], sizeof(candidates[0]), "%s/" DRIVER_NAME, LBPF_LIBDIR);
+	/* LUABPF_DRIVER names the one library to use (or, naming none, proves a
+	 * bundle runs without one). */
+	const char *forced = getenv("LUABPF_DRIVER");
+	if (forced && *forced) {
+		snprintf(candidates[n++], sizeof(candidates[0]), "%s", forced);
+	} else {
+		if (driver_dir[0])
+			snprintf(candidates[n++], sizeof(candidates[0]), "%s/" DRIVER_NAME, driver_dir);
+		snprintf(candidates[n++], sizeof(candidates[0]), "%s/" DRIVER_NAME, LBPF_LIBDIR);
+	}
 
 	for (int i = 0; i < n; i++) {
 		int ret = check_trusted(candidates[i], err);
@@ -82,8 +89,9 @@ static int load_driver(struct lbpf_err *err)
 	}
 	return lbpf_err__set(err, ENOENT,
 			     "cannot compile BPF C: the clang driver (%s) is not installed beside luabpf "
-			     "(looked in %s and %s); install it, or load a precompiled object with bpf.new(elf_bytes)",
-			     DRIVER_NAME, driver_dir[0] ? driver_dir : "(unknown)", LBPF_LIBDIR);
+			     "(looked in %s%s%s); install it (make install-compiler), or run a bundle made by "
+			     "luabpf bundle, or load a precompiled object with bpf.new(elf_bytes)",
+			     DRIVER_NAME, candidates[0], n > 1 ? " and " : "", n > 1 ? candidates[1] : "");
 }
 
 /* A #line file name must not end the string literal early. */

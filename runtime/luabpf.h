@@ -86,6 +86,11 @@ struct lbpf_usyms *lbpf_usyms__new(void);
 bool lbpf_usyms__find(struct lbpf_usyms *u, int pid, uint64_t addr, struct lbpf_sym *out);
 void lbpf_usyms__free(struct lbpf_usyms *u);
 
+/* A whole file, if a less privileged user could not have written it
+ * (runtime/trusted_file.c): *data is malloc'd, at most max bytes. */
+#define LBPF_TRUSTED_FILE_MAX (256u << 20)
+int lbpf_file__read_trusted(const char *path, size_t max, char **data, size_t *size, struct lbpf_err *err);
+
 /* A cgroup v2 directory (runtime/cgroup.c): an fd, or a negative errno with
  * err naming who failed; or its id, as bpf_get_current_cgroup_id() gives it. */
 int lbpf_cgroup__open(const char *path, const char *who, struct lbpf_err *err);
@@ -149,6 +154,8 @@ struct lbpf_elf {
 	size_t size;
 	char *warnings;	    /* malloc'd compiler warnings, or NULL */
 };
+/* The object without its DWARF (.BTF kept), for shipping (runtime/elf_strip.c). */
+int lbpf_elf__strip_debug(const void *data, size_t size, struct lbpf_elf *out, struct lbpf_err *err);
 
 int lbpf_compile(const char *src, size_t len, const struct lbpf_compile_opts *opts,
 		 struct lbpf_elf *out, struct lbpf_err *err);

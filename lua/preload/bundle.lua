@@ -1,0 +1,274 @@
+-- bpf.bundle: a script and the BPF objects it compiles, in one file for
+-- machines with no compiler. `luabpf bundle` records runs of the script and
+-- writes the file; `luabpf FILE.lbpf` checks it and runs the script with
+-- every bpf.new served from the recorded objects, never compiling.
+local bpf = require "bpf"
+
+local M = {}
+local MAGIC, FORMAT = "luabpf-bundle", 1
+local RECORD_SECONDS = 10
+
+-- What decides a compiled object's code: the C text, the cflags, the prelude.
+local function key(src, opts)
+  opts = opts or {}
+  local cflags = type(opts.cflags) == "table" and table.concat(opts.cflags, "\0") or ""
+  return bpf.hash(table.concat({ src, cflags, tostring(opts.prelude ~= false) }, "\1"))
+end
+
+local function is_c(src) return type(src) == "string" and src:sub(1, 4) ~= "\127ELF" end
+
+-- The options that still mean something once the C is compiled.
+local function load_opts(opts)
+  if type(opts) ~= "table" then return opts end
+  local copy = {}
+  for k, v in pairs(opts) do
+    if k ~= "cflags" and k ~= "prelude" and k ~= "name" and k ~= "line" then copy[k] = v end
+  end
+  return copy
+end
+
+-- The kernel feature (a bpf.features() name) a program's section needs.
+local NEEDS = {
+  kprobe = "kprobes", kretprobe = "kprobes", ["kprobe.multi"] = "kprobes", ["kretprobe.multi"] = "kprobes",
+  ksyscall = "kprobes", uprobe = "uprobes", uretprobe = "uprobes", ["uprobe.multi"] = "uprobes",
+  ["uretprobe.multi"] = "uprobes", usdt = "uprobes", fentry = "tracing", fexit = "tracing", fmod_ret = "tracing",
+  lsm = "tracing", iter = "tracing", tp_btf = "tracing", tp = "tracepoint", tracepoint = "tracepoint",
+  raw_tp = "raw_tracepoint", raw_tracepoint = "raw_tracepoint", perf_event = "perf_event", xdp = "xdp",
+  tc = "tc", tcx = "tc", classifier = "tc", socket = "socket_filter", cgroup_skb = "cgroup_skb",
+}
+
+-- The features an object's programs need, by their sections.
+local function features_of(bytes, into)
+  local b <close> = bpf.open(bytes)
+  for _, p in pairs(b.progs) do
+    local need = NEEDS[(p.section or ""):match("^([^/]+)")]
+    if need then into[need] = true end
+  end
+end
+
+-- ---- the file: a header line, entries, and an end line with a checksum ----
+
+local function entry(kind, name, data)
+  return ("%s %d %s %s\n"):format(kind, #data, bpf.hash(data), name) .. data .. "\n"
+end
+
+local function manifest_text(m)
+  local lines = {}
+  for _, k in ipairs { "luabpf", "format", "kernel", "features", "objects" } do
+    lines[#lines + 1] = k .. "=" .. tostring(m[k])
+  end
+  return table.concat(lines, "\n") .. "\n"
+end
+
+-- The entries of a bundle's bytes, each checked, or an error naming the damage.
+local function parse(data, path)
+  local header, pos = data:match("^(" .. MAGIC:gsub("%p", "%%%0") .. " %d+)\n()")
+  if not header then error(path .. " is not a luabpf bundle", 0) end
+  local format = tonumber(header:match("%d+$"))
+  if format > FORMAT then
+    error(("%s is a bundle of format %d, made by a newer luabpf; this luabpf %s reads format %d: "
+      .. "upgrade luabpf, or bundle the script again with this one"):format(path, format, bpf.version, FORMAT), 0)
+  end
+  local entries, sums = {}, {}
+  while true do
+    local kind, size, sum, name, start = data:match("^(%a+) (%d+) (%x+) ([^\n]*)\n()", pos)
+    if not kind then error(path .. " is damaged: an entry's header is unreadable at byte " .. pos, 0) end
+    if kind == "end" then
+      if bpf.hash(table.concat(sums)) ~= sum then error(path .. " is damaged: the entries do not add up", 0) end
+      return entries
+    end
+    size = tonumber(size)
+    local body = data:sub(start, start + size - 1)
+    if #body ~= size or data:sub(start + size, start + size) ~= "\n" then
+      error(("%s is damaged: entry %s '%s' is cut short"):format(path, kind, name), 0)
+    end
+    if bpf.hash(body) ~= sum then
+      error(("%s is damaged: entry %s '%s' fails its checksum"):format(path, kind, name), 0)
+    end
+    entries[#entries + 1] = { kind = kind, name = name, data = body }
+    sums[#sums + 1] = sum
+    pos = start + size + 1
+  end
+end
+
+local function parse_manifest(text)
+  local m = {}
+  for k, v in text:gmatch("([%w_]+)=([^\n]*)") do m[k] = v end
+  return m
+end
+
+-- "0.1.0" < "0.2.0", numerically part by part.
+local function newer(a, b)
+  local x, y = {}, {}
+  for n in a:gmatch("%d+") do x[#x + 1] = tonumber(n) end
+  for n in b:gmatch("%d+") do y[#y + 1] = tonumber(n) end
+  for i = 1, math.max(#x, #y) do
+    if (x[i] or 0) ~= (y[i] or 0) then return (x[i] or 0) > (y[i] or 0) end
+  end
+  return false
+end
+
+-- ---- recording ----
+
+local Stop = {}
+
+-- Runs the script once with args, compiling and loading for real, but with
+-- b:run, bpf.run and bpf.sleep returning at once and os.exit ending only
+-- the run; objects and modules collect what it compiled and required.
+local function record_run(script, args, objects, modules)
+  local methods = debug.getregistry()["bpf.Object.methods"]
+  local saved = { new = bpf.new, open = bpf.open, compile = bpf.compile, sleep = bpf.sleep, brun = bpf.run,
+    run = methods.run, exit = os.exit, require = require, arg = arg }
+  local function compiled(src, opts)
+    local k = key(src, opts)
+    if not objects.by_key[k] then
+      local o = type(opts) == "table" and opts or {}
+      objects.by_key[k] = saved.compile(src, { cflags = o.cflags, prelude = o.prelude, name = o.name, line = o.line,
+        strip = true })
+      objects[#objects + 1] = k
+    end
+    return objects.by_key[k]
+  end
+  bpf.new = function(src, opts)
+    if is_c(src) then return saved.new(compiled(src, opts), load_opts(opts)) end
+    return saved.new(src, opts)
+  end
+  bpf.open = function(src, opts)
+    if is_c(src) then return saved.open(compiled(src, opts), load_opts(opts)) end
+    return saved.open(src, opts)
+  end
+  bpf.compile = function(src, opts) return compiled(src, opts) end
+  bpf.sleep = function() return true end
+  bpf.run = function() return true, "duration" end
+  methods.run = function() return true, "duration" end
+  os.exit = function() error(Stop, 0) end
+  -- The project's modules; those under /usr are the target's packages (lua-argparse).
+  require = function(name)
+    if not package.loaded[name] and not package.preload[name] then
+      local path = package.searchpath(name, package.path)
+      local f = path and not path:find("^/usr/") and io.open(path)
+      if f then
+        modules[name] = modules[name] or f:read("a")
+        f:close()
+      end
+    end
+    return saved.require(name)
+  end
+  local deadline = bpf.ktime_ns() + RECORD_SECONDS * 1e9
+  debug.sethook(function()
+    if bpf.ktime_ns() > deadline then error(Stop, 0) end
+  end, "", 100000)
+  arg = { [0] = script, table.unpack(args) }
+  local chunk, why = loadfile(script)
+  local ok, err = true, nil
+  if chunk then ok, err = pcall(chunk, table.unpack(args)) end
+  debug.sethook()
+  bpf.new, bpf.open, bpf.compile, bpf.sleep, bpf.run = saved.new, saved.open, saved.compile, saved.sleep, saved.brun
+  methods.run, os.exit, require, arg = saved.run, saved.exit, saved.require, saved.arg
+  collectgarbage()
+  if not chunk then error(why, 0) end
+  if not ok and err ~= Stop then error(err, 0) end
+end
+
+-- Records the script once per list of arguments and writes the bundle to
+-- out. Returns the number of objects and the bundle's size.
+function M.create(script, runs, out)
+  local objects, modules = { by_key = {} }, {}
+  for _, args in ipairs(runs) do record_run(script, args, objects, modules) end
+  local f = io.open(script, "rb")
+  if not f then error("cannot read " .. script, 0) end
+  local text = f:read("a"):gsub("^#![^\n]*", "")
+  f:close()
+  local features = {}
+  for _, k in ipairs(objects) do features_of(objects.by_key[k], features) end
+  local names = {}
+  for n in pairs(features) do names[#names + 1] = n end
+  table.sort(names)
+  local uname = io.popen("uname -r")
+  local kernel = uname:read("l") or "?"
+  uname:close()
+  local parts = { entry("manifest", "manifest", manifest_text {
+    luabpf = bpf.version, format = FORMAT, kernel = kernel, features = table.concat(names, ","), objects = #objects,
+  }), entry("script", script:match("[^/]*$"), text) }
+  local mods = {}
+  for name in pairs(modules) do mods[#mods + 1] = name end
+  table.sort(mods)
+  for _, name in ipairs(mods) do parts[#parts + 1] = entry("module", name, modules[name]) end
+  for _, k in ipairs(objects) do parts[#parts + 1] = entry("object", k, objects.by_key[k]) end
+  local sums = {}
+  for i, p in ipairs(parts) do sums[i] = p:match("^%a+ %d+ (%x+)") end
+  local data = MAGIC .. " " .. FORMAT .. "\n" .. table.concat(parts) .. ("end 0 %s end\n"):format(bpf.hash(table.concat(sums)))
+  local tmp = out .. ".tmp"
+  local w, werr = io.open(tmp, "wb")
+  if not w then error(werr, 0) end
+  w:write(data)
+  w:close()
+  os.execute(("chmod 0755 '%s'"):format(tmp:gsub("'", "'\\''")))
+  local ok, rerr = os.rename(tmp, out)
+  if not ok then error(rerr, 0) end
+  return #objects, #data
+end
+
+-- ---- running ----
+
+-- Whether the file at path starts like a bundle.
+function M.is_bundle(path)
+  local f = io.open(path, "rb")
+  if not f then return false end
+  local head = f:read(#MAGIC)
+  f:close()
+  return head == MAGIC
+end
+
+-- Reads and checks the bundle at path (trusted, whole, for this luabpf and
+-- this kernel); returns the script's chunk with bpf.new served from it.
+function M.load(path)
+  local entries = parse(bpf.read_trusted(path), path)
+  local manifest, script, objects, modules = nil, nil, {}, {}
+  for _, e in ipairs(entries) do
+    if e.kind == "manifest" then manifest = parse_manifest(e.data)
+    elseif e.kind == "script" then script = e
+    elseif e.kind == "object" then objects[e.name] = e.data
+    elseif e.kind == "module" then modules[e.name] = e.data end
+  end
+  if not manifest or not script then error(path .. " is damaged: it has no manifest or no script", 0) end
+  if newer(manifest.luabpf or "0", bpf.version) then
+    error(("%s was made by luabpf %s, newer than this luabpf %s: upgrade luabpf, or bundle the script again "
+      .. "with this one"):format(path, manifest.luabpf, bpf.version), 0)
+  end
+  local have = bpf.features()
+  for need in (manifest.features or ""):gmatch("[^,%s]+") do
+    if have[need] == false then
+      error(("%s needs %s, which this kernel does not offer (bpf.features().%s is false)"):format(path, need, need), 0)
+    end
+  end
+  for name, text in pairs(modules) do
+    package.preload[name] = function(...) return assert(load(text, "@" .. name))(...) end
+  end
+  local function served(src, opts, what)
+    if not is_c(src) then return src, opts end
+    local obj = objects[key(src, opts)]
+    if obj then return obj, load_opts(opts) end
+    -- The script's line: past C frames and the embedded modules (bpf.tool's t:load).
+    local info, level = {}, 3
+    repeat
+      info = debug.getinfo(level, "Sl") or {}
+      level = level + 1
+    until not info.source or (info.what ~= "C" and info.source:sub(1, 1) ~= "=")
+    error(("%s: this bundle has no object for the %s at %s:%s: its C text (or cflags) differs from every run "
+      .. "recorded by luabpf bundle; record a run with these arguments (luabpf bundle ... -- ARGS), or keep the C "
+      .. "fixed and pass what varies as const volatile values (opts.rodata)"):format(path, what,
+      info.short_src or "?", info.currentline or "?"), 0)
+  end
+  local function serving(real, what)
+    return function(src, opts)
+      local s2, o = served(src, opts, what)
+      return real(s2, o)
+    end
+  end
+  bpf.new, bpf.open = serving(bpf.new, "bpf.new"), serving(bpf.open, "bpf.open")
+  bpf.compile = function(src, opts) return (served(src, opts, "bpf.compile")) end
+  return assert(load(script.data, "@" .. script.name))
+end
+
+return M

@@ -1,0 +1,133 @@
+-- luabpf bundle: a script with the objects it compiles in one file, run
+-- where no compiler can load; and the errors of a bundle that cannot run.
+local h = require "helper"
+local bpf = require "bpf"
+
+-- Runs luabpf with args in dir, the clang driver out of reach and no cache.
+local function run_without_compiler(dir, args)
+  return h.run(("cd %s && LUABPF_DRIVER=/nonexistent/libluabpf-clang.so LUABPF_NO_CACHE=1 %s %s"):format(dir,
+    h.luabpf, args))
+end
+
+local function bundle(script, out, runs)
+  return h.run(("%s bundle %s -o %s %s"):format(h.luabpf, script, out, runs or ""))
+end
+
+local function read(path)
+  local f = assert(io.open(path, "rb"))
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+local function write(path, s)
+  local f = assert(io.open(path, "wb"))
+  f:write(s)
+  f:close()
+end
+
+-- The bundle with its manifest's text changed (same length), checksums redone.
+local function with_manifest(data, from, to)
+  local head, size, sum, body, rest = data:match("^(luabpf%-bundle %d+\nmanifest )(%d+) (%x+)( manifest\n)(.*)$")
+  local text = rest:sub(1, tonumber(size))
+  local new = text:gsub(from, to)
+  assert(#new == #text)
+  local out = head .. size .. " " .. bpf.hash(new) .. body .. new .. rest:sub(tonumber(size) + 1)
+  local sums = {}
+  for s in out:gmatch("\n%a+ %d+ (%x+) [^\n]*\n") do sums[#sums + 1] = s end
+  table.remove(sums) -- the end line's own
+  return (out:gsub("end 0 %x+ end\n$", "end 0 " .. bpf.hash(table.concat(sums)) .. " end\n"))
+end
+
+describe("bundles", function()
+  local dir
+  before_each(function() dir = h.tmpdir() end)
+  after_each(function() h.run("rm -rf " .. dir) end)
+
+  it("a bundled tool runs with no clang driver, from a directory holding nothing else", function()
+    local out, code = bundle(h.root .. "/scripts/opensnoop.lua", dir .. "/opensnoop.lbpf", "-- -n opener -d 1")
+    assert.are.equal(0, code, out)
+    assert.matches("opensnoop.lbpf: 1 object, %d+ bytes", out)
+    local size = #read(dir .. "/opensnoop.lbpf")
+    assert.is_true(size < 100 * 1024, "a bundle of " .. size .. " bytes")
+    local p = io.popen(("cd %s && LUABPF_DRIVER=/nonexistent/libluabpf-clang.so LUABPF_NO_CACHE=1 %s opensnoop.lbpf "
+      .. "-n opener --json -d 2 2>&1"):format(dir, h.luabpf))
+    assert.are.equal("Tracing open() calls... Hit Ctrl-C to end.", p:read("l"))
+    local pid = h.run(h.fixture("opener") .. " 3 /etc/hostname"):match("%d+")
+    local lines = {}
+    for line in p:lines() do lines[#lines + 1] = line:match('"path":"([^"]*)"') .. " " .. line:match('"pid":(%d+)') end
+    p:close()
+    assert.are.same({ "/etc/hostname " .. pid, "/etc/hostname " .. pid, "/etc/hostname " .. pid }, lines)
+    -- A BCC-dialect tool (plain functions loaded at attach), bundled the same way.
+    out, code = bundle(h.root .. "/scripts/exitsnoop.lua", dir .. "/exitsnoop.lbpf", "-- -d 1")
+    assert.are.equal(0, code, out)
+    assert.is_true(#read(dir .. "/exitsnoop.lbpf") < 100 * 1024)
+    p = io.popen(("cd %s && LUABPF_DRIVER=/nonexistent/libluabpf-clang.so LUABPF_NO_CACHE=1 %s exitsnoop.lbpf "
+      .. "-x --json -d 2 2>&1"):format(dir, h.luabpf))
+    assert.are.equal("Tracing process exits... Hit Ctrl-C to end.", p:read("l"))
+    local sh = h.run("sh -c 'echo $$; exit 4'"):match("%d+")
+    local exits = {}
+    for line in p:lines() do
+      if line:find('"pid":' .. sh .. ",", 1, true) then exits[#exits + 1] = line:match('"code":(%d+)') end
+    end
+    p:close()
+    assert.are.same({ "4" }, exits)
+    -- The same script unbundled needs the compiler, and says so.
+    out = run_without_compiler(dir, h.root .. "/scripts/opensnoop.lua -d 1")
+    assert.matches("cannot compile BPF C: the clang driver (libluabpf-clang.so) is not installed beside luabpf "
+      .. "(looked in /nonexistent/libluabpf-clang.so)", out, 1, true)
+  end)
+
+  it("several recorded runs serve C that differs by argument; an unrecorded one names its bpf.new", function()
+    write(dir .. "/sized.lua", [[
+local bpf = require "bpf"
+local n = tonumber(arg[1])
+local b <close> = bpf.new("u64 table[" .. n .. "] = {};\nSEC(\"tp/syscalls/sys_enter_getpid\") int f(void *c) { return 0; }")
+print(#b.globals.table)
+]])
+    local out, code = bundle(dir .. "/sized.lua", dir .. "/sized.lbpf", "-- 3 -- 5")
+    assert.are.equal(0, code, out)
+    assert.matches("sized.lbpf: 2 objects", out)
+    h.run("rm " .. dir .. "/sized.lua")
+    assert.are.same({ "3\n", 0 }, { run_without_compiler(dir, "sized.lbpf 3") })
+    assert.are.same({ "5\n", 0 }, { run_without_compiler(dir, "sized.lbpf 5") })
+    out, code = run_without_compiler(dir, "sized.lbpf 4")
+    assert.are.equal(1, code)
+    assert.matches("luabpf: sized.lbpf: this bundle has no object for the bpf.new at sized.lua:3: its C text (or cflags) "
+      .. "differs from every run recorded by luabpf bundle; record a run with these arguments (luabpf bundle ... -- "
+      .. "ARGS), or keep the C fixed and pass what varies as const volatile values (opts.rodata)", out, 1, true)
+  end)
+
+  it("a damaged, untrusted or newer bundle, or one needing what the kernel lacks, is refused before it loads", function()
+    write(dir .. "/one.lua", [[
+local bpf = require "bpf"
+local b <close> = bpf.new([=[SEC("tp/syscalls/sys_enter_getpid") int f(void *c) { return 0; }]=])
+print("ran")
+]])
+    local out, code = bundle(dir .. "/one.lua", dir .. "/one.lbpf")
+    assert.are.equal(0, code, out)
+    assert.are.same({ "ran\n", 0 }, { run_without_compiler(dir, "one.lbpf") })
+    local good = read(dir .. "/one.lbpf")
+    local function refused(data, msg)
+      write(dir .. "/bad.lbpf", data)
+      local text, rc = run_without_compiler(dir, "bad.lbpf")
+      assert.are.equal(1, rc, text)
+      assert.matches("luabpf: " .. msg, text, 1, true)
+    end
+    local at = good:find("\127ELF", 1, true)
+    refused(good:sub(1, at + 40) .. "X" .. good:sub(at + 42), "bad.lbpf is damaged: entry object '")
+    refused(good:sub(1, #good - 100), "bad.lbpf is damaged")
+    refused(good:gsub("^luabpf%-bundle 1", "luabpf-bundle 2"), "bad.lbpf is a bundle of format 2, made by a newer "
+      .. "luabpf; this luabpf " .. bpf.version .. " reads format 1")
+    local future = ("9"):rep(#bpf.version)
+    refused(with_manifest(good, "luabpf=[%d.]+", "luabpf=" .. future),
+      "bad.lbpf was made by luabpf " .. future .. ", newer than this luabpf " .. bpf.version)
+    local needs = with_manifest(good, "features=tracepoint", "features=kprobes   ")
+    refused(needs, "bad.lbpf needs kprobes, which this kernel does not offer (bpf.features().kprobes is false)")
+    write(dir .. "/bad.lbpf", good)
+    h.run("chmod o+w " .. dir .. "/bad.lbpf")
+    out, code = run_without_compiler(dir, "bad.lbpf")
+    assert.are.equal(1, code)
+    assert.matches("bad.lbpf is writable by group or others (chmod go-w bad.lbpf)", out, 1, true)
+  end)
+end)
