@@ -30,7 +30,7 @@ FUZZ_SECONDS ?= 600
 DEB_PACKAGES := gcc g++ make pkg-config libc6-dev linux-libc-dev libbpf-dev liblua5.4-dev lua5.4 \
 	llvm-19-dev libclang-cpp19-dev libclang-19-dev libclang-common-19-dev \
 	libelf-dev zlib1g-dev libedit-dev lua-busted util-linux systemtap-sdt-dev clang-19 libclang-rt-19-dev \
-	lua-argparse lua-dkjson
+	lua-argparse lua-dkjson libbsd-dev libmd-dev libncurses-dev
 
 # Lazily expanded, so `make deps` runs before anything asks llvm-config.
 LLVM_PREFIX = $(shell $(LLVM_CONFIG) --prefix)
@@ -62,7 +62,7 @@ BENCH_TOOLS := $(B)/bench/producer $(B)/bench/lbpf_gen $(B)/bench/c_consumer $(B
 FIXTURES := $(B)/tests/busy $(B)/tests/readsizes $(B)/tests/uprobe_target $(B)/tests/opener $(B)/tests/ptydrive $(B)/tests/getppid_loop $(B)/tests/usdt_target $(B)/tests/tcp_pair $(B)/tests/pipe_wake $(B)/tests/udp_count $(B)/tests/hog
 
 .PHONY: install-runtime install-compiler install-tools all deps bench-deps test bench demo install clean fixtures fuzz fuzzers FORCE
-all: $(B)/luabpf $(B)/bpf.so $(B)/libluabpf-clang.so
+all: $(B)/luabpf $(B)/bpf.so $(B)/libluabpf-clang.so $(if $(filter 1,$(SANITIZE) $(FUZZ)),,$(B)/luabpf-static)
 
 deps:
 	@tools/deps $(DEB_PACKAGES)
@@ -123,6 +123,11 @@ $(B)/bpf.so: $(RUNTIME_OBJS) $(BINDING_OBJS)
 
 $(B)/luabpf: $(B)/obj/lua/host.o $(B)/obj/gen/host_lua.o $(RUNTIME_OBJS) $(BINDING_OBJS)
 	$(CC) $(SAN_FLAGS) -o $@ $^ -llua5.4 -ledit $(RUNTIME_LIBS) -lm
+
+# The host with Lua, libbpf, libelf, zlib and libedit linked in (glibc
+# stays shared): what luabpf bundle --exe puts a bundle behind.
+$(B)/luabpf-static: $(B)/obj/lua/host.o $(B)/obj/gen/host_lua.o $(RUNTIME_OBJS) $(BINDING_OBJS)
+	$(CC) -s -o $@ $^ -Wl,-Bstatic -llua5.4 -ledit -lbsd -lmd -ltinfo -lbpf -lelf -lz -Wl,-Bdynamic -ldl -lm
 
 DRIVER_SRCS := $(wildcard clang_driver/*.cc)
 DRIVER_CXXFLAGS = -g -fPIC -Wall -Iclang_driver -Itools $(shell $(LLVM_CONFIG) --cxxflags) -fexceptions
@@ -257,9 +262,10 @@ TOOLS := $(basename $(notdir $(shell grep -l 'require "bpf.tool"' scripts/*.lua)
 install: install-runtime install-compiler install-tools
 
 install-runtime: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/lua/5.4
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/lua/5.4 $(DESTDIR)$(PREFIX)/lib/luabpf
 	install -m 755 $(B)/luabpf $(DESTDIR)$(PREFIX)/bin/luabpf
 	install -m 644 $(B)/bpf.so $(DESTDIR)$(PREFIX)/lib/lua/5.4/bpf.so
+	install -m 755 $(B)/luabpf-static $(DESTDIR)$(PREFIX)/lib/luabpf/luabpf-static
 
 install-compiler: all
 	install -d $(DESTDIR)$(PREFIX)/lib/luabpf

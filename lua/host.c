@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <string.h>
 #include <termios.h>
+#include <limits.h>
 #include <unistd.h>
 
 #include <editline/readline.h>
@@ -109,6 +110,18 @@ static int getc_interruptible(FILE *in)
 	return '\n';
 }
 
+/* host.self(): the path of this executable (a bundle may ride behind it). */
+static int host_self(lua_State *L)
+{
+	char path[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+	if (n <= 0)
+		return 0;
+	path[n] = '\0';
+	lua_pushstring(L, path);
+	return 1;
+}
+
 /* host.readline(prompt): the line, nil at end of input, false on Ctrl-C. */
 static int host_readline(lua_State *L)
 {
@@ -185,6 +198,7 @@ int main(int argc, char **argv)
 		{"read_history", host_read_history},
 		{"write_history", host_write_history},
 		{"isatty", host_isatty},
+		{"self", host_self},
 		{NULL, NULL},
 	};
 	lua_State *L = luaL_newstate();

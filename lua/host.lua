@@ -4,7 +4,7 @@ local host, argv = ...
 
 local usage = [=[
 usage: luabpf [options] [script [args]]
-       luabpf bundle script.lua [-o out.lbpf] [-- args]...
+       luabpf bundle [--exe] script.lua [-o out] [-- args]...
        luabpf bundle.lbpf [args]
 Available options are:
   -e stat   execute string 'stat'
@@ -16,7 +16,8 @@ Available options are:
 With no script and no -e, luabpf opens the REPL on a terminal and otherwise
 runs standard input. luabpf bundle runs the script once per "-- args" (once
 with none if none are given), recording the BPF objects it compiles, and
-writes them with the script to one file that runs with no compiler.]=]
+writes them with the script to one file that runs with no compiler; --exe
+makes that file an executable that needs no luabpf either.]=]
 
 local function report(msg)
   io.stderr:write("luabpf: ", tostring(msg), "\n")
@@ -116,8 +117,24 @@ local function repl()
   if history then host.write_history(history) end
 end
 
--- luabpf bundle script.lua [-o out] [-- args]...
+-- The static host luabpf bundle --exe puts a bundle behind: LUABPF_STATIC_HOST,
+-- beside this luabpf (the build directory), or in the lib directory it installs to.
+local function static_host()
+  local self = host.self() or ""
+  for _, path in ipairs { os.getenv("LUABPF_STATIC_HOST") or "", (self:match("^(.*)/[^/]*$") or ".") .. "/luabpf-static",
+    (self:match("^(.*)/bin/[^/]*$") or "/usr/local") .. "/lib/luabpf/luabpf-static" } do
+    local f = io.open(path, "rb")
+    if f then
+      f:close()
+      return path
+    end
+  end
+end
+
+-- luabpf bundle [--exe] script.lua [-o out] [-- args]...
 local function bundle(rest)
+  local exe = rest[1] == "--exe"
+  if exe then table.remove(rest, 1) end
   local script, out, runs, k = rest[1], nil, {}, 2
   if not script then report("bundle: which script?\n" .. usage); return 1 end
   if rest[k] == "-o" then out, k = rest[k + 1], k + 2 end
@@ -129,11 +146,28 @@ local function bundle(rest)
     runs[#runs + 1] = args
   end
   if #runs == 0 then runs[1] = {} end
-  out = out or (script:gsub("%.lua$", "") .. ".lbpf")
-  local ok, n, size = run(require("bpf.bundle").create, script, runs, out)
+  out = out or (script:gsub("%.lua$", "") .. (exe and "" or ".lbpf"))
+  local ok, n, size = run(require("bpf.bundle").create, script, runs, out, { exe = exe, host = static_host() })
   if not ok then return 1 end
   io.stderr:write(("luabpf: %s: %d object%s, %d bytes\n"):format(out, n, n == 1 and "" or "s", size))
   return 0
+end
+
+-- An executable made by luabpf bundle --exe runs its bundle, with every
+-- argument the script's.
+do
+  local bundles = require "bpf.bundle"
+  local ok, data = pcall(bundles.embedded, host.self())
+  if not ok then report(data); return 1 end
+  if data then
+    local f
+    ok, f = pcall(bundles.load_bytes, data, argv[0])
+    if not ok then report(f); return 1 end
+    local args = { [0] = argv[0] }
+    for k = 1, #argv do args[k] = argv[k] end
+    arg = args
+    return run(f, table.unpack(args, 1, #args)) and 0 or 1
+  end
 end
 
 if argv[1] == "bundle" then

@@ -78,6 +78,28 @@ describe("bundles", function()
       .. "(looked in /nonexistent/libluabpf-clang.so)", out, 1, true)
   end)
 
+  it("bundle --exe makes one executable that runs alone: its own Lua, libbpf and modules, no luabpf", function()
+    -- The sanitized suite's build has no static host: the plain build's serves.
+    local out, code = h.run(("LUABPF_STATIC_HOST=%s/build/luabpf-static %s bundle --exe %s/scripts/opensnoop.lua -o "
+      .. "%s/opensnoop -- -d 1"):format(h.root, h.luabpf, h.root, dir))
+    assert.are.equal(0, code, out)
+    local size = #read(dir .. "/opensnoop")
+    assert.is_true(size < 3 * 1024 * 1024, "an executable of " .. size .. " bytes")
+    local libs = h.run("ldd " .. dir .. "/opensnoop")
+    assert.is_nil(libs:find("libbpf", 1, true), libs)
+    assert.is_nil(libs:find("liblua", 1, true), libs)
+    -- No environment (no LUA_PATH), no driver, nothing else in the directory.
+    local p = io.popen(("cd %s && env -i LUABPF_DRIVER=/nonexistent ./opensnoop -n opener -d 2 2>&1"):format(dir))
+    assert.are.equal("Tracing open() calls... Hit Ctrl-C to end.", p:read("l"))
+    local pid = h.run(h.fixture("opener") .. " 2 /etc/hostname"):match("%d+")
+    local rest = p:read("a")
+    p:close()
+    assert.matches("^    PID COMM               FD ERR PATH\n +" .. pid .. " opener +3   0 /etc/hostname\n +" .. pid
+      .. " opener +3   0 /etc/hostname\n$", rest)
+    out = h.run(("cd %s && ./opensnoop -h"):format(dir))
+    assert.matches("^Usage: opensnoop ", out)
+  end)
+
   it("several recorded runs serve C that differs by argument; an unrecorded one names its bpf.new", function()
     write(dir .. "/sized.lua", [[
 local bpf = require "bpf"

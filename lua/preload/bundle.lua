@@ -115,7 +115,7 @@ local Stop = {}
 -- Runs the script once with args, compiling and loading for real, but with
 -- b:run, bpf.run and bpf.sleep returning at once and os.exit ending only
 -- the run; objects and modules collect what it compiled and required.
-local function record_run(script, args, objects, modules)
+local function record_run(script, args, objects, modules, all_modules)
   local methods = debug.getregistry()["bpf.Object.methods"]
   local saved = { new = bpf.new, open = bpf.open, compile = bpf.compile, sleep = bpf.sleep, brun = bpf.run,
     run = methods.run, exit = os.exit, require = require, arg = arg }
@@ -142,11 +142,12 @@ local function record_run(script, args, objects, modules)
   bpf.run = function() return true, "duration" end
   methods.run = function() return true, "duration" end
   os.exit = function() error(Stop, 0) end
-  -- The project's modules; those under /usr are the target's packages (lua-argparse).
+  -- The project's modules; those under /usr are the target's packages
+  -- (lua-argparse), except in an executable, which must stand alone.
   require = function(name)
     if not package.loaded[name] and not package.preload[name] then
       local path = package.searchpath(name, package.path)
-      local f = path and not path:find("^/usr/") and io.open(path)
+      local f = path and (all_modules or not path:find("^/usr/")) and io.open(path)
       if f then
         modules[name] = modules[name] or f:read("a")
         f:close()
@@ -170,11 +171,12 @@ local function record_run(script, args, objects, modules)
   if not ok and err ~= Stop then error(err, 0) end
 end
 
--- Records the script once per list of arguments and writes the bundle to
--- out. Returns the number of objects and the bundle's size.
-function M.create(script, runs, out)
+-- Records the script once per list of arguments; returns the bundle's
+-- bytes and its number of objects. opts.all_modules takes the Lua modules
+-- of /usr too.
+local function build(script, runs, opts)
   local objects, modules = { by_key = {} }, {}
-  for _, args in ipairs(runs) do record_run(script, args, objects, modules) end
+  for _, args in ipairs(runs) do record_run(script, args, objects, modules, opts.all_modules) end
   local f = io.open(script, "rb")
   if not f then error("cannot read " .. script, 0) end
   local text = f:read("a"):gsub("^#![^\n]*", "")
@@ -197,16 +199,43 @@ function M.create(script, runs, out)
   for _, k in ipairs(objects) do parts[#parts + 1] = entry("object", k, objects.by_key[k]) end
   local sums = {}
   for i, p in ipairs(parts) do sums[i] = p:match("^%a+ %d+ (%x+)") end
-  local data = MAGIC .. " " .. FORMAT .. "\n" .. table.concat(parts) .. ("end 0 %s end\n"):format(bpf.hash(table.concat(sums)))
-  local tmp = out .. ".tmp"
+  return MAGIC .. " " .. FORMAT .. "\n" .. table.concat(parts) .. ("end 0 %s end\n"):format(bpf.hash(table.concat(sums))),
+    #objects
+end
+
+-- Writes data to path atomically, executable.
+local function write_file(path, data)
+  local tmp = path .. ".tmp"
   local w, werr = io.open(tmp, "wb")
   if not w then error(werr, 0) end
   w:write(data)
   w:close()
   os.execute(("chmod 0755 '%s'"):format(tmp:gsub("'", "'\\''")))
-  local ok, rerr = os.rename(tmp, out)
+  local ok, rerr = os.rename(tmp, path)
   if not ok then error(rerr, 0) end
-  return #objects, #data
+end
+
+-- What ends an executable that carries a bundle: a magic word and the
+-- bundle's size in 16 hex digits.
+local EXE_MAGIC = "LBPFEXE1"
+local TRAILER = #EXE_MAGIC + 16
+
+-- Records the script once per list of arguments and writes the bundle to
+-- out; with opts.exe, an executable: the static host (opts.host) with the
+-- bundle behind it. Returns the number of objects and the file's size.
+function M.create(script, runs, out, opts)
+  opts = opts or {}
+  local data, n = build(script, runs, { all_modules = opts.exe })
+  if opts.exe then
+    local host = opts.host and io.open(opts.host, "rb")
+    if not host then
+      error("bundle --exe: no static host (luabpf-static) beside luabpf or in its lib directory; build it with make", 0)
+    end
+    data = host:read("a") .. data .. EXE_MAGIC .. ("%016x"):format(#data)
+    host:close()
+  end
+  write_file(out, data)
+  return n, #data
 end
 
 -- ---- running ----
@@ -220,10 +249,24 @@ function M.is_bundle(path)
   return head == MAGIC
 end
 
--- Reads and checks the bundle at path (trusted, whole, for this luabpf and
--- this kernel); returns the script's chunk with bpf.new served from it.
-function M.load(path)
-  local entries = parse(bpf.read_trusted(path), path)
+-- The bundle an executable at path carries, or nil: its trailer is checked
+-- first, so a plain luabpf reads 24 bytes at startup and no more.
+function M.embedded(path)
+  local f = path and io.open(path, "rb")
+  if not f then return nil end
+  local size = f:seek("end")
+  local trailer = size and size > TRAILER and f:seek("end", -TRAILER) and f:read(TRAILER)
+  f:close()
+  local n = trailer and trailer:sub(1, #EXE_MAGIC) == EXE_MAGIC and tonumber(trailer:sub(#EXE_MAGIC + 1), 16)
+  if not n then return nil end
+  local data = bpf.read_trusted(path)
+  return data:sub(#data - TRAILER - n + 1, #data - TRAILER)
+end
+
+-- Checks a bundle's bytes (whole, for this luabpf and this kernel); returns
+-- the script's chunk with bpf.new served from it. name is for messages.
+local function load_bytes(data, path)
+  local entries = parse(data, path)
   local manifest, script, objects, modules = nil, nil, {}, {}
   for _, e in ipairs(entries) do
     if e.kind == "manifest" then manifest = parse_manifest(e.data)
@@ -269,6 +312,12 @@ function M.load(path)
   bpf.new, bpf.open = serving(bpf.new, "bpf.new"), serving(bpf.open, "bpf.open")
   bpf.compile = function(src, opts) return (served(src, opts, "bpf.compile")) end
   return assert(load(script.data, "@" .. script.name))
+end
+M.load_bytes = load_bytes
+
+-- The same for the bundle file at path, read only if it is trusted.
+function M.load(path)
+  return load_bytes(bpf.read_trusted(path), path)
 end
 
 return M
