@@ -3,10 +3,9 @@
 -- tool, the slowest five first. Measurements, not tests; arg[1] is the
 -- build dir.
 local bpf = require "bpf"
-local stats = require "stats"
+local launch = require "launch"
 
 local BUILD = arg[1] or "build"
-local RUNS = 5
 -- Each for about a second; the rest take -d 1.
 local ARGS = { funccount = "-d 1 't:syscalls:sys_enter_getpid'", profile = "1", runqlat = "1 1", cpudist = "1 1",
   softirqs = "1 1", hardirqs = "1 1", runqlen = "1 1", biolatency = "1 1", bitesize = "1 1", biopattern = "1 1",
@@ -23,50 +22,9 @@ for path in p:lines() do
 end
 p:close()
 
-local function rss_kb(pid)
-  local f = io.open("/proc/" .. pid .. "/status")
-  if not f then return 0 end
-  local kb = f:read("a"):match("VmRSS:%s+(%d+)")
-  f:close()
-  return tonumber(kb) or 0
-end
-
--- One run: the command in the background, its stderr (or stdout) polled
--- until it holds the pattern (by default, a first line).
-local function run_cmd(cmd, watch)
-  local err = os.tmpname()
-  local t0 = bpf.ktime_ns()
-  local redirect = watch and "> %s 2> /dev/null" or "> /dev/null 2> %s"
-  local h = io.popen(("%s " .. redirect .. " & echo $!"):format(cmd, err))
-  local pid = h:read("l")
-  h:close()
-  local first
-  while not first do
-    local f = io.open(err)
-    local s = f and f:read("a") or ""
-    if f then f:close() end
-    if s:find(watch or "\n") then first = (bpf.ktime_ns() - t0) / 1e9 end
-    if bpf.ktime_ns() - t0 > 10e9 then break end
-  end
-  local kb = rss_kb(pid)
-  os.execute("while kill -0 " .. pid .. " 2>/dev/null; do sleep 0.05; done")
-  os.remove(err)
-  return first or math.huge, kb
-end
-
-local function measure(name, cmd, watch)
-  run_cmd(cmd, watch) -- fills the cache
-  local firsts, rss = {}, 0
-  for i = 1, RUNS do
-    local s, kb = run_cmd(cmd, watch)
-    firsts[i], rss = s, math.max(rss, kb)
-  end
-  return { tool = name, median = stats.median(firsts), summary = stats.summary(firsts, "%.3f"), rss = rss }
-end
-
 local rows = {}
 for _, tool in ipairs(tools) do
-  rows[#rows + 1] = measure(tool, ("%s/luabpf scripts/%s.lua %s"):format(BUILD, tool, ARGS[tool] or "-d 1"))
+  rows[#rows + 1] = launch.measure(tool, ("%s/luabpf scripts/%s.lua %s"):format(BUILD, tool, ARGS[tool] or "-d 1"))
 end
 table.sort(rows, function(a, b) return a.median > b.median end)
 print(("%d tools; launch to first output, s (target < 0.1 s; BCC and bpftrace take 0.3 s or more), "
@@ -80,7 +38,7 @@ if #skipped > 0 then print("  not run here: " .. table.concat(skipped, ", ")) en
 -- probes are attached. BCC's tools need kernel headers, which these
 -- machines do not have.
 if os.execute("command -v bpftrace > /dev/null") then
-  local r = measure("bpftrace", "bpftrace -e 'BEGIN { printf(\"Tracing\\n\"); } tracepoint:syscalls:sys_enter_openat "
+  local r = launch.measure("bpftrace", "bpftrace -e 'BEGIN { printf(\"Tracing\\n\"); } tracepoint:syscalls:sys_enter_openat "
     .. "{ printf(\"%d %s\\n\", pid, str(args->filename)); } interval:s:1 { exit(); }'", "Tracing\n")
   print(("peer: bpftrace, an opensnoop one-liner, launch to BEGIN's line: %s  RSS %.1f MB"):format(r.summary,
     r.rss / 1024))

@@ -157,13 +157,23 @@ static bool hardware_counters(void)
 	return fd >= 0;
 }
 
-static void set_bool(lua_State *L, const char *name, bool v)
+/* Whether bpf.features was asked for name: all when given no list. */
+static bool wanted(lua_State *L, const char *name)
 {
-	lua_pushboolean(L, v);
-	lua_setfield(L, -2, name);
+	if (!lua_istable(L, 1))
+		return true;
+	for (lua_Integer i = 1; lua_rawgeti(L, 1, i) != LUA_TNIL; i++) {
+		bool same = lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), name) == 0;
+		lua_pop(L, 1);
+		if (same)
+			return true;
+	}
+	lua_pop(L, 1);
+	return false;
 }
 
-/* bpf.features(): what this kernel allows, each true or false. */
+/* bpf.features([names]): what this kernel allows, each true or false; only
+ * the names listed, when given a list (some checks load a program). */
 static int bpf_features(lua_State *L)
 {
 	static const struct {
@@ -185,16 +195,26 @@ static int bpf_features(lua_State *L)
 		{"bloom_filter", BPF_MAP_TYPE_BLOOM_FILTER},
 	};
 
+	if (!lua_isnoneornil(L, 1))
+		luaL_checktype(L, 1, LUA_TTABLE);
 	lua_newtable(L);
-	set_bool(L, "btf", access("/sys/kernel/btf/vmlinux", R_OK) == 0);
-	set_bool(L, "kprobes", lbpf_features__kprobes());
-	set_bool(L, "uprobes", access("/sys/bus/event_source/devices/uprobe/type", F_OK) == 0);
-	set_bool(L, "tracing", lbpf_features__tracing_programs());
-	set_bool(L, "hardware_counters", hardware_counters());
+#define SET(name, expr)                                 \
+	do {                                            \
+		if (wanted(L, name)) {                  \
+			lua_pushboolean(L, (expr));     \
+			lua_setfield(L, -2, name);      \
+		}                                       \
+	} while (0)
+	SET("btf", access("/sys/kernel/btf/vmlinux", R_OK) == 0);
+	SET("kprobes", lbpf_features__kprobes());
+	SET("uprobes", access("/sys/bus/event_source/devices/uprobe/type", F_OK) == 0);
+	SET("tracing", lbpf_features__tracing_programs());
+	SET("hardware_counters", hardware_counters());
 	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++)
-		set_bool(L, progs[i].name, libbpf_probe_bpf_prog_type(progs[i].type, NULL) == 1);
+		SET(progs[i].name, libbpf_probe_bpf_prog_type(progs[i].type, NULL) == 1);
 	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++)
-		set_bool(L, maps[i].name, libbpf_probe_bpf_map_type(maps[i].type, NULL) == 1);
+		SET(maps[i].name, libbpf_probe_bpf_map_type(maps[i].type, NULL) == 1);
+#undef SET
 	return 1;
 }
 

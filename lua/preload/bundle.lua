@@ -279,8 +279,10 @@ local function load_bytes(data, path)
     error(("%s was made by luabpf %s, newer than this luabpf %s: upgrade luabpf, or bundle the script again "
       .. "with this one"):format(path, manifest.luabpf, bpf.version), 0)
   end
-  local have = bpf.features()
-  for need in (manifest.features or ""):gmatch("[^,%s]+") do
+  local needs = {}
+  for need in (manifest.features or ""):gmatch("[^,%s]+") do needs[#needs + 1] = need end
+  local have = bpf.features(needs)
+  for _, need in ipairs(needs) do
     if have[need] == false then
       error(("%s needs %s, which this kernel does not offer (bpf.features().%s is false)"):format(path, need, need), 0)
     end

@@ -1,0 +1,38 @@
+-- Bundles: launch to attached (the tool's first line) of a bundled tool and
+-- of a single-file executable, against the same tool as a script warm from
+-- the cache; and the sizes of execsnoop's bundle and executable. arg[1] is
+-- the build dir. Measurements, not tests.
+local launch = require "launch"
+
+local BUILD = arg[1] or "build"
+local dir = os.tmpname()
+os.remove(dir)
+os.execute("mkdir -p " .. dir)
+
+local function size(path)
+  local f = io.open(path, "rb")
+  local n = f and f:seek("end") or 0
+  if f then f:close() end
+  return n
+end
+
+local function bundle(exe, tool, out)
+  assert(os.execute(("%s/luabpf bundle %s scripts/%s.lua -o %s -- -d 1 > /dev/null 2>&1"):format(BUILD,
+    exe and "--exe" or "", tool, out)), "luabpf bundle failed")
+end
+
+bundle(false, "execsnoop", dir .. "/execsnoop.lbpf")
+bundle(true, "execsnoop", dir .. "/execsnoop")
+print(("execsnoop: bundle %.1f KB (target < 100 KB), executable %.2f MB (target < 3 MB)"):format(
+  size(dir .. "/execsnoop.lbpf") / 1024, size(dir .. "/execsnoop") / 1048576))
+
+bundle(false, "opensnoop", dir .. "/opensnoop.lbpf")
+bundle(true, "opensnoop", dir .. "/opensnoop")
+local rows = {
+  launch.measure("script", ("%s/luabpf scripts/opensnoop.lua -d 1"):format(BUILD)),
+  launch.measure("bundle", ("LUABPF_DRIVER=/nonexistent %s/luabpf %s/opensnoop.lbpf -d 1"):format(BUILD, dir)),
+  launch.measure("executable", ("LUABPF_DRIVER=/nonexistent %s/opensnoop -d 1"):format(dir)),
+}
+print("opensnoop, launch to attached (target < 0.03 s for the bundle and the executable):")
+for _, r in ipairs(rows) do print(("  %-11s %s  RSS %.1f MB"):format(r.tool, r.summary, r.rss / 1024)) end
+os.execute("rm -rf " .. dir)
