@@ -122,6 +122,15 @@ static int host_self(lua_State *L)
 	return 1;
 }
 
+/* host.setenv(name, value): for options that the runtime reads from the
+ * environment (--btf is LUABPF_BTF). */
+static int host_setenv(lua_State *L)
+{
+	if (setenv(luaL_checkstring(L, 1), luaL_checkstring(L, 2), 1) != 0)
+		return luaL_error(L, "setenv: %s", strerror(errno));
+	return 0;
+}
+
 /* host.readline(prompt): the line, nil at end of input, false on Ctrl-C. */
 static int host_readline(lua_State *L)
 {
@@ -199,6 +208,7 @@ int main(int argc, char **argv)
 		{"write_history", host_write_history},
 		{"isatty", host_isatty},
 		{"self", host_self},
+		{"setenv", host_setenv},
 		{NULL, NULL},
 	};
 	lua_State *L = luaL_newstate();

@@ -8,6 +8,8 @@ usage: luabpf [options] [script [args]]
        luabpf bundle.lbpf [args]
 Available options are:
   -e stat   execute string 'stat'
+  --btf F   relocate against the kernel BTF in file F (LUABPF_BTF), for
+            kernels without /sys/kernel/btf/vmlinux
   -i        enter the REPL after running script or -e
   -v        show version information
   -h        show this help
@@ -188,6 +190,10 @@ while argv[i] do
     i = i + 2
   elseif a:sub(1, 2) == "-e" then chunks[#chunks + 1] = a:sub(3); i = i + 1
   elseif a == "-i" then interactive = true; i = i + 1
+  elseif a == "--btf" then
+    if not argv[i + 1] then report("'--btf' needs a file\n" .. usage); return 1 end
+    host.setenv("LUABPF_BTF", argv[i + 1])
+    i = i + 2
   elseif a == "-v" then print("luabpf " .. bpf.version .. " (" .. _VERSION .. ")"); i = i + 1
     if not argv[i] and #chunks == 0 then return 0 end
   elseif a == "-h" or a == "--help" then print(usage); return 0

@@ -73,7 +73,7 @@ static struct bpf_program *load(struct lbpf_object *o, const char *name, enum bp
 	}
 	log[0] = '\0';
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = o->name, .kernel_log_buf = log,
-		    .kernel_log_size = LBPF_LOG_SIZE);
+		    .kernel_log_size = LBPF_LOG_SIZE, .btf_custom_path = lbpf_object__btf_path());
 	lbpf_log__reset();
 	struct bpf_object *obj = bpf_object__open_mem(o->elf, o->elf_size, &opts);
 	struct bpf_program *p, *prog = NULL;

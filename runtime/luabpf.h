@@ -195,6 +195,7 @@ struct lbpf_object;
  * then a trial open in a child process, so damaged bytes cannot crash this one. */
 int lbpf_elf__check(const void *elf, size_t size, struct lbpf_err *err);
 
+const char *lbpf_object__btf_path(void);
 struct lbpf_object *lbpf_object__open_mem(const void *elf, size_t size, const char *name,
 					  struct lbpf_err *err);
 struct bpf_object *lbpf_object__bpf(const struct lbpf_object *obj);

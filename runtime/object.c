@@ -15,6 +15,14 @@
 /* How many of the log's last lines the error message quotes. */
 #define QUOTED_LOG_LINES 12
 
+/* LUABPF_BTF: the kernel BTF CO-RE relocates against, for kernels without
+ * /sys/kernel/btf/vmlinux (BTFHub's files); NULL for the running kernel's. */
+const char *lbpf_object__btf_path(void)
+{
+	const char *path = getenv("LUABPF_BTF");
+	return path && *path ? path : NULL;
+}
+
 struct lbpf_object *lbpf_object__open_mem(const void *elf, size_t size, const char *name,
 					  struct lbpf_err *err)
 {
@@ -29,8 +37,16 @@ struct lbpf_object *lbpf_object__open_mem(const void *elf, size_t size, const ch
 	}
 	o->log_buf[0] = '\0';
 	o->log_size = LBPF_LOG_SIZE;
+	const char *btf = lbpf_object__btf_path();
+	if (btf && access(btf, R_OK) != 0) {
+		lbpf_err__set(err, errno, "the kernel BTF given (LUABPF_BTF or --btf) cannot be read: %s: %s", btf,
+			      lbpf_strerror(errno));
+		free(o->log_buf);
+		free(o);
+		return NULL;
+	}
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = name, .kernel_log_buf = o->log_buf,
-		    .kernel_log_size = o->log_size);
+		    .kernel_log_size = o->log_size, .btf_custom_path = btf);
 	o->obj = bpf_object__open_mem(elf, size, &opts);
 	if (!o->obj) {
 		int e = errno;

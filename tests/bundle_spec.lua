@@ -100,6 +100,23 @@ describe("bundles", function()
     assert.matches("^Usage: opensnoop ", out)
   end)
 
+  it("--btf (LUABPF_BTF) names the kernel BTF a bundle relocates against, for kernels without their own", function()
+    local out, code = bundle(h.root .. "/scripts/opensnoop.lua", dir .. "/opensnoop.lbpf", "-- -d 1")
+    assert.are.equal(0, code, out)
+    h.run(("cp /sys/kernel/btf/vmlinux %s/vmlinux.btf && head -c 100 /etc/services > %s/bad.btf"):format(dir, dir))
+    out, code = run_without_compiler(dir, "--btf vmlinux.btf opensnoop.lbpf -d 1")
+    assert.are.equal(0, code, out)
+    assert.matches("Tracing open() calls... Hit Ctrl-C to end.", out, 1, true)
+    out, code = run_without_compiler(dir, "--btf bad.btf opensnoop.lbpf -d 1")
+    assert.are.equal(1, code)
+    assert.matches("opensnoop: loading the BPF object failed: BPF object format invalid: failed to perform CO-RE "
+      .. "relocations", out, 1, true)
+    out, code = run_without_compiler(dir, "opensnoop.lbpf -d 1 2>&1 | head -1; LUABPF_BTF=missing.btf " .. h.luabpf
+      .. " opensnoop.lbpf -d 1")
+    assert.matches("opensnoop: the kernel BTF given (LUABPF_BTF or --btf) cannot be read: missing.btf: No such file "
+      .. "or directory", out, 1, true)
+  end)
+
   it("several recorded runs serve C that differs by argument; an unrecorded one names its bpf.new", function()
     write(dir .. "/sized.lua", [[
 local bpf = require "bpf"
