@@ -160,7 +160,7 @@ static bool hardware_counters(void)
 /* Whether bpf.features was asked for name: all when given no list. */
 static bool wanted(lua_State *L, const char *name)
 {
-	if (!lua_istable(L, 1))
+	if (lua_type(L, 1) != LUA_TTABLE || lua_gettop(L) < 2) /* the list, then the result */
 		return true;
 	for (lua_Integer i = 1; lua_rawgeti(L, 1, i) != LUA_TNIL; i++) {
 		bool same = lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), name) == 0;

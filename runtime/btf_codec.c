@@ -132,6 +132,7 @@ static int fill_fields(struct lbpf_layout *l, const struct btf *btf, const struc
 		       __u64 end_bits, struct lbpf_field *fields, int n, int depth)
 {
 	const struct btf_member *m = btf_members(t);
+	const int first = n;
 
 	for (int i = 0; i < btf_vlen(t); i++, m++) {
 		__u32 mid = m->type;
@@ -157,6 +158,12 @@ static int fill_fields(struct lbpf_layout *l, const struct btf *btf, const struc
 		/* C forbids two members of one name, anonymous members' included. */
 		for (int j = 0; j < n - 1; j++)
 			if (strcmp(fields[j].name, f->name) == 0)
+				return -1;
+		/* Nor bitfields of a struct that share bits: writing one would change
+		 * the other, and a value read and written back would not be the same. */
+		for (int j = first; f->bit_size && btf_is_struct(t) && j < n - 1; j++)
+			if (fields[j].bit_size && f->bit_offset < fields[j].bit_offset + fields[j].bit_size &&
+			    fields[j].bit_offset < f->bit_offset + f->bit_size)
 				return -1;
 	}
 	return n;

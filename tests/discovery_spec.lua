@@ -23,6 +23,9 @@ describe("discovery", function()
       "socket_filter", "cgroup_skb", "ringbuf", "user_ringbuf", "lpm_trie" } do
       assert.is_true(f[name], name)
     end
+    -- Only what is asked, when given a list (some checks load a program).
+    assert.are.same({ kprobes = false, tracepoint = true }, bpf.features { "tracepoint", "kprobes" })
+    assert.are.same({}, bpf.features {})
   end)
 
   it("lists tracepoints by glob and knows which exist", function()

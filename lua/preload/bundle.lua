@@ -139,8 +139,8 @@ local function record_run(script, args, objects, modules, all_modules)
   end
   bpf.compile = function(src, opts) return compiled(src, opts) end
   bpf.sleep = function() return true end
-  bpf.run = function() return true, "duration" end
-  methods.run = function() return true, "duration" end
+  bpf.run = function() return 0, "duration" end
+  methods.run = function() return 0, "duration" end
   os.exit = function() error(Stop, 0) end
   -- The project's modules; those under /usr are the target's packages
   -- (lua-argparse), except in an executable, which must stand alone.
