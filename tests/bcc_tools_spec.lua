@@ -220,18 +220,21 @@ describe("BCC tools ported to luabpf", function()
   end)
 
   it("cpuunclaimed sees one CPU idle while the other has two tasks waiting", function()
-    local spin = io.popen("for i in 1 2 3; do taskset -c 1 " .. h.fixture("busy") .. " 3 & done; wait")
-    local out = h.run(h.luabpf .. " " .. h.root .. "/scripts/cpuunclaimed.lua 1 2")
+    local spin = io.popen("for i in 1 2 3; do taskset -c 1 " .. h.fixture("busy") .. " 4 & done; wait")
+    local out = h.run(h.luabpf .. " " .. h.root .. "/scripts/cpuunclaimed.lua 1 3")
     spin:close()
     local lines = {}
     for util, unclaimed in out:gmatch("%%CPU%s+([%d.]+)%%, unclaimed idle ([%d.]+)%%") do
       lines[#lines + 1] = { tonumber(util), tonumber(unclaimed) }
     end
-    assert.are.equal(2, #lines, out)
+    assert.are.equal(3, #lines, out)
+    -- Two CPUs: the spinners' one busy, the other idle but for this test and
+    -- whatever else the machine does, which may take one second of three.
+    local near = 0
     for _, l in ipairs(lines) do
-      -- Two CPUs: the spinners' one busy, the other idle but for this test.
-      assert.is_true(math.abs(l[1] - 50) <= 10 and math.abs(l[2] - 50) <= 10, out)
+      if math.abs(l[1] - 50) <= 10 and math.abs(l[2] - 50) <= 10 then near = near + 1 end
     end
+    assert.is_true(near >= 2, out)
   end)
 
   -- The waiter's three blocks add up to 300 ms (in one entry or several: a
