@@ -80,9 +80,50 @@ const struct lbpf_elf_function *lbpf_elf_functions__find(const struct lbpf_elf_f
 	return bsearch(&key, f->fns, f->n, sizeof(*f->fns), cmp_fn);
 }
 
+bool lbpf_elf__each_function(Elf *elf, bool (*fn)(void *ctx, const char *name, uint64_t addr, uint64_t size),
+			     void *ctx)
+{
+	Elf_Scn *scn = NULL;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM) ||
+		    sh.sh_entsize == 0)
+			continue;
+		Elf_Data *d = elf_getdata(scn, NULL);
+		size_t count = d ? d->d_size / sh.sh_entsize : 0;
+		for (size_t i = 0; i < count; i++) {
+			GElf_Sym sym;
+			if (!gelf_getsym(d, (int)i, &sym) || sym.st_shndx == SHN_UNDEF || sym.st_value == 0)
+				continue;
+			int type = GELF_ST_TYPE(sym.st_info);
+			if (type != STT_FUNC && type != STT_GNU_IFUNC)
+				continue;
+			const char *name = elf_strptr(elf, sh.sh_link, sym.st_name);
+			if (name && *name && !fn(ctx, name, sym.st_value, sym.st_size))
+				return false;
+		}
+	}
+	return true;
+}
+
+struct collect {
+	struct lbpf_elf_functions *f;
+	const char *glob;
+	Elf *elf;
+	size_t cap;
+};
+
+static bool collect_one(void *ctx, const char *name, uint64_t addr, uint64_t size)
+{
+	struct collect *c = ctx;
+	uint64_t offset;
+	if (fnmatch(c->glob, name, 0) != 0 || !file_offset(c->elf, addr, &offset))
+		return true;
+	return add(c->f, &c->cap, name, offset);
+}
+
 int lbpf_elf_functions__read(const char *path, const char *glob, struct lbpf_elf_functions *f, struct lbpf_err *err)
 {
-	size_t cap = 0;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	memset(f, 0, sizeof(*f));
@@ -96,28 +137,8 @@ int lbpf_elf_functions__read(const char *path, const char *glob, struct lbpf_elf
 		close(fd);
 		return lbpf_err__set(err, -ENOEXEC, "%s is not an ELF binary or library", path);
 	}
-	Elf_Scn *scn = NULL;
-	bool ok = true;
-	while (ok && (scn = elf_nextscn(elf, scn))) {
-		GElf_Shdr sh;
-		if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM) ||
-		    sh.sh_entsize == 0)
-			continue;
-		Elf_Data *d = elf_getdata(scn, NULL);
-		size_t count = d ? d->d_size / sh.sh_entsize : 0;
-		for (size_t i = 0; ok && i < count; i++) {
-			GElf_Sym sym;
-			if (!gelf_getsym(d, (int)i, &sym) || sym.st_shndx == SHN_UNDEF || sym.st_value == 0)
-				continue;
-			int type = GELF_ST_TYPE(sym.st_info);
-			if (type != STT_FUNC && type != STT_GNU_IFUNC)
-				continue;
-			const char *name = elf_strptr(elf, sh.sh_link, sym.st_name);
-			uint64_t offset;
-			if (name && *name && fnmatch(glob, name, 0) == 0 && file_offset(elf, sym.st_value, &offset))
-				ok = add(f, &cap, name, offset);
-		}
-	}
+	struct collect c = {f, glob, elf, 0};
+	bool ok = lbpf_elf__each_function(elf, collect_one, &c);
 	elf_end(elf);
 	close(fd);
 	if (!ok) {

@@ -106,6 +106,11 @@ struct lbpf_elf_functions {
 	struct lbpf_elf_function *fns;
 	size_t n;
 };
+/* Calls fn for each function an ELF file's .symtab and .dynsym define,
+ * until it returns false; false then. */
+struct Elf;
+bool lbpf_elf__each_function(struct Elf *elf, bool (*fn)(void *ctx, const char *name, uint64_t addr, uint64_t size),
+			     void *ctx);
 int lbpf_elf_functions__read(const char *path, const char *glob, struct lbpf_elf_functions *f, struct lbpf_err *err);
 const struct lbpf_elf_function *lbpf_elf_functions__find(const struct lbpf_elf_functions *f, const char *name);
 void lbpf_elf_functions__free(struct lbpf_elf_functions *f);

@@ -108,28 +108,14 @@ static const struct usym *symtab_find(const struct symtab *t, uint64_t addr)
 	return s->size == 0 || addr < s->addr + s->size ? s : NULL;
 }
 
+static bool add_symbol(void *ctx, const char *name, uint64_t addr, uint64_t size)
+{
+	return symtab_add(ctx, addr, size, name);
+}
+
 static void read_symbols(Elf *elf, struct symtab *t)
 {
-	Elf_Scn *scn = NULL;
-	while ((scn = elf_nextscn(elf, scn))) {
-		GElf_Shdr sh;
-		if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM) ||
-		    sh.sh_entsize == 0)
-			continue;
-		Elf_Data *d = elf_getdata(scn, NULL);
-		size_t count = d ? d->d_size / sh.sh_entsize : 0;
-		for (size_t i = 0; i < count; i++) {
-			GElf_Sym sym;
-			if (!gelf_getsym(d, (int)i, &sym) || sym.st_shndx == SHN_UNDEF || sym.st_value == 0)
-				continue;
-			int type = GELF_ST_TYPE(sym.st_info);
-			if (type != STT_FUNC && type != STT_GNU_IFUNC)
-				continue;
-			const char *name = elf_strptr(elf, sh.sh_link, sym.st_name);
-			if (name && *name && !symtab_add(t, sym.st_value, sym.st_size, name))
-				return;
-		}
-	}
+	lbpf_elf__each_function(elf, add_symbol, t);
 	qsort(t->syms, t->n, sizeof(*t->syms), cmp_usym);
 }
 
