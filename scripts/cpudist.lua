@@ -2,7 +2,6 @@
 -- cpudist: how long threads run on a CPU each time (or, with -O, how long
 -- they are off it), as a log2 histogram, like BCC's cpudist, from the
 -- sched_switch raw tracepoint.
-local bpf = require "bpf"
 local tool = require "bpf.tool"
 
 local t = tool.new {

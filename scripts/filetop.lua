@@ -2,7 +2,6 @@
 -- filetop: file reads and writes by process and file, top-like, as BCC's
 -- filetop prints them, from the read and write system call tracepoints
 -- (the file is found through the calling task's fd table).
-local bpf = require "bpf"
 local tool = require "bpf.tool"
 
 local t = tool.new {

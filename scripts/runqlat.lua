@@ -2,7 +2,6 @@
 -- runqlat: run queue latency (wakeup to running) as a log2 histogram, as
 -- BCC's runqlat prints it; BCC-style C (kernel headers, implicit reads
 -- through task pointers, plain functions attached to raw tracepoints).
-local bpf = require "bpf"
 local tool = require "bpf.tool"
 
 local t = tool.new {

@@ -2,7 +2,6 @@
 -- softirqs: time spent in each kind of soft interrupt, as totals or (-d) as
 -- histograms, like BCC's softirqs, from the irq:softirq_entry and
 -- softirq_exit tracepoints.
-local bpf = require "bpf"
 local tool = require "bpf.tool"
 
 local t = tool.new {
