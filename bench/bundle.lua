@@ -1,4 +1,4 @@
--- Bundles: launch to attached (the tool's first line) of a bundled tool and
+-- Bundles: launch to attached (the tool's first line) of bundled tools and
 -- of a single-file executable, against the same tool as a script warm from
 -- the cache; and the sizes of execsnoop's bundle and executable. arg[1] is
 -- the build dir. Measurements, not tests.
@@ -26,13 +26,17 @@ bundle(true, "execsnoop", dir .. "/execsnoop")
 print(("execsnoop: bundle %.1f KB (target < 100 KB), executable %.2f MB (target < 3 MB)"):format(
   size(dir .. "/execsnoop.lbpf") / 1024, size(dir .. "/execsnoop") / 1048576))
 
-bundle(false, "opensnoop", dir .. "/opensnoop.lbpf")
-bundle(true, "opensnoop", dir .. "/opensnoop")
-local rows = {
-  launch.measure("script", ("%s/luabpf scripts/opensnoop.lua -d 1"):format(BUILD)),
-  launch.measure("bundle", ("LUABPF_DRIVER=/nonexistent %s/luabpf %s/opensnoop.lbpf -d 1"):format(BUILD, dir)),
-  launch.measure("executable", ("LUABPF_DRIVER=/nonexistent %s/opensnoop -d 1"):format(dir)),
-}
-print("opensnoop, launch to attached (target < 0.03 s for the bundle and the executable):")
-for _, r in ipairs(rows) do print(("  %-11s %s  RSS %.1f MB"):format(r.tool, r.summary, r.rss / 1024)) end
+-- opensnoop reads vmlinux types through CO-RE; tcpretrans's BCC-dialect
+-- TRACEPOINT_PROBE args relocate against its tracepoint's record.
+for _, tool in ipairs({ "opensnoop", "tcpretrans" }) do
+  bundle(false, tool, dir .. "/" .. tool .. ".lbpf")
+  bundle(true, tool, dir .. "/" .. tool)
+  local rows = {
+    launch.measure("script", ("%s/luabpf scripts/%s.lua -d 1"):format(BUILD, tool)),
+    launch.measure("bundle", ("LUABPF_DRIVER=/nonexistent %s/luabpf %s/%s.lbpf -d 1"):format(BUILD, dir, tool)),
+    launch.measure("executable", ("LUABPF_DRIVER=/nonexistent %s/%s -d 1"):format(dir, tool)),
+  }
+  print(tool .. ", launch to attached (target < 0.03 s for the bundle and the executable):")
+  for _, r in ipairs(rows) do print(("  %-11s %s  RSS %.1f MB"):format(r.tool, r.summary, r.rss / 1024)) end
+end
 os.execute("rm -rf " .. dir)

@@ -125,7 +125,8 @@ void lbpf_lua_compile_to_string(lua_State *L, int src_idx, int opts_idx)
 		if (lua_getfield(L, opts_idx, "line") != LUA_TNIL)
 			loc.line = (int)luaL_checkinteger(L, -1);
 		copts.no_prelude = lua_getfield(L, opts_idx, "prelude") != LUA_TNIL && !lua_toboolean(L, -1);
-		lua_pop(L, 3);
+		copts.portable = lua_getfield(L, opts_idx, "portable") != LUA_TNIL && lua_toboolean(L, -1);
+		lua_pop(L, 4);
 	}
 	copts.name = loc.name;
 	copts.line = loc.line;

@@ -117,6 +117,11 @@ static char *build_unit(const char *src, size_t len, const struct lbpf_compile_o
 	/* libbpf's USDT support defines maps, so only scripts that speak of USDT get it. */
 	if (!opts->no_prelude && memmem(src, len, "usdt", 4))
 		fputs("#include <luabpf/usdt.h>\n", out);
+	/* The tag tells the loader which records to describe to libbpf. */
+	if (!opts->no_prelude && opts->portable)
+		fputs("#undef " LBPF_TRACEPOINT_ATTRS "\n#define " LBPF_TRACEPOINT_ATTRS
+		      " __attribute__((preserve_access_index, btf_decl_tag(\"" LBPF_TRACEPOINT_TAG "\")))\n",
+		      out);
 	fprintf(out, "#line %d \"%s\"\n", opts->line > 0 ? opts->line : 1, name);
 	fwrite(src, 1, len, out);
 	/* After the user's code, so a license the script declares comes first and wins. */
@@ -168,14 +173,28 @@ static void add_build_identity(struct lbpf_hash *h, const struct lbpf_compile_op
 		lbpf_hash__add(h, &st.st_size, sizeof(st.st_size));
 }
 
+/* LUABPF_TRACEPOINT_FORMATS: another kernel's events directory to lay
+ * TRACEPOINT_PROBE's args out from, instead of this kernel's tracefs. */
+static const char *formats_dir(void)
+{
+	const char *dir = getenv("LUABPF_TRACEPOINT_FORMATS");
+	return dir && *dir ? dir : NULL;
+}
+
 /* TRACEPOINT_PROBE's args type, for the driver's rewrite. */
 static char *tracepoint_struct(const char *category, const char *event, char **error)
 {
 	struct lbpf_err err = {0};
-	char *text = lbpf_tracepoint__struct(category, event, &err);
+	struct lbpf_tp_record r;
 
-	if (!text)
+	if (lbpf_tracepoint__record(formats_dir(), category, event, &r, &err)) {
 		*error = strdup(err.msg);
+		return NULL;
+	}
+	char *text = lbpf_tracepoint__c(category, event, &r);
+	lbpf_tp_record__free(&r);
+	if (!text)
+		*error = strdup("out of memory");
 	return text;
 }
 
@@ -385,20 +404,6 @@ struct reply {
 
 #define MAX_REPLY_PART (256u << 20)
 
-static int write_all(int fd, const void *buf, size_t n)
-{
-	for (const char *p = buf; n > 0;) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= w;
-	}
-	return 0;
-}
-
 /* How long a compile may take before the child is killed: a guard against
  * inputs that make clang work for ever. LUABPF_COMPILE_TIMEOUT (seconds) overrides. */
 static int compile_timeout_ms(void)
@@ -442,8 +447,8 @@ static void __attribute__((noreturn)) child_main(int fd, const char *src, size_t
 	int ret = compile_here(src, len, unit, unit_size, opts, &elf, &err);
 	const char *text = ret ? err.msg : (elf.warnings ? elf.warnings : "");
 	struct reply r = {ret, ret ? 0 : (uint32_t)elf.size, (uint32_t)strlen(text)};
-	if (write_all(fd, &r, sizeof(r)) || write_all(fd, elf.data, r.elf_size) ||
-	    write_all(fd, text, r.text_size))
+	if (!lbpf_fd__write_all(fd, &r, sizeof(r)) || !lbpf_fd__write_all(fd, elf.data, r.elf_size) ||
+	    !lbpf_fd__write_all(fd, text, r.text_size))
 		_exit(1);
 	_exit(0);
 }
@@ -617,7 +622,9 @@ int lbpf_compile(const char *src, size_t len, const struct lbpf_compile_opts *op
 	if (!unit)
 		return lbpf_err__set(err, ENOMEM, "out of memory building the translation unit");
 	cache_key(unit, unit_size, opts, key);
-	if (lbpf_cache__get(key, out) == 0) {
+	/* Formats from elsewhere can change under the same name: never cached. */
+	bool cached = !formats_dir();
+	if (cached && lbpf_cache__get(key, out) == 0) {
 		free(unit);
 		if (lbpf_log__debug())
 			fprintf(stderr, "luabpf: cache hit %s (%.1f ms)\n", key, seconds_since(&t0) * 1e3);
@@ -630,7 +637,8 @@ int lbpf_compile(const char *src, size_t len, const struct lbpf_compile_opts *op
 	if (ret == 0) {
 		if (lbpf_log__debug())
 			fprintf(stderr, "luabpf: compiled in %.3f s\n", seconds_since(&t0));
-		lbpf_cache__put(key, out);
+		if (cached)
+			lbpf_cache__put(key, out);
 	}
 	return ret;
 }

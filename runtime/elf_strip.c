@@ -17,28 +17,13 @@ static bool is_debug(const char *name)
 	       strncmp(name, ".rela.debug_", 12) == 0;
 }
 
-static bool write_all(int fd, const void *data, size_t size)
-{
-	const char *p = data;
-	while (size) {
-		ssize_t n = write(fd, p, size);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;
-		p += n;
-		size -= n;
-	}
-	return true;
-}
-
 int lbpf_elf__strip_debug(const void *data, size_t size, struct lbpf_elf *out, struct lbpf_err *err)
 {
 	memset(out, 0, sizeof(*out));
 	int fd = memfd_create("luabpf-strip", MFD_CLOEXEC);
 	if (fd < 0)
 		return lbpf_err__set(err, errno, "strip: memfd_create: %s", lbpf_strerror(errno));
-	if (!write_all(fd, data, size)) {
+	if (!lbpf_fd__write_all(fd, data, size)) {
 		close(fd);
 		return lbpf_err__set(err, EIO, "strip: cannot copy the object");
 	}

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "object_internal.h"
 
@@ -77,11 +78,14 @@ static struct bpf_program *load(struct lbpf_object *o, const char *name, enum bp
 	lbpf_log__reset();
 	struct bpf_object *obj = bpf_object__open_mem(o->elf, o->elf_size, &opts);
 	struct bpf_program *p, *prog = NULL;
+	int core_fd = -1;
 	int ret = obj ? 0 : -errno;
 	if (ret) {
 		lbpf_err__set(err, ret, "cannot open the object again for '%s': %s", name, lbpf_strerror(-ret));
 		goto out;
 	}
+	if ((ret = lbpf_object__reopen_portable(&obj, o->elf, o->elf_size, &opts, &core_fd, err)))
+		goto out;
 	bpf_object__for_each_program(p, obj) {
 		bool mine = strcmp(bpf_program__name(p), name) == 0;
 		bpf_program__set_autoload(p, mine);
@@ -96,6 +100,8 @@ static struct bpf_program *load(struct lbpf_object *o, const char *name, enum bp
 	if (ret)
 		lbpf_object__explain_load(obj, log, ret, err);
 out:
+	if (core_fd >= 0)
+		close(core_fd);
 	free(log);
 	if (ret || !prog) {
 		if (!ret && !prog)

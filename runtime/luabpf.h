@@ -126,15 +126,53 @@ long lbpf_syscall__nr(const char *name);
 
 /* ---- tracepoint records (runtime/tracepoint_format.c) ---- */
 
-/* Names how lbpf_tracepoint__struct lays records out; part of the object
- * cache's key, so a change to the layout recompiles cached programs. */
-#define LBPF_TRACEPOINT_LAYOUT "tracepoint layout 2: declared int sizes and signs"
-/* The C definition of struct tracepoint__<category>__<event>, on one line,
- * from the tracepoint's format file; malloc'd, or NULL with err set. */
-char *lbpf_tracepoint__struct(const char *category, const char *event, struct lbpf_err *err);
+/* Names how records are laid out as C; part of the object cache's key, so a
+ * change to the layout recompiles cached programs. */
+#define LBPF_TRACEPOINT_LAYOUT "tracepoint layout 3: declared int sizes and signs, relocatable"
+/* What follows the closing brace of args' struct: the prelude defines it
+ * empty, and portable compiles as CO-RE relocatable (see runtime/core_btf.c). */
+#define LBPF_TRACEPOINT_ATTRS "__luabpf_tracepoint_args"
+/* The BTF decl tag a portable object's args structs carry. */
+#define LBPF_TRACEPOINT_TAG "luabpf_tracepoint"
+
+/* One member of TRACEPOINT_PROBE's args. */
+struct lbpf_tp_field {
+	char name[128];
+	char ptr_type[128]; /* a pointer's declared type, e.g. "const char *"; else "" */
+	unsigned offset;    /* in the record, bytes */
+	unsigned size;	    /* bytes, all elements of an array */
+	unsigned count;	    /* an array's elements; 0 for a scalar or pointer */
+	bool is_signed;	    /* of the integer or of an array's integers */
+	bool is_char;	    /* a char array */
+};
+struct lbpf_tp_record {
+	struct lbpf_tp_field *fields; /* in offset order, none overlapping */
+	size_t nfields;
+	unsigned size; /* the record's bytes */
+};
+/* The record of category:event from formats_dir/<category>/<event>/format
+ * (another kernel's events directory, trusted files only), or from this
+ * kernel's tracefs when formats_dir is NULL. */
+int lbpf_tracepoint__record(const char *formats_dir, const char *category, const char *event,
+			    struct lbpf_tp_record *out, struct lbpf_err *err);
 /* The same from a format file's text in f; source names it in errors. */
-char *lbpf_tracepoint__parse(FILE *f, const char *category, const char *event, const char *source,
-			     struct lbpf_err *err);
+int lbpf_tracepoint__parse(FILE *f, const char *source, struct lbpf_tp_record *out, struct lbpf_err *err);
+void lbpf_tp_record__free(struct lbpf_tp_record *r);
+/* struct tracepoint__<category>__<event> in C, on one line; malloc'd, NULL
+ * when out of memory. */
+char *lbpf_tracepoint__c(const char *category, const char *event, const struct lbpf_tp_record *r);
+
+/* All of data to fd (runtime/fd_write.c); false with errno on a failure. */
+bool lbpf_fd__write_all(int fd, const void *data, size_t size);
+
+/* ---- a portable object's CO-RE target (runtime/core_btf.c) ---- */
+
+struct btf;
+/* For an object whose BTF tags TRACEPOINT_PROBE args structs (a portable
+ * compile): in *fd a memfd of base_path's BTF (the running kernel's when
+ * NULL) with this kernel's records of those tracepoints appended, for
+ * libbpf's btf_custom_path; -1 when the object tags none. */
+int lbpf_core_btf__open(const struct btf *obj_btf, const char *base_path, int *fd, struct lbpf_err *err);
 
 /* ---- compiling (runtime/vmlinux_h.c, runtime/compile.c) ---- */
 
@@ -152,6 +190,9 @@ struct lbpf_compile_opts {
 	const char *const *cflags;
 	size_t ncflags;
 	bool no_prelude;
+	/* TRACEPOINT_PROBE's args read through CO-RE, so the object reads the
+	 * right offsets on another kernel (bundles are built so). */
+	bool portable;
 };
 
 struct lbpf_elf {

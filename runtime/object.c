@@ -23,6 +23,34 @@ const char *lbpf_object__btf_path(void)
 	return path && *path ? path : NULL;
 }
 
+int lbpf_object__reopen_portable(struct bpf_object **obj, const void *elf, size_t size,
+				 struct bpf_object_open_opts *opts, int *core_fd, struct lbpf_err *err)
+{
+	char path[64];
+
+	int ret = lbpf_core_btf__open(bpf_object__btf(*obj), opts->btf_custom_path, core_fd, err);
+	if (ret || *core_fd < 0) {
+		if (ret) {
+			bpf_object__close(*obj);
+			*obj = NULL;
+		}
+		return ret;
+	}
+	bpf_object__close(*obj);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", *core_fd);
+	opts->btf_custom_path = path;
+	*obj = bpf_object__open_mem(elf, size, opts);
+	opts->btf_custom_path = NULL;
+	if (!*obj) {
+		ret = -errno;
+		close(*core_fd);
+		*core_fd = -1;
+		return lbpf_err__set(err, ret, "cannot open the object again with its tracepoint records: %s",
+				     lbpf_strerror(-ret));
+	}
+	return 0;
+}
+
 struct lbpf_object *lbpf_object__open_mem(const void *elf, size_t size, const char *name,
 					  struct lbpf_err *err)
 {
@@ -37,6 +65,7 @@ struct lbpf_object *lbpf_object__open_mem(const void *elf, size_t size, const ch
 	}
 	o->log_buf[0] = '\0';
 	o->log_size = LBPF_LOG_SIZE;
+	o->core_btf_fd = -1;
 	const char *btf = lbpf_object__btf_path();
 	if (btf && access(btf, R_OK) != 0) {
 		lbpf_err__set(err, errno, "the kernel BTF given (LUABPF_BTF or --btf) cannot be read: %s: %s", btf,
@@ -56,6 +85,11 @@ struct lbpf_object *lbpf_object__open_mem(const void *elf, size_t size, const ch
 				      ? " (declare maps in SEC(\".maps\") with __uint/__type, or with BCC's BPF_ARRAY, "
 					"BPF_HASH, ...)"
 				      : "");
+		free(o->log_buf);
+		free(o);
+		return NULL;
+	}
+	if (lbpf_object__reopen_portable(&o->obj, elf, size, &opts, &o->core_btf_fd, err)) {
 		free(o->log_buf);
 		free(o);
 		return NULL;
@@ -422,6 +456,24 @@ int lbpf_object__explain_load(const struct bpf_object *obj, const char *log, int
 				     "iterator), and this kernel refuses tracing programs (%s): attach it to a "
 				     "tracepoint (SEC(\"tp/...\")) or a raw tracepoint (SEC(\"raw_tp/...\")) instead",
 				     bpf_program__name(p), bpf_program__section_name(p), lbpf_strerror(-ret));
+	char tp_struct[128], field[128];
+	const char *relo = p ? strstr(log, "failed to resolve CO-RE relocation") : NULL;
+	const char *tp = relo ? strstr(relo, " struct tracepoint__") : NULL;
+	if (tp && sscanf(tp, " struct tracepoint__%127[^.].%127[A-Za-z0-9_]", tp_struct, field) == 2) {
+		/* A portable object built for another kernel's layout of the record. */
+		char *sep = strstr(tp_struct, "__");
+		const char *event = sep ? sep + 2 : "";
+		if (sep)
+			*sep = '\0';
+		snprintf(err->prog, sizeof(err->prog), "%s", bpf_program__name(p));
+		err->log = strdup(log);
+		return lbpf_err__set(err, ret,
+				     "program '%s' reads args->%s, which this kernel's tracepoint %s:%s does not have "
+				     "(the object was built where its record had that field; its fields here are in "
+				     "%s/events/%s/%s/format)",
+				     bpf_program__name(p), field, tp_struct, event, lbpf_tracefs__root(), tp_struct,
+				     event);
+	}
 	if (p && log[0]) {
 		snprintf(err->prog, sizeof(err->prog), "%s", bpf_program__name(p));
 		err->log = strdup(log);
@@ -457,6 +509,13 @@ static int map_globals(struct lbpf_object *o, struct lbpf_err *err)
 	return 0;
 }
 
+static void close_core_btf(struct lbpf_object *o)
+{
+	if (o->core_btf_fd >= 0)
+		close(o->core_btf_fd);
+	o->core_btf_fd = -1;
+}
+
 bool lbpf_object__loaded(const struct lbpf_object *o)
 {
 	return o->loaded;
@@ -469,6 +528,7 @@ int lbpf_object__load(struct lbpf_object *o, struct lbpf_err *err)
 	ret = ret ? lbpf_object__explain_load(o->obj, o->log_buf, ret, err) : map_globals(o, err);
 	/* The log is only needed to explain this load; give its memory back. */
 	close_inner_fds(o);
+	close_core_btf(o);
 	free(o->log_buf);
 	o->log_buf = NULL;
 	o->loaded = ret == 0;
@@ -547,6 +607,7 @@ void lbpf_object__close(struct lbpf_object *o)
 	lbpf_functions__close(o);
 	bpf_object__close(o->obj);
 	close_inner_fds(o);
+	close_core_btf(o);
 	free(o->log_buf);
 	free(o);
 }

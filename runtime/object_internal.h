@@ -70,7 +70,8 @@ struct lbpf_object {
 	int nlinks;
 	int links_cap;
 	bool loaded;
-	int *inner_fds; /* inner map templates given before the load */
+	int core_btf_fd; /* a portable object's CO-RE target until the load, or -1 */
+	int *inner_fds;	 /* inner map templates given before the load */
 	int ninner_fds;
 	struct lbpf_loop *loop;	/* made on first use */
 	/* BCC's program model (functions.c): the ELF again, and each function
@@ -82,6 +83,13 @@ struct lbpf_object {
 	int nfunctions;
 };
 
+struct bpf_object_open_opts;
+/* After libbpf opened *obj from elf with opts: a portable object is opened
+ * again to relocate against its tracepoint records (runtime/core_btf.c),
+ * whose memfd *core_fd holds until the load (-1 for other objects). On an
+ * error *obj is closed and NULL. */
+int lbpf_object__reopen_portable(struct bpf_object **obj, const void *elf, size_t size,
+				 struct bpf_object_open_opts *opts, int *core_fd, struct lbpf_err *err);
 int lbpf_object__explain_load(const struct bpf_object *obj, const char *log, int ret, struct lbpf_err *err);
 int lbpf_functions__open(struct lbpf_object *o, const void *elf, size_t size, const char *name, struct lbpf_err *err);
 void lbpf_functions__close(struct lbpf_object *o);

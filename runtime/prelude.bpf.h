@@ -184,6 +184,9 @@ static __always_inline unsigned int luabpf_cfs_rq_queued(const void *cfs_rq)
 #define RAW_TRACEPOINT_PROBE(ev) SEC("raw_tracepoint/" #ev) int raw_tracepoint__##ev(struct bpf_raw_tracepoint_args *ctx)
 #define KFUNC_PROBE(ev, args...) SEC("fentry/" #ev) int BPF_PROG(kfunc__##ev, ##args)
 #define KRETFUNC_PROBE(ev, args...) SEC("fexit/" #ev) int BPF_PROG(kretfunc__##ev, ##args)
+/* Follows the struct of TRACEPOINT_PROBE's args; a portable compile
+ * redefines it to make the args' offsets CO-RE relocations. */
+#define __luabpf_tracepoint_args
 
 /* BCC's bpf_trace_printk("fmt", args...) takes no format size; the rewrite
  * sends calls whose format is a literal here (libbpf's own calls pass a size). */

@@ -1,5 +1,6 @@
-/* A tracepoint's record as a C struct, laid out from its tracefs format file
- * (offsets and sizes as the kernel states them), for TRACEPOINT_PROBE's args. */
+/* A tracepoint's record laid out from its tracefs format file (offsets and
+ * sizes as the kernel states them): fields for TRACEPOINT_PROBE's args, as a
+ * list (for the BTF CO-RE relocates against) and as one line of C. */
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -19,19 +20,9 @@ static bool is_name(const char *s)
 	return true;
 }
 
-static const char *int_type(unsigned size, bool is_signed)
+static bool int_size(unsigned size)
 {
-	switch (size) {
-	case 1:
-		return is_signed ? "__s8" : "__u8";
-	case 2:
-		return is_signed ? "__s16" : "__u16";
-	case 4:
-		return is_signed ? "__s32" : "__u32";
-	case 8:
-		return is_signed ? "__s64" : "__u64";
-	}
-	return NULL;
+	return size == 1 || size == 2 || size == 4 || size == 8;
 }
 
 static bool has_word(const char *type, const char *word)
@@ -45,7 +36,6 @@ static bool has_word(const char *type, const char *word)
 	}
 	return false;
 }
-
 /* What a scalar's declared type says of its integer: its size (0 when the
  * name gives none) and its sign. tracefs says signed:0 for syscall arguments
  * declared int or pid_t (stored in 8 unsigned bytes); as in BCC and bpftrace,
@@ -86,10 +76,11 @@ static unsigned declared_int(const char *type, bool tracefs_signed, bool *is_sig
 	return size;
 }
 
-/* One "field:TYPE NAME[N]" declaration as a member (without its ';') in
- * buf; its alignment goes to *align. Scalars become integers of the size the
- * kernel states (syscall arguments are declared int but stored as 8 bytes). */
-static bool member(char *buf, size_t bufsize, char *decl, unsigned size, bool is_signed, unsigned *align)
+/* One "field:TYPE NAME[N]" declaration (decl) of size bytes at offset as a
+ * member of args in *fld. A scalar keeps the size its declared type names
+ * (a system call's `int dfd` sits in an 8-byte slot whose upper half the
+ * caller never set: read the declared int, as BCC and bpftrace do). */
+static bool parse_field(char *decl, unsigned offset, unsigned size, bool is_signed, struct lbpf_tp_field *fld)
 {
 	char *end = decl + strlen(decl);
 	while (end > decl && isspace((unsigned char)end[-1]))
@@ -106,76 +97,69 @@ static bool member(char *buf, size_t bufsize, char *decl, unsigned size, bool is
 	char *name = end;
 	while (name > decl && (isalnum((unsigned char)name[-1]) || name[-1] == '_'))
 		name--;
-	if (!is_name(name))
+	if (!is_name(name) || strlen(name) + sizeof("data_loc_") > sizeof(fld->name))
 		return false;
 	char type[256];
 	snprintf(type, sizeof(type), "%.*s", (int)(name - decl), decl);
+	*fld = (struct lbpf_tp_field){.offset = offset, .size = size, .is_signed = is_signed};
 
 	if (loc) {
 		/* BCC's spelling: the offset/length word of a dynamic array. */
-		*align = 4;
-		snprintf(buf, bufsize, "int %s_%s", strstr(type, "__rel_loc") ? "rel_loc" : "data_loc", name);
+		snprintf(fld->name, sizeof(fld->name), "%s_%s", strstr(type, "__rel_loc") ? "rel_loc" : "data_loc",
+			 name);
+		fld->is_signed = true;
 		return size == 4;
 	}
+	snprintf(fld->name, sizeof(fld->name), "%s", name);
 	if (bracket) {
 		unsigned elem = count ? size / count : 0;
-		const char *it = elem && elem * count == size ? int_type(elem, is_signed) : NULL;
-		if (strstr(type, "char") || !it) {
-			*align = 1;
-			snprintf(buf, bufsize, "char %s[%u]", name, size);
+		if (strstr(type, "char") || !int_size(elem) || elem * count != size) {
+			fld->count = size;
+			fld->is_char = true;
 		} else {
-			*align = elem;
-			snprintf(buf, bufsize, "%s %s[%u]", it, name, count);
+			fld->count = count;
 		}
 		return true;
 	}
 	if (strchr(type, '*')) {
 		/* The type is copied into the compiled source: only words and stars. */
-		if (type[strspn(type, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_ *")])
+		if (strlen(type) >= sizeof(fld->ptr_type) ||
+		    type[strspn(type, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_ *")])
 			return false;
-		*align = size;
-		snprintf(buf, bufsize, "%s%s", type, name);
+		snprintf(fld->ptr_type, sizeof(fld->ptr_type), "%s", type);
 		return size == sizeof(void *);
 	}
-	/* A system call's `int dfd` sits in an 8-byte slot whose upper half the
-	 * caller never set: read the declared int, as BCC and bpftrace do. */
 	bool dsigned;
 	unsigned dsize = declared_int(type, is_signed, &dsigned);
-	if (!dsize || dsize > size)
+	if (!dsize || dsize > size || !int_size(dsize))
 		dsize = size;
-	const char *it = int_type(dsize, dsigned);
-	if (it && dsize < size) {
-		*align = dsize;
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-		snprintf(buf, bufsize, "%s %s; char __pad_after_%s[%u]", it, name, name, size - dsize);
-#else
-		snprintf(buf, bufsize, "char __pad_before_%s[%u]; %s %s", name, size - dsize, it, name);
-#endif
-	} else if (it) {
-		*align = size;
-		snprintf(buf, bufsize, "%s %s", it, name);
-	} else {
-		*align = 1;
-		snprintf(buf, bufsize, "char %s[%u]", name, size);
+	if (!int_size(dsize)) {
+		fld->count = size;
+		fld->is_char = true;
+		return true;
 	}
+	fld->size = dsize;
+	fld->is_signed = dsigned;
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	fld->offset += size - dsize;
+#endif
 	return true;
 }
 
-char *lbpf_tracepoint__parse(FILE *f, const char *category, const char *event, const char *source,
-			     struct lbpf_err *err)
+void lbpf_tp_record__free(struct lbpf_tp_record *r)
+{
+	free(r->fields);
+	*r = (struct lbpf_tp_record){0};
+}
+
+int lbpf_tracepoint__parse(FILE *f, const char *source, struct lbpf_tp_record *out, struct lbpf_err *err)
 {
 	char line[1024];
-	char *text = NULL;
-	size_t text_size = 0;
-	FILE *out = open_memstream(&text, &text_size);
-	if (!out) {
-		lbpf_err__set(err, ENOMEM, "out of memory");
-		return NULL;
-	}
-	fprintf(out, "struct tracepoint__%s__%s {", category, event);
-	unsigned pos = 0, pads = 0, fields = 0;
-	bool ok = true;
-	while (ok && fgets(line, sizeof(line), f)) {
+	size_t cap = 0;
+	unsigned pos = 0;
+
+	*out = (struct lbpf_tp_record){0};
+	while (fgets(line, sizeof(line), f)) {
 		unsigned offset, size, is_signed = 0;
 		char *field = strstr(line, "field:");
 		char *semi = field ? strchr(field, ';') : NULL;
@@ -183,55 +167,134 @@ char *lbpf_tracepoint__parse(FILE *f, const char *category, const char *event, c
 			continue;
 		*semi = '\0';
 		if (sscanf(semi + 1, " offset:%u; size:%u; signed:%u;", &offset, &size, &is_signed) < 2 ||
-		    offset < pos || size == 0 || size > 4096) {
-			ok = false;
-			break;
+		    offset < pos || size == 0 || size > 4096 || offset > 65536)
+			goto bad;
+		if (out->nfields == cap) {
+			cap = cap ? cap * 2 : 16;
+			void *more = reallocarray(out->fields, cap, sizeof(*out->fields));
+			if (!more) {
+				lbpf_tp_record__free(out);
+				return lbpf_err__set(err, ENOMEM, "out of memory reading %s", source);
+			}
+			out->fields = more;
 		}
-		if (offset > pos)
-			fprintf(out, " char __pad_%u[%u];", pads++, offset - pos);
-		char m[320];
-		unsigned align = 1;
-		if (!(ok = member(m, sizeof(m), field + strlen("field:"), size, is_signed != 0, &align)))
-			break;
-		/* Misaligned in the record: packed, or clang would pad before it. */
-		fprintf(out, " %s%s;", m, align > 1 && offset % align ? " __attribute__((packed))" : "");
-		pos = offset + size;
-		fields++;
+		if (!parse_field(field + strlen("field:"), offset, size, is_signed != 0, &out->fields[out->nfields]))
+			goto bad;
+		out->nfields++;
+		pos = out->size = offset + size;
 	}
-	fputs(" };", out);
-	if (fclose(out) != 0 || !ok || !fields) {
-		free(text);
-		lbpf_err__set(err, EPROTO, "cannot lay out the record of %s:%s from %s", category, event, source);
-		return NULL;
-	}
-	return text;
+	if (out->nfields)
+		return 0;
+bad:
+	lbpf_tp_record__free(out);
+	return lbpf_err__set(err, EPROTO, "cannot lay out the tracepoint record in %s", source);
 }
 
-char *lbpf_tracepoint__struct(const char *category, const char *event, struct lbpf_err *err)
+/* A format from a directory of another kernel's formats: it decides the
+ * offsets compiled in, so only one no less privileged user could write. */
+static FILE *open_foreign(const char *path, char **data, struct lbpf_err *err)
+{
+	size_t size;
+
+	if (lbpf_file__read_trusted(path, 1 << 20, data, &size, err))
+		return NULL;
+	FILE *f = fmemopen(*data, size, "r");
+	if (!f)
+		lbpf_err__set(err, errno, "cannot read %s: %s", path, lbpf_strerror(errno));
+	return f;
+}
+
+int lbpf_tracepoint__record(const char *formats_dir, const char *category, const char *event,
+			    struct lbpf_tp_record *out, struct lbpf_err *err)
 {
 	char path[PATH_MAX];
+	char *data = NULL;
+	FILE *f;
 
-	if (!is_name(category) || !is_name(event)) {
-		lbpf_err__set(err, EINVAL, "'%s:%s' is not a tracepoint name", category, event);
-		return NULL;
+	if (!is_name(category) || !is_name(event))
+		return lbpf_err__set(err, EINVAL, "'%s:%s' is not a tracepoint name", category, event);
+	if (formats_dir) {
+		snprintf(path, sizeof(path), "%s/%s/%s/format", formats_dir, category, event);
+		if (!(f = open_foreign(path, &data, err))) {
+			free(data);
+			return err->code;
+		}
+	} else {
+		if (lbpf_tracefs__ensure(err))
+			return err->code;
+		snprintf(path, sizeof(path), "%s/events/%s/%s/format", lbpf_tracefs__root(), category, event);
+		if (!(f = fopen(path, "r"))) {
+			int e = errno;
+			if (e == ENOENT)
+				return lbpf_err__set(err, e,
+						     "this kernel has no tracepoint %s:%s (no %s); "
+						     "bpf.tracepoints(\"%s:*\") lists the ones it has",
+						     category, event, path, category);
+			return lbpf_err__set(err, e, "cannot read the format of %s:%s (%s): %s", category, event,
+					     path, lbpf_strerror(e));
+		}
 	}
-	if (lbpf_tracefs__ensure(err))
-		return NULL;
-	snprintf(path, sizeof(path), "%s/events/%s/%s/format", lbpf_tracefs__root(), category, event);
-	FILE *f = fopen(path, "r");
-	if (!f) {
-		int e = errno;
-		if (e == ENOENT)
-			lbpf_err__set(err, e,
-				      "this kernel has no tracepoint %s:%s (no %s); bpf.tracepoints(\"%s:*\") lists the "
-				      "ones it has",
-				      category, event, path, category);
-		else
-			lbpf_err__set(err, e, "cannot read the format of %s:%s (%s): %s", category, event, path,
-				      lbpf_strerror(e));
-		return NULL;
-	}
-	char *text = lbpf_tracepoint__parse(f, category, event, path, err);
+	int ret = lbpf_tracepoint__parse(f, path, out, err);
 	fclose(f);
+	free(data);
+	if (ret)
+		lbpf_err__set(err, ret, "cannot lay out the record of %s:%s from %s", category, event, path);
+	return ret;
+}
+
+static unsigned field_align(const struct lbpf_tp_field *fld)
+{
+	if (fld->ptr_type[0])
+		return sizeof(void *);
+	if (fld->is_char)
+		return 1;
+	return fld->count ? fld->size / fld->count : fld->size;
+}
+
+static const char *int_type(unsigned size, bool is_signed)
+{
+	static const char *const names[2][9] = {
+		{[1] = "__u8", [2] = "__u16", [4] = "__u32", [8] = "__u64"},
+		{[1] = "__s8", [2] = "__s16", [4] = "__s32", [8] = "__s64"},
+	};
+	return names[is_signed][size];
+}
+
+char *lbpf_tracepoint__c(const char *category, const char *event, const struct lbpf_tp_record *r)
+{
+	char *text = NULL;
+	size_t text_size = 0;
+	unsigned pos = 0, pads = 0;
+	FILE *out = open_memstream(&text, &text_size);
+
+	if (!out)
+		return NULL;
+	fprintf(out, "struct tracepoint__%s__%s {", category, event);
+	for (size_t i = 0; i < r->nfields; i++) {
+		const struct lbpf_tp_field *fld = &r->fields[i];
+		if (fld->offset > pos)
+			fprintf(out, " char __pad_%u[%u];", pads++, fld->offset - pos);
+		if (fld->ptr_type[0])
+			fprintf(out, " %s%s", fld->ptr_type, fld->name);
+		else if (fld->is_char)
+			fprintf(out, " char %s[%u]", fld->name, fld->count);
+		else if (fld->count)
+			fprintf(out, " %s %s[%u]", int_type(fld->size / fld->count, fld->is_signed), fld->name,
+				fld->count);
+		else
+			fprintf(out, " %s %s", int_type(fld->size, fld->is_signed), fld->name);
+		/* Misaligned in the record: packed, or clang would pad before it. */
+		unsigned align = field_align(fld);
+		fprintf(out, "%s;", align > 1 && fld->offset % align ? " __attribute__((packed))" : "");
+		pos = fld->offset + fld->size;
+	}
+	if (r->size > pos)
+		fprintf(out, " char __pad_%u[%u];", pads, r->size - pos);
+	/* The prelude defines it empty; portable objects make it CO-RE relocatable. */
+	fputs(" } " LBPF_TRACEPOINT_ATTRS ";", out);
+	if (fclose(out) != 0) {
+		free(text);
+		return NULL;
+	}
 	return text;
 }

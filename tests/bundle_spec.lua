@@ -117,6 +117,84 @@ describe("bundles", function()
       .. "or directory", out, 1, true)
   end)
 
+  -- Tracepoint args that relocate: C compiled against a doctored format (its
+  -- fields 8 bytes later than this kernel's) reads this kernel's offsets.
+  local OPENAT_PROBE = [[
+const volatile u32 target_pid;
+BPF_ARRAY(seen, u64, 2);
+TRACEPOINT_PROBE(syscalls, sys_enter_openat) {
+  if (bpf_get_current_pid_tgid() >> 32 != target_pid) return 0;
+  u32 k = 0; u64 v = args->flags; seen.update(&k, &v);
+  k = 1; v = args->MODE; seen.update(&k, &v);
+  return 0;
+}
+]]
+
+  -- formats/syscalls/sys_enter_openat/format: this kernel's, every field from
+  -- dfd on moved 8 bytes later and `mode` renamed to mode_name.
+  local function doctored_formats(mode_name)
+    local real = read("/sys/kernel/tracing/events/syscalls/sys_enter_openat/format")
+    local text = real:gsub("offset:(%d+);", function(o)
+      o = tonumber(o)
+      return "offset:" .. (o >= 16 and o + 8 or o) .. ";"
+    end):gsub("umode_t mode;", "umode_t " .. mode_name .. ";")
+    local formats = dir .. "/formats-" .. mode_name
+    h.run("mkdir -p " .. formats .. "/syscalls/sys_enter_openat")
+    write(formats .. "/syscalls/sys_enter_openat/format", text)
+    return formats
+  end
+
+  -- The object compiled with LUABPF_TRACEPOINT_FORMATS=formats, in a child.
+  local function compile_against(formats, portable, mode_name)
+    write(dir .. "/compile.lua", ("local out = assert(io.open(arg[1], 'wb'))\n"
+      .. "out:write(require('bpf').compile(%q, { portable = %s }))\nout:close()\n"):format(
+        OPENAT_PROBE:gsub("MODE", mode_name), tostring(portable)))
+    local out, code = h.run(("LUABPF_TRACEPOINT_FORMATS=%s %s %s/compile.lua %s/probe.o"):format(formats, h.luabpf, dir,
+      dir))
+    assert.are.equal(0, code, out)
+    return read(dir .. "/probe.o")
+  end
+
+  -- flags and mode as the object read them from this process's openat.
+  local function open_and_read(elf)
+    local b <close> = bpf.new(elf, { rodata = { target_pid = h.getpid() } })
+    io.open(dir .. "/opened", "w"):close()
+    return { b.maps.seen[0], b.maps.seen[1] }
+  end
+
+  it("TRACEPOINT_PROBE args compiled against another kernel's layout read this kernel's offsets", function()
+    local formats = doctored_formats("mode")
+    -- O_WRONLY|O_CREAT|O_TRUNC, and 0666, as io.open(path, "w") opens.
+    assert.are.same({ 577, 438 }, open_and_read(compile_against(formats, true, "mode")))
+    -- Without CO-RE the same C reads the doctored offsets: flags where mode is.
+    assert.are.equal(438, open_and_read(compile_against(formats, false, "mode"))[1])
+    -- A field this kernel's record lacks is named, before anything runs.
+    local elf = compile_against(doctored_formats("mode2"), true, "mode2")
+    assert.are.equal("program 'tracepoint__syscalls__sys_enter_openat' reads args->mode2, which this kernel's "
+      .. "tracepoint syscalls:sys_enter_openat does not have (the object was built where its record had that field; "
+      .. "its fields here are in /sys/kernel/tracing/events/syscalls/sys_enter_openat/format)",
+      h.error_of(bpf.new, elf, { rodata = { target_pid = 1 } }))
+    -- Formats a less privileged user could have written are not used.
+    h.run("chmod o+w " .. formats .. "/syscalls/sys_enter_openat/format")
+    local out = h.run(("LUABPF_TRACEPOINT_FORMATS=%s %s %s/compile.lua %s/probe.o"):format(formats, h.luabpf, dir, dir))
+    assert.matches("TRACEPOINT_PROBE(syscalls, sys_enter_openat): " .. formats
+      .. "/syscalls/sys_enter_openat/format is writable by", out, 1, true)
+  end)
+
+  it("a bundle made against another kernel's tracepoint layout reads this kernel's", function()
+    write(dir .. "/openat.lua", ([[
+local bpf = require "bpf"
+local pid = tonumber(io.open("/proc/self/stat"):read("l"):match("^%%d+"))
+local b <close> = bpf.new(%q, { rodata = { target_pid = pid } })
+io.open(arg[1], "w"):close()
+print(b.maps.seen[0], b.maps.seen[1])
+]]):format((OPENAT_PROBE:gsub("MODE", "mode"))))
+    local out, code = h.run(("LUABPF_TRACEPOINT_FORMATS=%s %s bundle %s/openat.lua -o %s/openat.lbpf -- %s/x"):format(
+      doctored_formats("mode"), h.luabpf, dir, dir, dir))
+    assert.are.equal(0, code, out)
+    assert.are.same({ "577\t438\n", 0 }, { run_without_compiler(dir, "openat.lbpf " .. dir .. "/y") })
+  end)
+
   it("several recorded runs serve C that differs by argument; an unrecorded one names its bpf.new", function()
     write(dir .. "/sized.lua", [[
 local bpf = require "bpf"

@@ -22,7 +22,7 @@ local function load_opts(opts)
   if type(opts) ~= "table" then return opts end
   local copy = {}
   for k, v in pairs(opts) do
-    if k ~= "cflags" and k ~= "prelude" and k ~= "name" and k ~= "line" then copy[k] = v end
+    if k ~= "cflags" and k ~= "prelude" and k ~= "name" and k ~= "line" and k ~= "portable" then copy[k] = v end
   end
   return copy
 end
@@ -124,7 +124,7 @@ local function record_run(script, args, objects, modules, all_modules)
     if not objects.by_key[k] then
       local o = type(opts) == "table" and opts or {}
       objects.by_key[k] = saved.compile(src, { cflags = o.cflags, prelude = o.prelude, name = o.name, line = o.line,
-        strip = true })
+        strip = true, portable = true })
       objects[#objects + 1] = k
     end
     return objects.by_key[k]
