@@ -218,11 +218,15 @@ print(#b.globals.table)
   it("a damaged, untrusted or newer bundle, or one needing what the kernel lacks, is refused before it loads", function()
     write(dir .. "/one.lua", [[
 local bpf = require "bpf"
-local b <close> = bpf.new([=[SEC("tp/syscalls/sys_enter_getpid") int f(void *c) { return 0; }]=])
+local b <close> = bpf.new([=[
+struct { __uint(type, BPF_MAP_TYPE_RINGBUF); __uint(max_entries, 4096); } events SEC(".maps");
+SEC("tp/syscalls/sys_enter_getpid") int f(void *c) { return 0; }]=])
 print("ran")
 ]])
     local out, code = bundle(dir .. "/one.lua", dir .. "/one.lbpf")
     assert.are.equal(0, code, out)
+    -- What the programs' sections and the maps' types need.
+    assert.matches("\nfeatures=ringbuf,tracepoint\n", read(dir .. "/one.lbpf"), 1, true)
     assert.are.same({ "ran\n", 0 }, { run_without_compiler(dir, "one.lbpf") })
     local good = read(dir .. "/one.lbpf")
     local function refused(data, msg)
@@ -239,7 +243,7 @@ print("ran")
     local future = ("9"):rep(#bpf.version)
     refused(with_manifest(good, "luabpf=[%d.]+", "luabpf=" .. future),
       "bad.lbpf was made by luabpf " .. future .. ", newer than this luabpf " .. bpf.version)
-    local needs = with_manifest(good, "features=tracepoint", "features=kprobes   ")
+    local needs = with_manifest(good, "features=ringbuf,tracepoint", "features=kprobes           ")
     refused(needs, "bad.lbpf needs kprobes, which this kernel does not offer (bpf.features().kprobes is false)")
     write(dir .. "/bad.lbpf", good)
     h.run("chmod o+w " .. dir .. "/bad.lbpf")

@@ -37,11 +37,19 @@ local NEEDS = {
   tc = "tc", tcx = "tc", classifier = "tc", socket = "socket_filter", cgroup_skb = "cgroup_skb",
 }
 
--- The features an object's programs need, by their sections.
+-- The feature a map's type needs, beyond the map types every BPF kernel has.
+local MAP_NEEDS = { ringbuf = "ringbuf", user_ringbuf = "user_ringbuf", bloom_filter = "bloom_filter",
+  lpm_trie = "lpm_trie" }
+
+-- The features an object's programs and maps need, by sections and map types.
 local function features_of(bytes, into)
   local b <close> = bpf.open(bytes)
   for _, p in pairs(b.progs) do
     local need = NEEDS[(p.section or ""):match("^([^/]+)")]
+    if need then into[need] = true end
+  end
+  for _, m in pairs(b.maps) do
+    local need = MAP_NEEDS[m.type]
     if need then into[need] = true end
   end
 end
