@@ -149,6 +149,7 @@ void lbpf_lua_open_pinned(lua_State *L);
 void lbpf_lua_sysview_functions(lua_State *L);
 void lbpf_lua_symbols_functions(lua_State *L);
 void lbpf_lua_discovery_functions(lua_State *L);
+void lbpf_lua_btf_functions(lua_State *L);
 
 /* b.globals (lua/globals.c). */
 void lbpf_lua_open_globals(lua_State *L);

@@ -196,6 +196,7 @@ int luaopen_bpf(lua_State *L)
 	lbpf_lua_sysview_functions(L);
 	lbpf_lua_symbols_functions(L);
 	lbpf_lua_discovery_functions(L);
+	lbpf_lua_btf_functions(L);
 	run_lua_modules(L);
 	lua_pushliteral(L, LUABPF_VERSION);
 	lua_setfield(L, -2, "version");

@@ -4,7 +4,7 @@ local host, argv = ...
 
 local usage = [=[
 usage: luabpf [options] [script [args]]
-       luabpf bundle [--exe] script.lua [-o out] [-- args]...
+       luabpf bundle [--exe] [--min-btf dir] script.lua [-o out] [-- args]...
        luabpf bundle.lbpf [args]
 Available options are:
   -e stat   execute string 'stat'
@@ -19,7 +19,9 @@ With no script and no -e, luabpf opens the REPL on a terminal and otherwise
 runs standard input. luabpf bundle runs the script once per "-- args" (once
 with none if none are given), recording the BPF objects it compiles, and
 writes them with the script to one file that runs with no compiler; --exe
-makes that file an executable that needs no luabpf either.]=]
+makes that file an executable that needs no luabpf either; --min-btf adds,
+for each kernel BTF file in dir (named RELEASE.btf), the part the objects
+need, used where that kernel has no /sys/kernel/btf/vmlinux.]=]
 
 local function report(msg)
   io.stderr:write("luabpf: ", tostring(msg), "\n")
@@ -133,10 +135,17 @@ local function static_host()
   end
 end
 
--- luabpf bundle [--exe] script.lua [-o out] [-- args]...
+-- luabpf bundle [--exe] [--min-btf dir] script.lua [-o out] [-- args]...
 local function bundle(rest)
-  local exe = rest[1] == "--exe"
-  if exe then table.remove(rest, 1) end
+  local exe, min_btf = false, nil
+  while rest[1] == "--exe" or rest[1] == "--min-btf" do
+    if table.remove(rest, 1) == "--exe" then
+      exe = true
+    else
+      min_btf = table.remove(rest, 1)
+      if not min_btf then report("bundle: --min-btf needs a directory of kernel BTF files\n" .. usage); return 1 end
+    end
+  end
   local script, out, runs, k = rest[1], nil, {}, 2
   if not script then report("bundle: which script?\n" .. usage); return 1 end
   if rest[k] == "-o" then out, k = rest[k + 1], k + 2 end
@@ -148,10 +157,16 @@ local function bundle(rest)
     runs[#runs + 1] = args
   end
   if #runs == 0 then runs[1] = {} end
+  if min_btf then
+    local files, why = require("bpf.bundle").btf_files(min_btf)
+    if not files then report("bundle: --min-btf: " .. why); return 1 end
+  end
   out = out or (script:gsub("%.lua$", "") .. (exe and "" or ".lbpf"))
-  local ok, n, size = run(require("bpf.bundle").create, script, runs, out, { exe = exe, host = static_host() })
+  local ok, n, size, kernels = run(require("bpf.bundle").create, script, runs, out,
+    { exe = exe, host = static_host(), min_btf = min_btf })
   if not ok then return 1 end
-  io.stderr:write(("luabpf: %s: %d object%s, %d bytes\n"):format(out, n, n == 1 and "" or "s", size))
+  io.stderr:write(("luabpf: %s: %d object%s, %s%d bytes\n"):format(out, n, n == 1 and "" or "s",
+    min_btf and ("BTF for %d kernel%s, "):format(kernels, kernels == 1 and "" or "s") or "", size))
   return 0
 end
 

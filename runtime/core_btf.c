@@ -12,8 +12,6 @@
 
 #include "luabpf.h"
 
-/* The kernel BTF is some megabytes; a file larger than this is not one. */
-#define MAX_BTF_SIZE (256u << 20)
 #define PREFIX "tracepoint__"
 
 /* Types and strings appended after a base BTF's: ids and string offsets
@@ -197,31 +195,6 @@ static int split_raw(const char *data, size_t size, const char *what, struct raw
 	return 0;
 }
 
-/* The base BTF's raw bytes: LUABPF_BTF's file (raw, or an ELF with .BTF,
- * which libbpf reads) or the running kernel's. */
-static int read_base(const char *path, char **data, size_t *size, struct lbpf_err *err)
-{
-	if (lbpf_file__read_trusted(path ? path : "/sys/kernel/btf/vmlinux", MAX_BTF_SIZE, data, size, err))
-		return err->code;
-	if (*size >= 4 && !memcmp(*data, "\177ELF", 4)) {
-		struct btf *btf = btf__parse(path, NULL);
-		free(*data);
-		*data = NULL;
-		if (!btf)
-			return lbpf_err__set(err, errno, "%s has no usable BTF: %s", path, lbpf_strerror(errno));
-		__u32 n;
-		const void *raw = btf__raw_data(btf, &n);
-		if (raw && (*data = malloc(n))) {
-			memcpy(*data, raw, n);
-			*size = n;
-		}
-		btf__free(btf);
-		if (!*data)
-			return lbpf_err__set(err, ENOMEM, "out of memory reading %s", path);
-	}
-	return 0;
-}
-
 /* category and event from a tag's struct name, "tracepoint__<cat>__<ev>"
  * (the category is what precedes the first "__", as the rewrite names it). */
 static bool tracepoint_of(const char *name, char *cat, size_t cat_size, const char **event)
@@ -318,7 +291,7 @@ int lbpf_core_btf__open(const struct btf *obj_btf, const char *base_path, int *f
 	*fd = -1;
 	if (!has_tags(obj_btf))
 		return 0;
-	int ret = read_base(base_path, &data, &size, err);
+	int ret = lbpf_btf__read(base_path, &data, &size, err);
 	if (!ret)
 		ret = split_raw(data, size, base_path ? base_path : "/sys/kernel/btf/vmlinux", &base, err);
 	if (!ret) {

@@ -165,6 +165,25 @@ char *lbpf_tracepoint__c(const char *category, const char *event, const struct l
 /* All of data to fd (runtime/fd_write.c); false with errno on a failure. */
 bool lbpf_fd__write_all(int fd, const void *data, size_t size);
 
+/* ---- kernel BTF files (runtime/btf_file.c, runtime/btf_minimize.c) ---- */
+
+/* The bytes of the ELF section name in data (inside data, not copied):
+ * 0, -ENOENT when there is none, -EINVAL for a damaged ELF. */
+int lbpf_elf__section(const void *data, size_t size, const char *name, const char **out, size_t *out_size);
+/* path's raw BTF (a raw file, or an ELF's .BTF), only from a trusted file;
+ * the running kernel's when path is NULL. *data is malloc'd. */
+int lbpf_btf__read(const char *path, char **data, size_t *size, struct lbpf_err *err);
+/* Sets err to say the running kernel has no BTF and what to do; ESRCH. */
+int lbpf_btf__missing(struct lbpf_err *err);
+/* Makes raw BTF bytes the kernel BTF CO-RE relocates against from now on
+ * (LUABPF_BTF names a memfd holding them), for kernels without their own. */
+int lbpf_btf__use(const void *data, size_t size, struct lbpf_err *err);
+/* Of the kernel BTF at path, only what the CO-RE relocations of the objects
+ * (ELF bytes) reach, as raw BTF in *out (malloc'd): enough to load them on
+ * that kernel, a small part of its size. */
+int lbpf_btf__minimize(const char *path, const char *const *objects, const size_t *sizes, size_t n, char **out,
+		       size_t *out_size, struct lbpf_err *err);
+
 /* ---- a portable object's CO-RE target (runtime/core_btf.c) ---- */
 
 struct btf;

@@ -483,6 +483,8 @@ int lbpf_object__explain_load(const struct bpf_object *obj, const char *log, int
 				     bpf_program__name(p), bpf_program__section_name(p), lbpf_strerror(-ret),
 				     log_tail(log, QUOTED_LOG_LINES));
 	}
+	if (ret == -ESRCH && !lbpf_object__btf_path() && access("/sys/kernel/btf/vmlinux", R_OK) != 0)
+		return lbpf_btf__missing(err);
 	return lbpf_err__set(err, ret, "loading the BPF object failed: %s%s%s", lbpf_strerror(-ret),
 			     *lbpf_log__last() ? ": " : "", lbpf_log__last());
 }

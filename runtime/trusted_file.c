@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,7 +14,10 @@
 int lbpf_file__read_trusted(const char *path, size_t max, char **data, size_t *size, struct lbpf_err *err)
 {
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* /proc/self/fd/N is a link to a descriptor this process holds (a memfd
+	 * of BTF from a bundle); what it opens is checked as any file is. */
+	bool own_fd = strncmp(path, "/proc/self/fd/", 14) == 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | (own_fd ? 0 : O_NOFOLLOW));
 
 	*data = NULL;
 	*size = 0;

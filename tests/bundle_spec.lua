@@ -195,6 +195,64 @@ print(b.maps.seen[0], b.maps.seen[1])
     assert.are.same({ "577\t438\n", 0 }, { run_without_compiler(dir, "openat.lbpf " .. dir .. "/y") })
   end)
 
+  it("--min-btf carries what the objects need of each kernel's BTF, for kernels without their own", function()
+    h.run(("mkdir %s/btf && cp /sys/kernel/btf/vmlinux %s/btf/$(uname -r).btf && cp /sys/kernel/btf/vmlinux "
+      .. "%s/btf/5.4.0-other.btf && mkdir %s/other && cp %s/btf/5.4.0-other.btf %s/other/"):format(dir, dir, dir, dir,
+      dir, dir))
+    -- TRACEPOINT_PROBE args and a CO-RE read of the task: both relocate.
+    write(dir .. "/reads.lua", ([[
+local bpf = require "bpf"
+local pid, ppid = io.open("/proc/self/stat"):read("l"):match("^(%%d+) %%b() %%a (%%d+)")
+local b <close> = bpf.new(%q, { rodata = { target_pid = tonumber(pid) } })
+io.open(arg[1], "w"):close()
+print(b.maps.seen[0], b.maps.seen[1], b.maps.seen[2] == tonumber(ppid))
+]]):format((OPENAT_PROBE:gsub("MODE", "mode"):gsub("BPF_ARRAY%(seen, u64, 2%)", "BPF_ARRAY(seen, u64, 3)")
+      :gsub("return 0;\n}", "k = 2; v = BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), real_parent, "
+        .. "tgid); seen.update(&k, &v);\n  return 0;\n}"))))
+    local out, code = h.run(("%s bundle --min-btf %s/btf %s/reads.lua -o %s/reads.lbpf -- %s/x"):format(h.luabpf, dir,
+      dir, dir, dir))
+    assert.are.equal(0, code, out)
+    assert.matches("reads.lbpf: 1 object, BTF for 2 kernels, %d+ bytes", out)
+    local data = read(dir .. "/reads.lbpf")
+    local releases = {}
+    for size, release in data:gmatch("\nbtf (%d+) %x+ ([^\n]+)\n") do
+      assert.is_true(tonumber(size) < 16 * 1024, release .. ": " .. size .. " bytes of BTF")
+      releases[#releases + 1] = release
+    end
+    assert.are.same({ "5.4.0-other", h.run("uname -r"):match("[^\n]+") }, releases)
+    -- Where the kernel has no BTF: /sys/kernel/btf hidden in a mount namespace.
+    local function without_btf(bundle_name)
+      return h.run(("cd %s && unshare -m sh -c 'mount -t tmpfs none /sys/kernel/btf && "
+        .. "LUABPF_DRIVER=/nonexistent LUABPF_NO_CACHE=1 %s %s %s/y'"):format(dir, h.luabpf, bundle_name, dir))
+    end
+    assert.are.same({ "577\t438\ttrue\n", 0 }, { without_btf("reads.lbpf") })
+    out, code = h.run(("%s bundle --min-btf %s/other %s/reads.lua -o %s/other.lbpf -- %s/x"):format(h.luabpf, dir,
+      dir, dir, dir))
+    assert.are.equal(0, code, out)
+    out, code = without_btf("other.lbpf")
+    assert.are.equal(1, code)
+    assert.are.equal("luabpf: other.lbpf: this kernel (" .. h.run("uname -r"):match("[^\n]+") .. ") has no BTF of "
+      .. "its own (/sys/kernel/btf/vmlinux) and the bundle carries the BTF of other kernels only (5.4.0-other): bundle "
+      .. "it again with this kernel's BTF in --min-btf DIR, or give that BTF with --btf FILE\n", out)
+    out, code = h.run(("%s bundle %s/reads.lua -o %s/plain.lbpf -- %s/x"):format(h.luabpf, dir, dir, dir))
+    assert.are.equal(0, code, out)
+    out, code = without_btf("plain.lbpf")
+    assert.are.equal(1, code)
+    assert.matches("this kernel has no BTF (no /sys/kernel/btf/vmlinux: it was built without CONFIG_DEBUG_INFO_BTF), "
+      .. "which CO-RE relocation needs: give its BTF with --btf FILE (LUABPF_BTF; BTFHub has it for many distribution "
+      .. "kernels), or bundle the tool with --min-btf", out, 1, true)
+    -- The functions behind it, given what they cannot use.
+    assert.are.equal("bpf.min_core_btf: object 1: not a usable BPF object: 7 bytes is too short for an ELF header",
+      h.error_of(bpf.min_core_btf, "/sys/kernel/btf/vmlinux", { "garbage" }))
+    assert.are.equal("bpf.min_core_btf: object 1 must be ELF bytes (a string), got number",
+      h.error_of(bpf.min_core_btf, "/sys/kernel/btf/vmlinux", { 1 }))
+    assert.are.equal("/etc/passwd is not usable BTF: Invalid argument", h.error_of(bpf.min_core_btf, "/etc/passwd", {}))
+    assert.are.equal("the kernel BTF given is not BTF: Invalid argument", h.error_of(bpf.kernel_btf, "x"))
+    out, code = h.run(("%s bundle --min-btf %s/nothing %s/reads.lua"):format(h.luabpf, dir, dir))
+    assert.are.same({ "luabpf: bundle: --min-btf: " .. dir .. "/nothing holds no kernel BTF files (RELEASE.btf)\n", 1 },
+      { out, code })
+  end)
+
   it("several recorded runs serve C that differs by argument; an unrecorded one names its bpf.new", function()
     write(dir .. "/sized.lua", [[
 local bpf = require "bpf"

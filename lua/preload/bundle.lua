@@ -62,7 +62,7 @@ end
 
 local function manifest_text(m)
   local lines = {}
-  for _, k in ipairs { "luabpf", "format", "kernel", "features", "objects" } do
+  for _, k in ipairs { "luabpf", "format", "kernel", "features", "objects", "btf" } do
     lines[#lines + 1] = k .. "=" .. tostring(m[k])
   end
   return table.concat(lines, "\n") .. "\n"
@@ -182,6 +182,36 @@ end
 -- Records the script once per list of arguments; returns the bundle's
 -- bytes and its number of objects. opts.all_modules takes the Lua modules
 -- of /usr too.
+local function shell_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+
+-- The kernel BTF files in dir (RELEASE.btf, as BTFHub names them): a list
+-- of {release, path}, or nil and why not.
+function M.btf_files(dir)
+  local list = {}
+  local ls = io.popen("ls -1 -- " .. shell_quote(dir) .. " 2>/dev/null")
+  for name in ls:lines() do
+    local path = dir .. "/" .. name
+    local f = io.open(path, "rb")
+    -- Directories open but cannot be read.
+    if f and f:read(0) then list[#list + 1] = { (name:gsub("%.btf$", "")), path } end
+    if f then f:close() end
+  end
+  ls:close()
+  if #list == 0 then return nil, dir .. " holds no kernel BTF files (RELEASE.btf)" end
+  return list
+end
+
+-- For each kernel BTF file in dir, the part of it the objects' CO-RE
+-- relocations need: { {release, bytes}... }.
+local function min_btfs(dir, objects)
+  local files, why = M.btf_files(dir)
+  if not files then error("bundle --min-btf: " .. why, 0) end
+  local elves = {}
+  for i, k in ipairs(objects) do elves[i] = objects.by_key[k] end
+  for _, f in ipairs(files) do f[2] = bpf.min_core_btf(f[2], elves) end
+  return files
+end
+
 local function build(script, runs, opts)
   local objects, modules = { by_key = {} }, {}
   for _, args in ipairs(runs) do record_run(script, args, objects, modules, opts.all_modules) end
@@ -197,18 +227,22 @@ local function build(script, runs, opts)
   local uname = io.popen("uname -r")
   local kernel = uname:read("l") or "?"
   uname:close()
+  local btfs, releases = opts.min_btf and min_btfs(opts.min_btf, objects) or {}, {}
+  for i, b in ipairs(btfs) do releases[i] = b[1] end
   local parts = { entry("manifest", "manifest", manifest_text {
     luabpf = bpf.version, format = FORMAT, kernel = kernel, features = table.concat(names, ","), objects = #objects,
+    btf = table.concat(releases, ","),
   }), entry("script", script:match("[^/]*$"), text) }
   local mods = {}
   for name in pairs(modules) do mods[#mods + 1] = name end
   table.sort(mods)
   for _, name in ipairs(mods) do parts[#parts + 1] = entry("module", name, modules[name]) end
   for _, k in ipairs(objects) do parts[#parts + 1] = entry("object", k, objects.by_key[k]) end
+  for _, b in ipairs(btfs) do parts[#parts + 1] = entry("btf", b[1], b[2]) end
   local sums = {}
   for i, p in ipairs(parts) do sums[i] = p:match("^%a+ %d+ (%x+)") end
   return MAGIC .. " " .. FORMAT .. "\n" .. table.concat(parts) .. ("end 0 %s end\n"):format(bpf.hash(table.concat(sums))),
-    #objects
+    #objects, #btfs
 end
 
 -- Writes data to path atomically, executable.
@@ -218,7 +252,7 @@ local function write_file(path, data)
   if not w then error(werr, 0) end
   w:write(data)
   w:close()
-  os.execute(("chmod 0755 '%s'"):format(tmp:gsub("'", "'\\''")))
+  os.execute("chmod 0755 " .. shell_quote(tmp))
   local ok, rerr = os.rename(tmp, path)
   if not ok then error(rerr, 0) end
 end
@@ -230,10 +264,11 @@ local TRAILER = #EXE_MAGIC + 16
 
 -- Records the script once per list of arguments and writes the bundle to
 -- out; with opts.exe, an executable: the static host (opts.host) with the
--- bundle behind it. Returns the number of objects and the file's size.
+-- bundle behind it; with opts.min_btf, minimized BTF of the kernels there.
+-- Returns the number of objects, the file's size and the number of kernels.
 function M.create(script, runs, out, opts)
   opts = opts or {}
-  local data, n = build(script, runs, { all_modules = opts.exe })
+  local data, n, kernels = build(script, runs, { all_modules = opts.exe, min_btf = opts.min_btf })
   if opts.exe then
     local host = opts.host and io.open(opts.host, "rb")
     if not host then
@@ -243,7 +278,7 @@ function M.create(script, runs, out, opts)
     host:close()
   end
   write_file(out, data)
-  return n, #data
+  return n, #data, kernels
 end
 
 -- ---- running ----
@@ -271,16 +306,35 @@ function M.embedded(path)
   return data:sub(#data - TRAILER - n + 1, #data - TRAILER)
 end
 
+-- On a kernel without BTF of its own (and no --btf), the bundle's BTF of
+-- this kernel's release, from --min-btf.
+local function use_btf(btfs, path)
+  if not next(btfs) or os.getenv("LUABPF_BTF") or bpf.features({ "btf" }).btf then return end
+  local f = io.open("/proc/sys/kernel/osrelease")
+  local release = f and f:read("l") or "?"
+  if f then f:close() end
+  if not btfs[release] then
+    local have = {}
+    for r in pairs(btfs) do have[#have + 1] = r end
+    table.sort(have)
+    error(("%s: this kernel (%s) has no BTF of its own (/sys/kernel/btf/vmlinux) and the bundle carries the BTF of "
+      .. "other kernels only (%s): bundle it again with this kernel's BTF in --min-btf DIR, or give that BTF with "
+      .. "--btf FILE"):format(path, release, table.concat(have, ", ")), 0)
+  end
+  bpf.kernel_btf(btfs[release])
+end
+
 -- Checks a bundle's bytes (whole, for this luabpf and this kernel); returns
 -- the script's chunk with bpf.new served from it. name is for messages.
 local function load_bytes(data, path)
   local entries = parse(data, path)
-  local manifest, script, objects, modules = nil, nil, {}, {}
+  local manifest, script, objects, modules, btfs = nil, nil, {}, {}, {}
   for _, e in ipairs(entries) do
     if e.kind == "manifest" then manifest = parse_manifest(e.data)
     elseif e.kind == "script" then script = e
     elseif e.kind == "object" then objects[e.name] = e.data
-    elseif e.kind == "module" then modules[e.name] = e.data end
+    elseif e.kind == "module" then modules[e.name] = e.data
+    elseif e.kind == "btf" then btfs[e.name] = e.data end
   end
   if not manifest or not script then error(path .. " is damaged: it has no manifest or no script", 0) end
   if newer(manifest.luabpf or "0", bpf.version) then
@@ -295,6 +349,7 @@ local function load_bytes(data, path)
       error(("%s needs %s, which this kernel does not offer (bpf.features().%s is false)"):format(path, need, need), 0)
     end
   end
+  use_btf(btfs, path)
   for name, text in pairs(modules) do
     package.preload[name] = function(...) return assert(load(text, "@" .. name))(...) end
   end
