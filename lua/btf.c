@@ -4,35 +4,52 @@
 
 #include "binding.h"
 
-/* At most this many objects: a bundle's objects, not an open-ended list. */
-#define MAX_OBJECTS 256
+/* At most this many objects or types: a bundle's, not an open-ended list. */
+#define MAX_ENTRIES 256
 
-/* bpf.min_core_btf(path, {elf_bytes, ...}) -> raw BTF: of the kernel BTF in
- * the file at path, what the objects' CO-RE relocations need. */
+/* The strings of the table at idx, at most MAX_ENTRIES, each kept alive by
+ * the table; what names the list in errors. */
+static size_t strings_of(lua_State *L, int idx, const char *what, const char **out, size_t *sizes)
+{
+	lua_Integer n = luaL_len(L, idx);
+	if (n > MAX_ENTRIES)
+		luaL_error(L, "bpf.min_core_btf: at most %d %ss, got %d", MAX_ENTRIES, what, (int)n);
+	for (lua_Integer i = 1; i <= n; i++) {
+		if (lua_rawgeti(L, idx, i) != LUA_TSTRING)
+			luaL_error(L, "bpf.min_core_btf: %s %d must be a string, got %s", what, (int)i,
+				   luaL_typename(L, -1));
+		out[i - 1] = lua_tolstring(L, -1, &sizes[i - 1]);
+		lua_pop(L, 1);
+	}
+	return (size_t)n;
+}
+
+/* bpf.min_core_btf(path, {elf_bytes, ...} [, {"enum x", ...}]) -> raw BTF:
+ * of the kernel BTF in the file at path, what the objects' CO-RE
+ * relocations need, and the types named, whole. */
 static int bpf_min_core_btf(lua_State *L)
 {
 	const char *path = luaL_checkstring(L, 1);
-	const char *objects[MAX_OBJECTS];
-	size_t sizes[MAX_OBJECTS];
+	const char *objects[MAX_ENTRIES], *types[MAX_ENTRIES];
+	size_t sizes[MAX_ENTRIES], type_sizes[MAX_ENTRIES];
 	luaL_checktype(L, 2, LUA_TTABLE);
-	lua_Integer n = luaL_len(L, 2);
-	if (n > MAX_OBJECTS)
-		return luaL_error(L, "bpf.min_core_btf: at most %d objects, got %d", MAX_OBJECTS, (int)n);
-	for (lua_Integer i = 1; i <= n; i++) {
-		if (lua_rawgeti(L, 2, i) != LUA_TSTRING)
-			return luaL_error(L, "bpf.min_core_btf: object %d must be ELF bytes (a string), got %s", (int)i,
-					  luaL_typename(L, -1));
-		objects[i - 1] = lua_tolstring(L, -1, &sizes[i - 1]); /* kept alive by the table */
-		lua_pop(L, 1);
-	}
+	if (!lua_isnoneornil(L, 3))
+		luaL_checktype(L, 3, LUA_TTABLE);
+	struct lbpf_btf_needs needs = {
+		.objects = objects,
+		.sizes = sizes,
+		.nobjects = strings_of(L, 2, "object", objects, sizes),
+		.types = types,
+		.ntypes = lua_istable(L, 3) ? strings_of(L, 3, "type", types, type_sizes) : 0,
+	};
 	char *out;
 	size_t size;
 	struct lbpf_err err = {0};
 	/* Bytes from anywhere: checked as bpf.new checks them. */
-	for (lua_Integer i = 0; i < n; i++)
+	for (size_t i = 0; i < needs.nobjects; i++)
 		if (lbpf_elf__check(objects[i], sizes[i], &err))
 			return luaL_error(L, "bpf.min_core_btf: object %d: %s", (int)i + 1, err.msg);
-	if (lbpf_btf__minimize(path, objects, sizes, (size_t)n, &out, &size, &err))
+	if (lbpf_btf__minimize(path, &needs, &out, &size, &err))
 		return lbpf_lua_raise(L, &err);
 	lua_pushlstring(L, out, size);
 	free(out);

@@ -3,6 +3,7 @@
  * lua/discovery.lua lists tracepoints from; and what a binary offers,
  * bpf.usdt_probes(). */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -24,15 +25,23 @@ static int kernel_btf_gc(lua_State *L)
 	return 0;
 }
 
-/* The kernel's BTF, loaded once and kept in the registry. */
+/* The kernel's BTF (or the one --btf, LUABPF_BTF or a bundle gives),
+ * loaded once and kept in the registry. */
 static const struct btf *kernel_btf(lua_State *L)
 {
 	void **slot = lbpf_lua_registry_slot(L, KERNEL_BTF_KEY, KERNEL_BTF_MT);
+	struct lbpf_err err = {0};
+	char *data;
+	size_t size;
 
-	if (!*slot && !(*slot = btf__load_vmlinux_btf()))
-		luaL_error(L, "cannot read the kernel's BTF (/sys/kernel/btf/vmlinux): %s; the kernel needs "
-			      "CONFIG_DEBUG_INFO_BTF",
-			   lbpf_strerror(errno));
+	if (*slot)
+		return *slot;
+	if (lbpf_btf__read(lbpf_object__btf_path(), &data, &size, &err))
+		lbpf_lua_raise(L, &err);
+	*slot = btf__new(data, size);
+	free(data);
+	if (!*slot)
+		luaL_error(L, "the kernel BTF is not usable: %s", lbpf_strerror(errno));
 	return *slot;
 }
 

@@ -162,9 +162,11 @@ local function bundle(rest)
     if not files then report("bundle: --min-btf: " .. why); return 1 end
   end
   out = out or (script:gsub("%.lua$", "") .. (exe and "" or ".lbpf"))
-  local ok, n, size, kernels = run(require("bpf.bundle").create, script, runs, out,
+  -- Its errors are messages: a script's own failure comes back through the
+  -- recording's pcall, where no traceback of it is left.
+  local ok, n, size, kernels = host.call(require("bpf.bundle").create, script, runs, out,
     { exe = exe, host = static_host(), min_btf = min_btf })
-  if not ok then return 1 end
+  if not ok then report((tostring(n):gsub("\nstack traceback:.*$", ""))); return 1 end
   io.stderr:write(("luabpf: %s: %d object%s, %s%d bytes\n"):format(out, n, n == 1 and "" or "s",
     min_btf and ("BTF for %d kernel%s, "):format(kernels, kernels == 1 and "" or "s") or "", size))
   return 0

@@ -363,8 +363,31 @@ static int write_kept(const struct minimizer *m, char **out, size_t *out_size, s
 	return ret;
 }
 
-int lbpf_btf__minimize(const char *path, const char *const *objects, const size_t *sizes, size_t n, char **out,
-		       size_t *out_size, struct lbpf_err *err)
+/* A type a script looks up by name (bpf.kernel_enum and the like), whole. */
+static void keep_named(struct minimizer *m, const char *name)
+{
+	static const struct {
+		const char *prefix;
+		int kind;
+	} tagged[] = {{"struct ", BTF_KIND_STRUCT}, {"union ", BTF_KIND_UNION}, {"enum ", BTF_KIND_ENUM}};
+	int kind = -1;
+
+	for (size_t i = 0; i < sizeof(tagged) / sizeof(tagged[0]); i++)
+		if (!strncmp(name, tagged[i].prefix, strlen(tagged[i].prefix))) {
+			kind = tagged[i].kind;
+			name += strlen(tagged[i].prefix);
+		}
+	for (__u32 id = 1; id < m->ntypes; id++) {
+		const struct btf_type *t = btf__type_by_id(m->targ, id);
+		const char *tname = btf__name_by_offset(m->targ, t->name_off);
+		bool kind_ok = kind < 0 || btf_kind(t) == (__u32)kind || (kind == BTF_KIND_ENUM && btf_is_enum64(t));
+		if (kind_ok && tname && !strcmp(tname, name))
+			keep(m, id, true);
+	}
+}
+
+int lbpf_btf__minimize(const char *path, const struct lbpf_btf_needs *needs, char **out, size_t *out_size,
+		       struct lbpf_err *err)
 {
 	char *data;
 	size_t size;
@@ -383,8 +406,10 @@ int lbpf_btf__minimize(const char *path, const char *const *objects, const size_
 	m.kept = calloc(m.ntypes, sizeof(*m.kept));
 	m.members = calloc(m.ntypes, sizeof(*m.members));
 	int ret = m.kept && m.members ? 0 : lbpf_err__set(err, ENOMEM, "out of memory minimizing BTF");
-	for (size_t i = 0; !ret && i < n; i++)
-		ret = keep_object(&m, objects[i], sizes[i], i, err);
+	for (size_t i = 0; !ret && i < needs->nobjects; i++)
+		ret = keep_object(&m, needs->objects[i], needs->sizes[i], i, err);
+	for (size_t i = 0; !ret && i < needs->ntypes; i++)
+		keep_named(&m, needs->types[i]);
 	if (!ret && m.failed)
 		ret = lbpf_err__set(err, ENOMEM, "out of memory minimizing BTF");
 	if (!ret)

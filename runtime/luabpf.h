@@ -179,10 +179,18 @@ int lbpf_btf__missing(struct lbpf_err *err);
  * (LUABPF_BTF names a memfd holding them), for kernels without their own. */
 int lbpf_btf__use(const void *data, size_t size, struct lbpf_err *err);
 /* Of the kernel BTF at path, only what the CO-RE relocations of the objects
- * (ELF bytes) reach, as raw BTF in *out (malloc'd): enough to load them on
- * that kernel, a small part of its size. */
-int lbpf_btf__minimize(const char *path, const char *const *objects, const size_t *sizes, size_t n, char **out,
-		       size_t *out_size, struct lbpf_err *err);
+ * (ELF bytes) reach, and the named types whole ("struct x", "enum y", or a
+ * bare name of any kind), as raw BTF in *out (malloc'd): enough to load
+ * them on that kernel, a small part of its size. */
+struct lbpf_btf_needs {
+	const char *const *objects;
+	const size_t *sizes;
+	size_t nobjects;
+	const char *const *types;
+	size_t ntypes;
+};
+int lbpf_btf__minimize(const char *path, const struct lbpf_btf_needs *needs, char **out, size_t *out_size,
+		       struct lbpf_err *err);
 
 /* ---- a portable object's CO-RE target (runtime/core_btf.c) ---- */
 

@@ -199,13 +199,14 @@ print(b.maps.seen[0], b.maps.seen[1])
     h.run(("mkdir %s/btf && cp /sys/kernel/btf/vmlinux %s/btf/$(uname -r).btf && cp /sys/kernel/btf/vmlinux "
       .. "%s/btf/5.4.0-other.btf && mkdir %s/other && cp %s/btf/5.4.0-other.btf %s/other/"):format(dir, dir, dir, dir,
       dir, dir))
-    -- TRACEPOINT_PROBE args and a CO-RE read of the task: both relocate.
+    -- TRACEPOINT_PROBE args and a CO-RE read of the task relocate; an enum
+    -- looked up by name comes whole.
     write(dir .. "/reads.lua", ([[
 local bpf = require "bpf"
 local pid, ppid = io.open("/proc/self/stat"):read("l"):match("^(%%d+) %%b() %%a (%%d+)")
 local b <close> = bpf.new(%q, { rodata = { target_pid = tonumber(pid) } })
 io.open(arg[1], "w"):close()
-print(b.maps.seen[0], b.maps.seen[1], b.maps.seen[2] == tonumber(ppid))
+print(b.maps.seen[0], b.maps.seen[1], b.maps.seen[2] == tonumber(ppid), bpf.kernel_enum("pid_type")[3])
 ]]):format((OPENAT_PROBE:gsub("MODE", "mode"):gsub("BPF_ARRAY%(seen, u64, 2%)", "BPF_ARRAY(seen, u64, 3)")
       :gsub("return 0;\n}", "k = 2; v = BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), real_parent, "
         .. "tgid); seen.update(&k, &v);\n  return 0;\n}"))))
@@ -225,7 +226,7 @@ print(b.maps.seen[0], b.maps.seen[1], b.maps.seen[2] == tonumber(ppid))
       return h.run(("cd %s && unshare -m sh -c 'mount -t tmpfs none /sys/kernel/btf && "
         .. "LUABPF_DRIVER=/nonexistent LUABPF_NO_CACHE=1 %s %s %s/y'"):format(dir, h.luabpf, bundle_name, dir))
     end
-    assert.are.same({ "577\t438\ttrue\n", 0 }, { without_btf("reads.lbpf") })
+    assert.are.same({ "577\t438\ttrue\tPIDTYPE_SID\n", 0 }, { without_btf("reads.lbpf") })
     out, code = h.run(("%s bundle --min-btf %s/other %s/reads.lua -o %s/other.lbpf -- %s/x"):format(h.luabpf, dir,
       dir, dir, dir))
     assert.are.equal(0, code, out)
@@ -244,7 +245,7 @@ print(b.maps.seen[0], b.maps.seen[1], b.maps.seen[2] == tonumber(ppid))
     -- The functions behind it, given what they cannot use.
     assert.are.equal("bpf.min_core_btf: object 1: not a usable BPF object: 7 bytes is too short for an ELF header",
       h.error_of(bpf.min_core_btf, "/sys/kernel/btf/vmlinux", { "garbage" }))
-    assert.are.equal("bpf.min_core_btf: object 1 must be ELF bytes (a string), got number",
+    assert.are.equal("bpf.min_core_btf: object 1 must be a string, got number",
       h.error_of(bpf.min_core_btf, "/sys/kernel/btf/vmlinux", { 1 }))
     assert.are.equal("/etc/passwd is not usable BTF: Invalid argument", h.error_of(bpf.min_core_btf, "/etc/passwd", {}))
     assert.are.equal("the kernel BTF given is not BTF: Invalid argument", h.error_of(bpf.kernel_btf, "x"))
@@ -260,6 +261,10 @@ local n = tonumber(arg[1])
 local b <close> = bpf.new("u64 table[" .. n .. "] = {};\nSEC(\"tp/syscalls/sys_enter_getpid\") int f(void *c) { return 0; }")
 print(#b.globals.table)
 ]])
+    -- A run that fails (a usage error, say) makes no bundle.
+    write(dir .. "/fails.lua", "if arg[2] == 'bad' then os.exit(2) end\n")
+    assert.are.same({ "luabpf: the run of " .. dir .. "/fails.lua ok bad exited with status 2: a bundle records runs "
+      .. "that work, so fix its arguments\n", 1 }, { bundle(dir .. "/fails.lua", dir .. "/fails.lbpf", "-- ok bad") })
     local out, code = bundle(dir .. "/sized.lua", dir .. "/sized.lbpf", "-- 3 -- 5")
     assert.are.equal(0, code, out)
     assert.matches("sized.lbpf: 2 objects", out)

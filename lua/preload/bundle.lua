@@ -123,10 +123,20 @@ local Stop = {}
 -- Runs the script once with args, compiling and loading for real, but with
 -- b:run, bpf.run and bpf.sleep returning at once and os.exit ending only
 -- the run; objects and modules collect what it compiled and required.
+-- The kernel types a script looks up by name, which --min-btf keeps whole.
+local LOOKUPS = { kernel_enum = "enum ", kernel_has_type = "", kernel_has_field = "" }
+
 local function record_run(script, args, objects, modules, all_modules)
   local methods = debug.getregistry()["bpf.Object.methods"]
   local saved = { new = bpf.new, open = bpf.open, compile = bpf.compile, sleep = bpf.sleep, brun = bpf.run,
     run = methods.run, exit = os.exit, require = require, arg = arg }
+  for fn, prefix in pairs(LOOKUPS) do
+    saved[fn] = bpf[fn]
+    bpf[fn] = function(name, ...)
+      if type(name) == "string" then objects.types[(name:find("^%a+ ") and "" or prefix) .. name] = true end
+      return saved[fn](name, ...)
+    end
+  end
   local function compiled(src, opts)
     local k = key(src, opts)
     if not objects.by_key[k] then
@@ -149,7 +159,11 @@ local function record_run(script, args, objects, modules, all_modules)
   bpf.sleep = function() return true end
   bpf.run = function() return 0, "duration" end
   methods.run = function() return 0, "duration" end
-  os.exit = function() error(Stop, 0) end
+  local status = 0
+  os.exit = function(code)
+    status = code == nil and 0 or code == true and 0 or code == false and 1 or code
+    error(Stop, 0)
+  end
   -- The project's modules; those under /usr are the target's packages
   -- (lua-argparse), except in an executable, which must stand alone.
   require = function(name)
@@ -173,15 +187,17 @@ local function record_run(script, args, objects, modules, all_modules)
   if chunk then ok, err = pcall(chunk, table.unpack(args)) end
   debug.sethook()
   bpf.new, bpf.open, bpf.compile, bpf.sleep, bpf.run = saved.new, saved.open, saved.compile, saved.sleep, saved.brun
+  for fn in pairs(LOOKUPS) do bpf[fn] = saved[fn] end
   methods.run, os.exit, require, arg = saved.run, saved.exit, saved.require, saved.arg
   collectgarbage()
   if not chunk then error(why, 0) end
   if not ok and err ~= Stop then error(err, 0) end
+  if status ~= 0 then
+    error(("the run of %s%s exited with status %s: a bundle records runs that work, so fix its arguments"):format(
+      script, #args > 0 and " " .. table.concat(args, " ") or "", tostring(status)), 0)
+  end
 end
 
--- Records the script once per list of arguments; returns the bundle's
--- bytes and its number of objects. opts.all_modules takes the Lua modules
--- of /usr too.
 local function shell_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
 
 -- The kernel BTF files in dir (RELEASE.btf, as BTFHub names them): a list
@@ -206,14 +222,19 @@ end
 local function min_btfs(dir, objects)
   local files, why = M.btf_files(dir)
   if not files then error("bundle --min-btf: " .. why, 0) end
-  local elves = {}
+  local elves, types = {}, {}
   for i, k in ipairs(objects) do elves[i] = objects.by_key[k] end
-  for _, f in ipairs(files) do f[2] = bpf.min_core_btf(f[2], elves) end
+  for name in pairs(objects.types) do types[#types + 1] = name end
+  table.sort(types)
+  for _, f in ipairs(files) do f[2] = bpf.min_core_btf(f[2], elves, types) end
   return files
 end
 
+-- Records the script once per list of arguments; returns the bundle's
+-- bytes, its number of objects and of kernels' BTF. opts.all_modules takes
+-- the Lua modules of /usr too; opts.min_btf is --min-btf's directory.
 local function build(script, runs, opts)
-  local objects, modules = { by_key = {} }, {}
+  local objects, modules = { by_key = {}, types = {} }, {}
   for _, args in ipairs(runs) do record_run(script, args, objects, modules, opts.all_modules) end
   local f = io.open(script, "rb")
   if not f then error("cannot read " .. script, 0) end
