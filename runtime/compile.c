@@ -51,23 +51,37 @@ static int check_trusted(const char *path, struct lbpf_err *err)
 	return 0;
 }
 
+#define MAX_CANDIDATES 4
+
+/* Where the driver library may be, in order: LUABPF_DRIVER alone (naming
+ * none proves a bundle runs without one); else beside luabpf (the build
+ * tree), then where an install under any prefix puts it, seen from the host
+ * in bin and from bpf.so in lib/lua/5.4, then the configured directory. */
+static int driver_candidates(char out[MAX_CANDIDATES][PATH_MAX + 64])
+{
+	const char *forced = getenv("LUABPF_DRIVER");
+	int n = 0;
+
+	if (forced && *forced) {
+		snprintf(out[n++], sizeof(out[0]), "%s", forced);
+		return n;
+	}
+	if (driver_dir[0]) {
+		snprintf(out[n++], sizeof(out[0]), "%s/" DRIVER_NAME, driver_dir);
+		snprintf(out[n++], sizeof(out[0]), "%s/../lib/luabpf/" DRIVER_NAME, driver_dir);
+		snprintf(out[n++], sizeof(out[0]), "%s/../../luabpf/" DRIVER_NAME, driver_dir);
+	}
+	snprintf(out[n++], sizeof(out[0]), "%s/" DRIVER_NAME, LBPF_LIBDIR);
+	return n;
+}
+
 static int load_driver(struct lbpf_err *err)
 {
-	char candidates[2][PATH_MAX + 32];
-	int n = 0;
+	char candidates[MAX_CANDIDATES][PATH_MAX + 64], looked[MAX_CANDIDATES * (PATH_MAX + 72)] = "";
 
 	if (driver_compile)
 		return 0;
-	/* LUABPF_DRIVER names the one library to use (or, naming none, proves a
-	 * bundle runs without one). */
-	const char *forced = getenv("LUABPF_DRIVER");
-	if (forced && *forced) {
-		snprintf(candidates[n++], sizeof(candidates[0]), "%s", forced);
-	} else {
-		if (driver_dir[0])
-			snprintf(candidates[n++], sizeof(candidates[0]), "%s/" DRIVER_NAME, driver_dir);
-		snprintf(candidates[n++], sizeof(candidates[0]), "%s/" DRIVER_NAME, LBPF_LIBDIR);
-	}
+	int n = driver_candidates(candidates);
 
 	for (int i = 0; i < n; i++) {
 		int ret = check_trusted(candidates[i], err);
@@ -87,11 +101,14 @@ static int load_driver(struct lbpf_err *err)
 			fprintf(stderr, "luabpf: loaded clang driver %s\n", candidates[i]);
 		return 0;
 	}
+	for (int i = 0; i < n; i++)
+		snprintf(looked + strlen(looked), sizeof(looked) - strlen(looked), "%s%s",
+			 i == 0 ? "" : i == n - 1 ? " and " : ", ", candidates[i]);
 	return lbpf_err__set(err, ENOENT,
 			     "cannot compile BPF C: the clang driver (%s) is not installed beside luabpf "
-			     "(looked in %s%s%s); install it (make install-compiler), or run a bundle made by "
+			     "(looked in %s); install it (make install-compiler), or run a bundle made by "
 			     "luabpf bundle, or load a precompiled object with bpf.new(elf_bytes)",
-			     DRIVER_NAME, candidates[0], n > 1 ? " and " : "", n > 1 ? candidates[1] : "");
+			     DRIVER_NAME, looked);
 }
 
 /* A #line file name must not end the string literal early. */
@@ -150,7 +167,6 @@ static void add_build_identity(struct lbpf_hash *h, const struct lbpf_compile_op
 {
 	struct utsname u;
 	struct stat st;
-	char path[PATH_MAX + 32];
 
 	for (const struct lbpf_embedded *e = lbpf_runtime_files; e->name; e++)
 		lbpf_hash__add(h, e->data, e->size);
@@ -159,11 +175,15 @@ static void add_build_identity(struct lbpf_hash *h, const struct lbpf_compile_op
 	for (size_t i = 0; i < opts->ncflags; i++)
 		lbpf_hash__add(h, opts->cflags[i], strlen(opts->cflags[i]));
 	lbpf_hash__add(h, LBPF_DRIVER_ID, sizeof(LBPF_DRIVER_ID));
-	snprintf(path, sizeof(path), "%s/" DRIVER_NAME, driver_dir[0] ? driver_dir : LBPF_LIBDIR);
-	if (stat(path, &st) == 0) {
-		lbpf_hash__add(h, &st.st_size, sizeof(st.st_size));
-		lbpf_hash__add(h, &st.st_mtime, sizeof(st.st_mtime));
-	}
+	/* The library that would load: a rebuilt one recompiles. */
+	char candidates[MAX_CANDIDATES][PATH_MAX + 64];
+	int n = driver_candidates(candidates);
+	for (int i = 0; i < n; i++)
+		if (stat(candidates[i], &st) == 0) {
+			lbpf_hash__add(h, &st.st_size, sizeof(st.st_size));
+			lbpf_hash__add(h, &st.st_mtime, sizeof(st.st_mtime));
+			break;
+		}
 	if (uname(&u) == 0) {
 		lbpf_hash__add(h, u.release, strlen(u.release));
 		lbpf_hash__add(h, u.version, strlen(u.version));

@@ -100,6 +100,28 @@ describe("bundles", function()
     assert.matches("^Usage: opensnoop ", out)
   end)
 
+  it("make install-runtime installs what runs bundles, without LLVM; install-compiler adds the driver", function()
+    local out, code = bundle(h.root .. "/scripts/opensnoop.lua", dir .. "/opensnoop.lbpf", "-- -d 1")
+    assert.are.equal(0, code, out)
+    out, code = h.run(("make -s -C %s install-runtime DESTDIR=%s/root PREFIX=/opt/lb"):format(h.root, dir))
+    assert.are.equal(0, code, out)
+    assert.are.equal("/opt/lb/bin/luabpf\n/opt/lb/lib/lua/5.4/bpf.so\n/opt/lb/lib/luabpf/luabpf-static\n",
+      h.run(("cd %s/root && find . -type f | sort | cut -c2-"):format(dir)))
+    local luabpf = dir .. "/root/opt/lb/bin/luabpf"
+    local p = io.popen(("cd %s && env -u LUABPF_DRIVER %s opensnoop.lbpf -d 1 2>&1"):format(dir, luabpf))
+    assert.are.equal("Tracing open() calls... Hit Ctrl-C to end.", p:read("l"))
+    p:close()
+    local compile = ("cd %s && env -u LUABPF_DRIVER LUABPF_NO_CACHE=1 %s -e 'require(\"bpf\").compile(\"int x;\")'")
+      :format(dir, luabpf)
+    assert.matches("cannot compile BPF C: the clang driver (libluabpf-clang.so) is not installed beside luabpf (looked "
+      .. "in " .. dir .. "/root/opt/lb/bin/libluabpf-clang.so, " .. dir .. "/root/opt/lb/bin/../lib/luabpf/"
+      .. "libluabpf-clang.so, ", h.run(compile), 1, true)
+    -- Found under the prefix it is installed to, whatever prefix luabpf was built for.
+    out, code = h.run(("make -s -C %s install-compiler DESTDIR=%s/root PREFIX=/opt/lb"):format(h.root, dir))
+    assert.are.equal(0, code, out)
+    assert.are.same({ "", 0 }, { h.run(compile) })
+  end)
+
   it("--btf (LUABPF_BTF) names the kernel BTF a bundle relocates against, for kernels without their own", function()
     local out, code = bundle(h.root .. "/scripts/opensnoop.lua", dir .. "/opensnoop.lbpf", "-- -d 1")
     assert.are.equal(0, code, out)
