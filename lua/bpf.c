@@ -1,6 +1,7 @@
 /* luaopen_bpf: the module table of `require "bpf"`, its metatables, and where
  * the clang driver is found (beside this module or the host binary). */
 #include <dlfcn.h>
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <math.h>
@@ -47,13 +48,21 @@ static void find_own_dir(char *dir, size_t size)
 	}
 }
 
-/* bpf.sleep(seconds): true when the time passed, false when a signal cut it short. */
+/* bpf.sleep(seconds): true when the time passed, false when Ctrl-C (or
+ * SIGTERM) cut it short. As b:run does, it takes the signal itself, so the
+ * script goes on to print what it gathered. */
 static int bpf_sleep(lua_State *L)
 {
 	lua_Number s = luaL_checknumber(L, 1);
 	luaL_argcheck(L, s >= 0 && s < 1e9, 1, "seconds must be between 0 and 1e9");
 	struct timespec ts = {(time_t)s, (long)((s - floor(s)) * 1e9)};
-	lua_pushboolean(L, nanosleep(&ts, NULL) == 0);
+	bool slept = true;
+	lbpf_stop__arm();
+	/* Other signals (a child's exit) only interrupt the sleep, not end it. */
+	while (slept && (lbpf_stop__requested() || nanosleep(&ts, &ts) != 0))
+		slept = !lbpf_stop__requested() && errno == EINTR;
+	lbpf_stop__disarm();
+	lua_pushboolean(L, slept);
 	return 1;
 }
 

@@ -6,7 +6,6 @@ local bpf, _, methods = ...
 
 local STARS = 40
 local LOG2_SLOTS = 65
-local LINEAR_SLOTS = 1025
 
 -- BCC's bar: floor(width * val / max) stars, at most width.
 local function stars(val, max, width)
@@ -23,19 +22,30 @@ local function count_of(v)
   return v
 end
 
+-- A 64-bit integer as unsigned decimal: slot 64's bounds pass 2^63.
+local function unsigned(n)
+  if n >= 0 then return tostring(n) end
+  local q = (n >> 1) // 5
+  return tostring(q) .. tostring(n - q * 10)
+end
+
 -- {slot -> count} into BCC's rows: bucket bounds and counts up to the last
--- non-empty bucket. Log2 buckets start at 1 (the bucket of 1 reads "0 -> 1").
+-- non-empty bucket. Log2 buckets start at 1 (the bucket of 1 reads "0 -> 1",
+-- bpf_log2l's), or at 0 when slot 0 counted something: then it holds 0 alone
+-- and slot 1 holds 1. Slot 64 holds 2^63 up to 2^64 - 1.
 local function rows(vals, log2)
   local last = -1
   for slot, n in pairs(vals) do
     if n > 0 and slot > last then last = slot end
   end
+  local zero = log2 and (vals[0] or 0) > 0
   local out = {}
-  for slot = log2 and 1 or 0, last do
+  for slot = (log2 and not zero) and 1 or 0, last do
     local n = vals[slot] or 0
     if log2 then
       local low, high = (1 << slot) >> 1, (1 << slot) - 1
-      if low == high then low = low - 1 end
+      if slot == 64 then low, high = math.mininteger, -1 end
+      if low == high and slot == 1 and not zero then low = 0 end
       out[#out + 1] = { low = low, high = high, count = n }
     else
       out[#out + 1] = { value = slot, count = n }
@@ -51,11 +61,11 @@ local function render(r, last, log2, val_type, strip)
   if not log2 then
     header, body, width = "     %-13s : count     distribution", "        %-10d : %-8d |%-40s|", STARS
   elseif last <= 32 then
-    header, body, width = "     %-19s : count     distribution", "%10d -> %-10d : %-8d |%-40s|", STARS
+    header, body, width = "     %-19s : count     distribution", "%10s -> %-10s : %-8d |%-40s|", STARS
   else
-    header, body, width = "               %-29s : count     distribution", "%20d -> %-20d : %-8d |%-20s|", STARS // 2
+    header, body, width = "               %-29s : count     distribution", "%20s -> %-20s : %-8d |%-20s|", STARS // 2
   end
-  if (log2 and last > 0) or (not log2 and last >= 0) then
+  if last >= 0 and (not log2 or last > 0 or r[1]) then
     print(header:format(val_type))
   end
   for _, row in ipairs(r) do
@@ -63,7 +73,7 @@ local function render(r, last, log2, val_type, strip)
     strip = false
     local bar = stars(row.count, max, width)
     if log2 then
-      print(body:format(row.low, row.high, row.count, bar))
+      print(body:format(unsigned(row.low), unsigned(row.high), row.count, bar))
     else
       print(body:format(row.value, row.count, bar))
     end
@@ -73,7 +83,8 @@ end
 
 local function check_slot(slot, limit, what)
   if math.type(slot) ~= "integer" or slot < 0 or slot >= limit then
-    error(("%s: bucket %s is not an integer from 0 to %d"):format(what, tostring(slot), limit - 1), 4)
+    error(("%s: bucket %s is not %s"):format(what, tostring(slot), limit == math.maxinteger
+      and "an integer of 0 or more" or ("an integer from 0 to %d"):format(limit - 1)), 4)
   end
   return slot
 end
@@ -123,7 +134,7 @@ local function histogram(src, log2, val_type, section_header, section_fn, strip,
     error(what .. ": the value label must be a string, e.g. \"bytes\"", 3)
   end
   val_type = val_type or "value"
-  local vals, sections = collect(src, log2 and LOG2_SLOTS or LINEAR_SLOTS, what)
+  local vals, sections = collect(src, log2 and LOG2_SLOTS or math.maxinteger, what)
   if not sections then
     local r, last = rows(vals, log2)
     render(r, last, log2, val_type, strip)
@@ -137,7 +148,7 @@ local function histogram(src, log2, val_type, section_header, section_fn, strip,
 end
 
 local function data(src, log2, what)
-  local vals, sections = collect(src, log2 and LOG2_SLOTS or LINEAR_SLOTS, what)
+  local vals, sections = collect(src, log2 and LOG2_SLOTS or math.maxinteger, what)
   if not sections then return (rows(vals, log2)) end
   local out = {}
   for _, s in ipairs(sorted_keys(sections)) do

@@ -209,6 +209,32 @@ SEC("xdp") int buckets(struct xdp_md *ctx)
     for i, v in ipairs { 0, 1, 2, 5000, 0xffffffff, 1 << 40 } do assert.are.equal(b.globals.l2l[i], bpf.log2l(v)) end
     assert.has_error(function() bpf.print_log2_hist({ [70] = 1 }) end,
       "print_log2_hist: bucket 70 is not an integer from 0 to 64")
+    assert.has_error(function() bpf.print_linear_hist({ [-1] = 1 }) end,
+      "print_linear_hist: bucket -1 is not an integer of 0 or more")
+  end)
+
+  it("shows slot 0 (the value 0) when it counted, slot 64 up to 2^64 - 1, and linear slots past 1024", function()
+    assert.are.equal([[
+     value               : count     distribution
+         0 -> 0          : 2        |****************************************|
+         1 -> 1          : 1        |********************                    |
+         2 -> 3          : 1        |********************                    |
+]], printed(function() bpf.print_log2_hist({ [0] = 2, [1] = 1, [2] = 1 }) end))
+    local top = printed(function() bpf.print_log2_hist({ [1] = 1, [64] = 3 }) end)
+    assert.matches("\n 9223372036854775808 %-> 18446744073709551615 : 3        |%*+|\n$", top)
+    assert.matches("^               value                         : count     distribution\n +0 %-> 1 +: 1 ", top)
+    -- An array of 2000 slots, the last one counted.
+    local b <close> = bpf.new([[
+BPF_ARRAY(lin, u64, 2000);
+SEC("xdp") int fill(struct xdp_md *ctx) { lin.increment(1999, 7); lin.increment(1000); return XDP_PASS; }
+]])
+    b.progs.fill:test_run()
+    local out = printed(function() b.maps.lin:print_linear_hist() end)
+    local lines = {}
+    for line in out:gmatch("[^\n]+") do lines[#lines + 1] = line end
+    assert.are.equal(2001, #lines)
+    assert.are.equal("        1000       : 1        |*****                                   |", lines[1002])
+    assert.are.equal("        1999       : 7        |****************************************|", lines[2001])
   end)
 end)
 

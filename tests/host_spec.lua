@@ -58,6 +58,13 @@ describe("luabpf host", function()
     assert.matches("usage: luabpf [options] [script [args]]", out, 1, true)
   end)
 
+  it("Ctrl-C during bpf.sleep makes it return false, and the script goes on to print", function()
+    h.write_file(dir .. "/sleeper.lua", "print(bpf.sleep(10))\nprint('after')\n")
+    local out = h.run(("%s %s/sleeper.lua & p=$!; sleep 0.5; kill -INT $p; wait $p; echo status $?"):format(h.luabpf,
+      dir))
+    assert.are.equal("false\nafter\nstatus 0\n", out)
+  end)
+
   it("REPL: continues incomplete input, prints values, keeps history", function()
     local out, code, history = repl {
       "expect > ",
