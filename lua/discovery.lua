@@ -8,6 +8,8 @@ local function glob_to_pattern(glob)
   local p = glob:gsub("[%^%$%(%)%%%.%[%]%+%-]", "%%%0"):gsub("%*", ".*"):gsub("%?", ".")
   return "^" .. p .. "$"
 end
+-- For bpf.list, which matches probe names the same way.
+bpf._glob_pattern = glob_to_pattern
 
 function bpf.tracepoints(glob)
   if glob ~= nil and type(glob) ~= "string" then

@@ -11,6 +11,9 @@ Available options are:
   --btf F   relocate against the kernel BTF in file F (LUABPF_BTF), for
             kernels without /sys/kernel/btf/vmlinux
   -i        enter the REPL after running script or -e
+  -l [G]    list the probes glob G matches (tracepoint:syscalls:*open*,
+            uprobe:/bin/bash:read*, usdt:/path:*, software:*); -lv also
+            shows a tracepoint's fields and a USDT probe's arguments
   -v        show version information
   -h        show this help
   --        stop handling options
@@ -207,6 +210,11 @@ while argv[i] do
     i = i + 2
   elseif a:sub(1, 2) == "-e" then chunks[#chunks + 1] = a:sub(3); i = i + 1
   elseif a == "-i" then interactive = true; i = i + 1
+  elseif a == "-l" or a == "-lv" then
+    local glob = argv[i + 1]
+    local ok, err = host.call(require("bpf.list").print, glob, a == "-lv")
+    if not ok then report((tostring(err):gsub("\nstack traceback:.*$", ""))); return 1 end
+    return 0
   elseif a == "--btf" then
     if not argv[i + 1] then report("'--btf' needs a file\n" .. usage); return 1 end
     host.setenv("LUABPF_BTF", argv[i + 1])

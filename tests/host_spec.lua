@@ -65,6 +65,29 @@ describe("luabpf host", function()
     assert.are.equal("false\nafter\nstatus 0\n", out)
   end)
 
+  it("-l lists the probes a glob matches as bpftrace names them; -lv adds fields and arguments", function()
+    local function list(args) return h.run(h.luabpf .. " " .. args) end
+    assert.are.same({ "tracepoint:syscalls:sys_enter_openat\ntracepoint:syscalls:sys_enter_openat2\n", 0 },
+      { list("-l 'tracepoint:syscalls:sys_enter_openat*'") })
+    assert.are.same({ "tracepoint:syscalls:sys_enter_openat\n    int __syscall_nr\n    int dfd\n"
+      .. "    const char * filename\n    int flags\n    umode_t mode\n", 0 },
+      { list("-lv tracepoint:syscalls:sys_enter_openat") })
+    assert.are.same({ "rawtracepoint:sched_switch\ntracepoint:sched:sched_switch\n", 0 }, { list("-l '*sched_switch'") })
+    assert.are.same({ "software:cpu-clock:\nsoftware:cpu-migrations:\n", 0 }, { list("-l 'software:cpu-*'") })
+    local target = h.fixture("uprobe_target")
+    assert.are.same({ ("uprobe:%s:lbpf_target_add\nuprobe:%s:lbpf_target_mul\n"):format(target, target), 0 },
+      { list("-l 'uprobe:" .. target .. ":lbpf_target_*'") })
+    local usdt = h.fixture("usdt_target")
+    local out, code = list("-lv 'usdt:" .. usdt .. ":*'")
+    assert.are.equal(0, code, out)
+    assert.matches("^usdt:" .. usdt:gsub("%p", "%%%0") .. ":luabpf_test:tick\n    arg0: %-4@%S+\n    arg1: 8@%S+\n$", out)
+    assert.are.same({ "luabpf: -l: no probe type 'kfunc' (there are tracepoint, rawtracepoint, software, hardware, "
+      .. "kprobe, uprobe, usdt)\n", 1 }, { list("-l 'kfunc:*'") })
+    assert.are.same({ "luabpf: -l uprobe:*: name the binary, as in 'uprobe:/bin/bash:*'\n", 1 }, { list("-l 'uprobe:*'") })
+    assert.are.same({ "luabpf: -l uprobe:/nonexistent:*: elf_functions: cannot read /nonexistent: No such file or "
+      .. "directory\n", 1 }, { list("-l 'uprobe:/nonexistent:*'") })
+  end)
+
   it("REPL: continues incomplete input, prints values, keeps history", function()
     local out, code, history = repl {
       "expect > ",
