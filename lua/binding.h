@@ -150,6 +150,11 @@ void lbpf_lua_sysview_functions(lua_State *L);
 void lbpf_lua_symbols_functions(lua_State *L);
 void lbpf_lua_discovery_functions(lua_State *L);
 void lbpf_lua_btf_functions(lua_State *L);
+void lbpf_lua_target_functions(lua_State *L);
+/* luabpf -c's command starts the first time a script waits (lua/target.c). */
+void lbpf_lua_before_wait(lua_State *L);
+/* Sets an object's FILTER_TARGET() pid, when it has one, before its load. */
+void lbpf_lua_apply_target(lua_State *L, int objidx, const struct lbpf_object *obj);
 
 /* b.globals (lua/globals.c). */
 void lbpf_lua_open_globals(lua_State *L);

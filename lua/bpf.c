@@ -57,6 +57,7 @@ static int bpf_sleep(lua_State *L)
 	luaL_argcheck(L, s >= 0 && s < 1e9, 1, "seconds must be between 0 and 1e9");
 	struct timespec ts = {(time_t)s, (long)((s - floor(s)) * 1e9)};
 	bool slept = true;
+	lbpf_lua_before_wait(L);
 	lbpf_stop__arm();
 	/* Other signals (a child's exit) only interrupt the sleep, not end it. */
 	while (slept && (lbpf_stop__requested() || nanosleep(&ts, &ts) != 0))
@@ -206,6 +207,7 @@ int luaopen_bpf(lua_State *L)
 	lbpf_lua_symbols_functions(L);
 	lbpf_lua_discovery_functions(L);
 	lbpf_lua_btf_functions(L);
+	lbpf_lua_target_functions(L);
 	run_lua_modules(L);
 	lua_pushliteral(L, LUABPF_VERSION);
 	lua_setfield(L, -2, "version");

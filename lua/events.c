@@ -220,6 +220,7 @@ static int object_poll(lua_State *L)
 	lua_Integer total = 0;
 	lua_Integer timeout = luaL_optinteger(L, 2, -1);
 	luaL_argcheck(L, timeout >= -1 && timeout <= INT32_MAX, 2, "timeout is in milliseconds, -1 for none");
+	lbpf_lua_before_wait(L);
 	if (poll_object(L, 1, (int)timeout, &total))
 		return lua_error(L);
 	lua_pushinteger(L, total);
@@ -538,6 +539,7 @@ static int run_objects(lua_State *L, const int *objs, int n, const struct run_op
 		if (loop)
 			epoll_ctl(epfd, EPOLL_CTL_ADD, lbpf_loop__fd(loop), &ev);
 	}
+	lbpf_lua_before_wait(L);
 	lbpf_stop__arm();
 	while (!lbpf_stop__requested() && !failed && any_open(L, objs, n)) {
 		int timeout = -1;

@@ -2,12 +2,14 @@
  * embedded host.lua (options, scripts, REPL). C supplies what Lua cannot:
  * line editing with history and Ctrl-C that interrupts the running statement. */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdbool.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <limits.h>
 #include <unistd.h>
@@ -173,6 +175,77 @@ static int host_readline(lua_State *L)
 	return 1;
 }
 
+/* host.spawn_held({prog, args...}): runs the program (looked up in PATH) in
+ * a child held before its exec until host.release(fd) (luabpf -c: the
+ * command starts once probes are attached); returns its pid and that fd. */
+static int host_spawn_held(lua_State *L)
+{
+	luaL_checktype(L, 1, LUA_TTABLE);
+	lua_Integer argc = luaL_len(L, 1);
+	luaL_argcheck(L, argc >= 1 && argc < 4096, 1, "a program and its arguments");
+	const char **argv = lua_newuserdatauv(L, (size_t)(argc + 1) * sizeof(*argv), 0);
+	for (lua_Integer i = 1; i <= argc; i++) {
+		lua_rawgeti(L, 1, i);
+		argv[i - 1] = luaL_checkstring(L, -1); /* kept alive by the table */
+		lua_pop(L, 1);
+	}
+	argv[argc] = NULL;
+	const char *cmd = argv[0];
+	int gate[2];
+
+	if (pipe2(gate, O_CLOEXEC) != 0)
+		return luaL_error(L, "cannot start '%s': %s", cmd, strerror(errno));
+	pid_t pid = fork();
+	if (pid < 0) {
+		int e = errno;
+		close(gate[0]);
+		close(gate[1]);
+		return luaL_error(L, "cannot start '%s': %s", cmd, strerror(e));
+	}
+	if (pid == 0) {
+		char go;
+		close(gate[1]);
+		ssize_t n;
+		while ((n = read(gate[0], &go, 1)) < 0 && errno == EINTR)
+			;
+		if (n != 1)
+			_exit(127); /* luabpf ended without starting it */
+		execvp(cmd, (char *const *)argv);
+		fprintf(stderr, "luabpf: -c: cannot run %s: %s\n", cmd, strerror(errno));
+		_exit(127);
+	}
+	close(gate[0]);
+	lua_pushinteger(L, pid);
+	lua_pushinteger(L, gate[1]);
+	return 2;
+}
+
+/* host.release(fd): lets a held child run. */
+static int host_release(lua_State *L)
+{
+	int fd = (int)luaL_checkinteger(L, 1);
+	ssize_t n;
+	while ((n = write(fd, "g", 1)) < 0 && errno == EINTR)
+		;
+	close(fd);
+	return 0;
+}
+
+/* host.finish(pid): a child still running when the script ends is stopped
+ * (SIGTERM) and reaped. */
+static int host_finish(lua_State *L)
+{
+	pid_t pid = (pid_t)luaL_checkinteger(L, 1);
+	int status;
+
+	if (waitpid(pid, &status, WNOHANG) == 0) {
+		kill(pid, SIGTERM);
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+	}
+	return 0;
+}
+
 static int host_add_history(lua_State *L)
 {
 	add_history(luaL_checkstring(L, 1));
@@ -202,6 +275,9 @@ int main(int argc, char **argv)
 {
 	static const luaL_Reg host[] = {
 		{"call", host_call},
+		{"spawn_held", host_spawn_held},
+		{"release", host_release},
+		{"finish", host_finish},
 		{"readline", host_readline},
 		{"add_history", host_add_history},
 		{"read_history", host_read_history},

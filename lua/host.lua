@@ -10,6 +10,9 @@ Available options are:
   -e stat   execute string 'stat'
   --btf F   relocate against the kernel BTF in file F (LUABPF_BTF), for
             kernels without /sys/kernel/btf/vmlinux
+  -p PID    trace only process PID: FILTER_TARGET() in the C skips others
+  -c CMD    run CMD (its words: no shell) once the script first waits, trace
+            only it, and end bpf.sleep and b:run when it exits
   -i        enter the REPL after running script or -e
   -l [G]    list the probes glob G matches (tracepoint:syscalls:*open*,
             uprobe:/bin/bash:read*, usdt:/path:*, software:*); -lv also
@@ -199,7 +202,8 @@ if argv[1] == "bundle" then
 end
 
 -- Options, then the script and its arguments, as lua5.4 reads them.
-local i, chunks, interactive, script = 1, {}, false, nil
+-- finish: what -c leaves to do when the script is over.
+local i, chunks, interactive, script, finish = 1, {}, false, nil, function() end
 while argv[i] do
   local a = argv[i]
   if a == "--" then i = i + 1; break
@@ -215,6 +219,31 @@ while argv[i] do
     local ok, err = host.call(require("bpf.list").print, glob, a == "-lv")
     if not ok then report((tostring(err):gsub("\nstack traceback:.*$", ""))); return 1 end
     return 0
+  elseif a == "-p" then
+    local pid = math.tointeger(tonumber(argv[i + 1] or ""))
+    if not pid or pid <= 0 then report("'-p' needs a process id\n" .. usage); return 1 end
+    local f = io.open("/proc/" .. pid .. "/stat")
+    if not f then report(("-p %d: no such process"):format(pid)); return 1 end
+    f:close()
+    bpf.set_target(pid)
+    i = i + 2
+  elseif a == "-c" then
+    if not argv[i + 1] then report("'-c' needs a command\n" .. usage); return 1 end
+    local words = {}
+    for w in argv[i + 1]:gmatch("%S+") do words[#words + 1] = w end
+    if #words == 0 then report("'-c' needs a command\n" .. usage); return 1 end
+    local pid, gate = host.spawn_held(words)
+    local released = false
+    local function release()
+      if not released then host.release(gate) end
+      released = true
+    end
+    bpf.set_target(pid, release)
+    finish = function()
+      release()
+      host.finish(pid)
+    end
+    i = i + 2
   elseif a == "--btf" then
     if not argv[i + 1] then report("'--btf' needs a file\n" .. usage); return 1 end
     host.setenv("LUABPF_BTF", argv[i + 1])
@@ -233,7 +262,7 @@ arg = args
 
 for _, c in ipairs(chunks) do
   local f = chunk_or_report(load(c, "=(command line)"))
-  if not f or not run(f) then return 1 end
+  if not f or not run(f) then finish(); return 1 end
 end
 
 -- A bundle's script, with bpf.new served from its objects; or the script.
@@ -249,15 +278,16 @@ end
 
 if script then
   local f = chunk_or_report(load_script(script ~= "-" and script or nil))
-  if not f or not run(f, table.unpack(args, 1, #args)) then return 1 end
+  if not f or not run(f, table.unpack(args, 1, #args)) then finish(); return 1 end
 elseif #chunks == 0 and not interactive then
   if host.isatty(0) then
     interactive = true
   else
     local f = chunk_or_report(loadfile(nil))
-    if not f or not run(f) then return 1 end
+    if not f or not run(f) then finish(); return 1 end
   end
 end
 
 if interactive then repl() end
+finish()
 return 0

@@ -285,6 +285,7 @@ static int open_object(lua_State *L, bool load_now)
 	o->obj = lbpf_object__open_mem(elf, size, name, &err);
 	if (!o->obj)
 		return lbpf_lua_raise(L, &err);
+	lbpf_lua_apply_target(L, elf_idx + 1, o->obj);
 	if (opts) {
 		each_option(L, elf_idx + 1, opts, "max_entries", "{map_name = n}", apply_max_entries);
 		each_option(L, elf_idx + 1, opts, "rodata", "{name = value}", apply_rodata);

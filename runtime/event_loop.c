@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "event_source.h"
@@ -219,12 +220,44 @@ const char *lbpf_loop__kind(const struct lbpf_loop *l, int id)
 /* ---- stopping a run ---- */
 
 static volatile sig_atomic_t stop_requested;
-static struct sigaction saved_int, saved_term;
+static struct sigaction saved_int, saved_term, saved_chld;
 static int armed;
+/* luabpf -c's command: its exit ends a run as Ctrl-C does. */
+static volatile pid_t watched_child;
+static volatile sig_atomic_t child_exited;
+
+/* Reaps the watched child if it has exited; async-signal-safe. */
+static void check_child(void)
+{
+	int status;
+	if (watched_child > 0 && waitpid(watched_child, &status, WNOHANG) == watched_child) {
+		watched_child = 0;
+		child_exited = 1;
+	}
+	if (child_exited)
+		stop_requested = 1;
+}
 
 static void on_stop_signal(int sig)
 {
+	if (sig == SIGCHLD) {
+		int saved = errno;
+		check_child();
+		errno = saved;
+		return;
+	}
 	stop_requested = 1;
+}
+
+void lbpf_stop__watch_child(pid_t pid)
+{
+	watched_child = pid;
+	child_exited = 0;
+}
+
+bool lbpf_stop__child_exited(void)
+{
+	return child_exited;
 }
 
 void lbpf_stop__arm(void)
@@ -239,6 +272,9 @@ void lbpf_stop__arm(void)
 	/* No SA_RESTART: the signal must cut epoll_wait short. */
 	sigaction(SIGINT, &sa, &saved_int);
 	sigaction(SIGTERM, &sa, &saved_term);
+	sigaction(SIGCHLD, &sa, &saved_chld);
+	/* It may have exited while nothing waited. */
+	check_child();
 }
 
 void lbpf_stop__disarm(void)
@@ -247,6 +283,7 @@ void lbpf_stop__disarm(void)
 		return;
 	sigaction(SIGINT, &saved_int, NULL);
 	sigaction(SIGTERM, &saved_term, NULL);
+	sigaction(SIGCHLD, &saved_chld, NULL);
 }
 
 bool lbpf_stop__requested(void)

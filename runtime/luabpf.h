@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <linux/bpf.h>
 
 struct bpf_object;
@@ -609,6 +610,10 @@ const char *lbpf_loop__kind(const struct lbpf_loop *loop, int id);
 void lbpf_stop__arm(void);
 void lbpf_stop__disarm(void);
 bool lbpf_stop__requested(void);
+/* Makes pid's exit (luabpf -c's command) end a run as Ctrl-C does; it is
+ * reaped here. 0 watches none. */
+void lbpf_stop__watch_child(pid_t pid);
+bool lbpf_stop__child_exited(void);
 
 /* ---- the BPF file system (runtime/bpffs.c) ---- */
 

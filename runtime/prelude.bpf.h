@@ -184,6 +184,16 @@ static __always_inline unsigned int luabpf_cfs_rq_queued(const void *cfs_rq)
 #define RAW_TRACEPOINT_PROBE(ev) SEC("raw_tracepoint/" #ev) int raw_tracepoint__##ev(struct bpf_raw_tracepoint_args *ctx)
 #define KFUNC_PROBE(ev, args...) SEC("fentry/" #ev) int BPF_PROG(kfunc__##ev, ##args)
 #define KRETFUNC_PROBE(ev, args...) SEC("fexit/" #ev) int BPF_PROG(kretfunc__##ev, ##args)
+/* The process luabpf -p PID or -c CMD targets, 0 for none: set before
+ * load in every object that uses it. FILTER_TARGET() ends a probe run for
+ * any other process. */
+static const volatile __u32 __luabpf_target_pid = 0;
+#define TARGET_PID __luabpf_target_pid
+#define FILTER_TARGET()                                                                 \
+	do {                                                                            \
+		if (__luabpf_target_pid && (bpf_get_current_pid_tgid() >> 32) != __luabpf_target_pid) \
+			return 0;                                                       \
+	} while (0)
 /* Follows the struct of TRACEPOINT_PROBE's args; a portable compile
  * redefines it to make the args' offsets CO-RE relocations. */
 #define __luabpf_tracepoint_args

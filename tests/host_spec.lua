@@ -88,6 +88,38 @@ describe("luabpf host", function()
       .. "directory\n", 1 }, { list("-l 'uprobe:/nonexistent:*'") })
   end)
 
+  -- Counts getppid calls by pid, FILTER_TARGET() keeping only the target's.
+  local COUNT_GETPPID = [[
+local b <close> = bpf.new[=[
+BPF_HASH(calls, u32);
+TRACEPOINT_PROBE(syscalls, sys_enter_getppid) { FILTER_TARGET(); calls.increment(bpf_get_current_pid_tgid() >> 32); return 0; }
+]=]
+local t0 = bpf.ktime_ns()
+print(bpf.sleep(%d), (bpf.ktime_ns() - t0) < 8e9)
+for pid, n in pairs(b.maps.calls) do print(pid == bpf.target(), n) end
+]]
+
+  it("-c CMD runs the command once the script waits, traces only it, and ends the wait when it exits", function()
+    h.write_file(dir .. "/count.lua", COUNT_GETPPID:format(10))
+    -- Other processes calling getppid meanwhile are not counted.
+    local out, code = h.run(("%s 50 > /dev/null & %s -c '%s 1234' %s/count.lua; wait"):format(h.fixture("getppid_loop"),
+      h.luabpf, h.fixture("getppid_loop"), dir))
+    assert.are.equal(0, code, out)
+    assert.matches("^%d+\nfalse\ttrue\ntrue\t1234\n$", out)
+    out, code = h.run(h.luabpf .. " -c")
+    assert.are.equal(1, code)
+    assert.matches("^luabpf: '%-c' needs a command\nusage: luabpf ", out)
+  end)
+
+  it("-p PID traces only that process", function()
+    h.write_file(dir .. "/count.lua", COUNT_GETPPID:format(3))
+    local out, code = h.run(("sh -c 'sleep 1; exec %s 77' > /dev/null & %s -p $! %s/count.lua; %s 5 > /dev/null; wait")
+      :format(h.fixture("getppid_loop"), h.luabpf, dir, h.fixture("getppid_loop")))
+    assert.are.equal(0, code, out)
+    assert.are.equal("true\ttrue\ntrue\t77\n", out)
+    assert.are.same({ "luabpf: -p 999999999: no such process\n", 1 }, { h.run(h.luabpf .. " -p 999999999 -e 1") })
+  end)
+
   it("REPL: continues incomplete input, prints values, keeps history", function()
     local out, code, history = repl {
       "expect > ",
