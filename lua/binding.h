@@ -21,6 +21,11 @@
 #define LBPF_MAP_METHODS "bpf.Map.methods"
 
 /* Object userdata user values: map, program and global userdata by name. */
+/* Registry keys: every object made (a weak-keyed set), and the function
+ * that prints an object's unfetched aggregations. */
+#define LBPF_OBJECTS_KEY "luabpf.objects"
+#define LBPF_PRINT_UNREAD_KEY "luabpf.print_unread"
+
 #define LBPF_UV_MAPS 1
 #define LBPF_UV_PROGS 2
 #define LBPF_UV_GLOBALS 3

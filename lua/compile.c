@@ -108,6 +108,30 @@ static size_t collect_cflags(lua_State *L, int opts_idx, const char **cflags)
 	return n;
 }
 
+/* Whether src may use the aggregations of lua/aggregate.lua. */
+static bool has_aggregations(const char *src, size_t len)
+{
+	static const char *const kinds[] = {"COUNT", "SUM", "MIN", "MAX", "AVG", "STATS", "HIST", "LHIST"};
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (memmem(src, len, kinds[i], strlen(kinds[i])))
+			return true;
+	return false;
+}
+
+/* The source with its aggregations made C (lua/aggregate.lua),
+ * replacing the string at src_idx; errors name the C text's place. */
+static void translate_aggregations(lua_State *L, int src_idx, const struct location *loc)
+{
+	lua_getfield(L, LUA_REGISTRYINDEX, "luabpf.translate_aggregations");
+	lua_pushvalue(L, src_idx);
+	if (lua_pcall(L, 1, 1, 0) != LUA_OK)
+		luaL_error(L, "%s:%d: %s", loc->name, loc->line, lua_tostring(L, -1));
+	if (lua_type(L, -1) == LUA_TSTRING)
+		lua_replace(L, src_idx);
+	else
+		lua_pop(L, 1);
+}
+
 void lbpf_lua_compile_to_string(lua_State *L, int src_idx, int opts_idx)
 {
 	size_t len;
@@ -127,6 +151,10 @@ void lbpf_lua_compile_to_string(lua_State *L, int src_idx, int opts_idx)
 		copts.no_prelude = lua_getfield(L, opts_idx, "prelude") != LUA_TNIL && !lua_toboolean(L, -1);
 		copts.portable = lua_getfield(L, opts_idx, "portable") != LUA_TNIL && lua_toboolean(L, -1);
 		lua_pop(L, 4);
+	}
+	if (!copts.no_prelude && has_aggregations(src, len)) {
+		translate_aggregations(L, src_idx, &loc);
+		src = lua_tolstring(L, src_idx, &len);
 	}
 	copts.name = loc.name;
 	copts.line = loc.line;

@@ -261,7 +261,14 @@ for k = 0, #argv do args[k - i] = argv[k] end
 arg = args
 
 for _, c in ipairs(chunks) do
-  local f = chunk_or_report(load(c, "=(command line)"))
+  local oneliner = require "bpf.oneliner"
+  local f
+  if oneliner.is_program(c) then
+    local ok, chunk = pcall(oneliner.compile, c)
+    if ok then f = chunk else report("-e: " .. chunk) end
+  else
+    f = chunk_or_report(load(c, "=(command line)"))
+  end
   if not f or not run(f) then finish(); return 1 end
 end
 
@@ -289,5 +296,6 @@ elseif #chunks == 0 and not interactive then
 end
 
 if interactive then repl() end
+bpf._print_live_aggregations()
 finish()
 return 0

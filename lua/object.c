@@ -279,6 +279,21 @@ static int open_object(lua_State *L, bool load_now)
 		lua_setiuservalue(L, -2, uv);
 	}
 	luaL_setmetatable(L, LBPF_OBJECT_MT);
+	/* Every object, weakly, for what runs when the script ends. */
+	if (lua_getfield(L, LUA_REGISTRYINDEX, LBPF_OBJECTS_KEY) != LUA_TTABLE) {
+		lua_pop(L, 1);
+		lua_newtable(L);
+		lua_createtable(L, 0, 1);
+		lua_pushliteral(L, "k");
+		lua_setfield(L, -2, "__mode");
+		lua_setmetatable(L, -2);
+		lua_pushvalue(L, -1);
+		lua_setfield(L, LUA_REGISTRYINDEX, LBPF_OBJECTS_KEY);
+	}
+	lua_pushvalue(L, -2);
+	lua_pushboolean(L, 1);
+	lua_settable(L, -3);
+	lua_pop(L, 1);
 
 	if (lua_rawequal(L, 1, elf_idx) && lbpf_elf__check(elf, size, &err))
 		return lbpf_lua_raise(L, &err); /* bytes from outside, not just compiled here */
@@ -342,6 +357,35 @@ static int object_gc(lua_State *L)
 	return 0;
 }
 
+/* __close: a script's object going out of scope first prints what it
+ * aggregated that the script never fetched (lua/aggregate.lua puts
+ * that printer in the registry); then it closes as __gc does. */
+static int object_close_scope(lua_State *L)
+{
+	struct lua_object *o = luaL_checkudata(L, 1, LBPF_OBJECT_MT);
+	if (o->obj && !o->polling && lua_getfield(L, LUA_REGISTRYINDEX, LBPF_PRINT_UNREAD_KEY) == LUA_TFUNCTION) {
+		lua_pushvalue(L, 1);
+		if (lua_pcall(L, 1, 0, 0) != LUA_OK)
+			fprintf(stderr, "luabpf: printing the object's aggregations failed: %s\n", lua_tostring(L, -1));
+	}
+	return object_gc(L);
+}
+
+/* b:_fetched_maps(): {name = true} for each map the script has fetched. */
+static int object_fetched_maps(lua_State *L)
+{
+	luaL_checkudata(L, 1, LBPF_OBJECT_MT);
+	lua_newtable(L);
+	lua_getiuservalue(L, 1, LBPF_UV_MAPS);
+	for (lua_pushnil(L); lua_next(L, -2); lua_pop(L, 1)) {
+		lua_pushvalue(L, -2);
+		lua_pushboolean(L, 1);
+		lua_settable(L, -6);
+	}
+	lua_pop(L, 1);
+	return 1;
+}
+
 static int object_tostring(lua_State *L)
 {
 	struct lua_object *o = luaL_checkudata(L, 1, LBPF_OBJECT_MT);
@@ -355,6 +399,7 @@ static int object_tostring(lua_State *L)
 static const luaL_Reg object_methods[] = {
 	{"close", object_close},
 	{"load", object_load},
+	{"_fetched_maps", object_fetched_maps},
 	{NULL, NULL},
 };
 
@@ -548,7 +593,7 @@ void lbpf_lua_open_object(lua_State *L)
 		{"__index", object_index},
 		{"__newindex", object_newindex},
 		{"__gc", object_gc},
-		{"__close", object_gc},
+		{"__close", object_close_scope},
 		{"__tostring", object_tostring},
 		{NULL, NULL},
 	};

@@ -1,0 +1,132 @@
+-- luabpf -e 'PROBES [/FILTER/] { C }': the one-liner shorthand. Each block
+-- becomes one BCC-dialect function, the C inside the braces unchanged but
+-- for bpftrace's builtins (pid, tid, uid, cpu, nsecs, comm, arg0..arg5,
+-- retval, args), the aggregations of lua/aggregate.lua, and a filter; the
+-- script then waits for Ctrl-C, or -c's command to exit, and prints its
+-- aggregations as bpftrace does.
+--
+--   PROBES  probe[, probe]...
+--   probe   tracepoint:CAT:EVENT | rawtracepoint:EVENT | kprobe:FN | kretprobe:FN
+--           | uprobe:PATH:FN | uretprobe:PATH:FN | usdt:PATH:PROVIDER:NAME
+--           | profile:hz:N
+local M = {}
+
+local PROVIDERS = { tracepoint = true, rawtracepoint = true, kprobe = true, kretprobe = true, uprobe = true,
+  uretprobe = true, usdt = true, profile = true }
+
+-- Whether an -e chunk is a one-liner rather than Lua.
+function M.is_program(text)
+  local provider = text:match("^%s*(%a+):")
+  return provider ~= nil and PROVIDERS[provider] == true and text:find("{", 1, true) ~= nil
+end
+
+-- The C for each builtin the text names, declared at the top of a probe.
+local BUILTINS = {
+  { "pid", "__u32 pid = bpf_get_current_pid_tgid() >> 32;" },
+  { "tid", "__u32 tid = (__u32)bpf_get_current_pid_tgid();" },
+  { "uid", "__u32 uid = (__u32)bpf_get_current_uid_gid();" },
+  { "cpu", "__u32 cpu = bpf_get_smp_processor_id();" },
+  { "nsecs", "__u64 nsecs = bpf_ktime_get_ns();" },
+}
+local REGS_BUILTINS = {
+  { "arg0", "__u64 arg0 = PT_REGS_PARM1(ctx);" }, { "arg1", "__u64 arg1 = PT_REGS_PARM2(ctx);" },
+  { "arg2", "__u64 arg2 = PT_REGS_PARM3(ctx);" }, { "arg3", "__u64 arg3 = PT_REGS_PARM4(ctx);" },
+  { "arg4", "__u64 arg4 = PT_REGS_PARM5(ctx);" }, { "arg5", "__u64 arg5 = PT_REGS_PARM6(ctx);" },
+  { "retval", "__s64 retval = PT_REGS_RC(ctx);" },
+}
+
+local function names(text, word)
+  return text:find("%f[%w_]" .. word .. "%f[^%w_]") ~= nil
+end
+
+-- A probe's function header (C) and what the runner attaches by hand.
+local function probe_header(spec, n)
+  local fn = "__lbpf_probe_" .. n
+  local kind, rest = spec:match("^(%a+):(.*)$")
+  if kind == "tracepoint" then
+    local cat, ev = rest:match("^([%w_]+):([%w_]+)$")
+    if not cat then error(("probe '%s': a tracepoint is tracepoint:CATEGORY:EVENT"):format(spec), 0) end
+    return ("TRACEPOINT_PROBE(%s, %s)"):format(cat, ev), false
+  elseif kind == "rawtracepoint" and rest:match("^[%w_]+$") then
+    return ("SEC(\"raw_tp/%s\") int %s(struct bpf_raw_tracepoint_args *ctx)"):format(rest, fn), false
+  elseif (kind == "kprobe" or kind == "kretprobe") and rest:match("^[%w_.]+$") then
+    return ("SEC(\"%s/%s\") int %s(struct pt_regs *ctx)"):format(kind, rest, fn), true
+  elseif kind == "uprobe" or kind == "uretprobe" then
+    local path, func = rest:match("^(.+):([%w_.@]+)$")
+    if not path then error(("probe '%s': a uprobe is uprobe:PATH:FUNCTION"):format(spec), 0) end
+    return ("SEC(\"%s/%s:%s\") int %s(struct pt_regs *ctx)"):format(kind, path, func, fn), true
+  elseif kind == "usdt" then
+    local path, provider, name = rest:match("^(.+):([%w_]+):([%w_]+)$")
+    if not path then error(("probe '%s': a USDT probe is usdt:PATH:PROVIDER:NAME"):format(spec), 0) end
+    return ("SEC(\"usdt/%s:%s:%s\") int %s(struct pt_regs *ctx)"):format(path, provider, name, fn), true
+  elseif kind == "profile" then
+    local hz = math.tointeger(tonumber(rest:match("^hz:(%d+)$") or ""))
+    if not hz or hz < 1 then error(("probe '%s': profile takes profile:hz:N"):format(spec), 0) end
+    return ("SEC(\"perf_event\") int %s(struct bpf_perf_event_data *ctx)"):format(fn), true, hz
+  end
+  error(("probe '%s': not a probe this shorthand knows (tracepoint:, rawtracepoint:, kprobe:, kretprobe:, "
+    .. "uprobe:, uretprobe:, usdt:, profile:hz:N)"):format(spec), 0)
+end
+
+-- One "probes /filter/ { body }" block at pos: its parts and where it ends.
+local function next_block(text, pos)
+  local brace = text:find("{", pos, true)
+  if not brace then return nil end
+  local head = text:sub(pos, brace - 1)
+  local body = text:match("^%b{}", brace)
+  if not body then error("a block's { has no matching }", 0) end
+  local probes, filter = head:match("^%s*(.-)%s*/(.*)/%s*$")
+  probes = probes or head:match("^%s*(.-)%s*$")
+  local list = {}
+  for p in probes:gmatch("[^,%s]+") do list[#list + 1] = p end
+  if #list == 0 then error("a block { ... } needs a probe before it, as in tracepoint:syscalls:sys_enter_openat { }", 0) end
+  return { probes = list, filter = filter, body = body:sub(2, -2) }, brace + #body
+end
+
+-- The program's C and the perf events (profile:hz:N) to attach by function name.
+function M.translate(text)
+  local blocks, pos = {}, 1
+  while true do
+    local block, after = next_block(text, pos)
+    if not block then break end
+    blocks[#blocks + 1] = block
+    pos = after
+  end
+  if text:sub(pos):find("%S") then error(("after the last block: '%s'"):format(text:sub(pos):match("^%s*(.-)%s*$")), 0) end
+  local parts, profiles, n = {}, {}, 0
+  for _, block in ipairs(blocks) do
+    for _, spec in ipairs(block.probes) do
+      n = n + 1
+      local header, regs, hz = probe_header(spec, n)
+      if hz then profiles[#profiles + 1] = { fn = "__lbpf_probe_" .. n, hz = hz } end
+      local code = block.body .. " " .. (block.filter or "")
+      local decls = {}
+      for _, b in ipairs(BUILTINS) do if names(code, b[1]) then decls[#decls + 1] = b[2] end end
+      if regs then
+        for _, b in ipairs(REGS_BUILTINS) do if names(code, b[1]) then decls[#decls + 1] = b[2] end end
+      end
+      if names(code, "comm") then decls[#decls + 1] = "char comm[16]; bpf_get_current_comm(&comm, sizeof(comm));" end
+      local filter = block.filter and ("if (!(%s)) return 0; "):format(block.filter) or ""
+      parts[#parts + 1] = ("%s { FILTER_TARGET(); %s %s%s; return 0; }"):format(header, table.concat(decls, " "),
+        filter, block.body)
+    end
+  end
+  return table.concat(parts, "\n"), profiles, n
+end
+
+-- The Lua chunk an -e one-liner runs.
+function M.compile(text)
+  local c, profiles, n = M.translate(text)
+  return function()
+    local bpf = require "bpf"
+    local b = bpf.new(c, { name = "-e" })
+    for _, p in ipairs(profiles) do
+      b:attach_perf_event { fn = p.fn, freq = p.hz }
+    end
+    print(("Attaching %d probe%s..."):format(n, n == 1 and "" or "s"))
+    io.stdout:flush()
+    bpf.sleep(1e8)
+  end
+end
+
+return M
