@@ -1,10 +1,12 @@
--- Aggregations in BPF C, as bpftrace has them: `@name = COUNT(keys...)`,
+-- Aggregations in BPF C, as bpftrace has them: `@name = COUNT(keys...)` (or
+-- `@name[keys...] = COUNT()`),
 -- SUM, MIN, MAX, AVG, STATS (each `(value, keys...)`), HIST(value, keys...)
 -- and LHIST(value, min, max, step, keys...). translate() turns them into
 -- per-CPU hash maps and the C that updates them (bpf.compile runs it on C
 -- that names them); bpf.print_map prints them as bpftrace does, and what a
 -- script never fetched prints when its object goes out of scope or the
--- script ends. A key is an integer expression, `comm`, or `str(ptr [, n])`.
+-- script ends. A key is an integer expression, `comm`, `str(ptr [, n])`,
+-- `ustack` or `kstack` (in a function whose context is `ctx`).
 -- The binding runs this file with the bpf table.
 local bpf = ...
 
@@ -44,9 +46,19 @@ local function split_args(inner)
   return args
 end
 
--- A key's C field and the code that fills it from its expression.
+local STACKS = "__lbpf_stacks"
+
+-- A key's C field and the code that fills it from its expression. A stack
+-- is an id in STACKS, taken from the function's context `ctx`; a user
+-- stack keeps its process too, to name its frames.
 local function key_field(expr, i)
   local field = "k" .. i
+  if expr == "ustack" then
+    return ("__s64 ustack%d; __u32 __pid%d;"):format(i, i), ("__k.ustack%d = bpf_get_stackid(ctx, &%s, "
+      .. "BPF_F_USER_STACK); __k.__pid%d = bpf_get_current_pid_tgid() >> 32;"):format(i, STACKS, i)
+  elseif expr == "kstack" then
+    return ("__s64 kstack%d;"):format(i), ("__k.kstack%d = bpf_get_stackid(ctx, &%s, 0);"):format(i, STACKS)
+  end
   if expr == "comm" then
     return ("char %s[16];"):format(field), ("bpf_get_current_comm(&__k.%s, sizeof(__k.%s));"):format(field, field)
   end
@@ -79,7 +91,7 @@ local function lhist_type(min, max, step)
 end
 
 -- One use: { name, cname, kind, value, keys = {exprs}, lhist = {min, max, step} }.
-local function parse_use(name, kind, inner)
+local function parse_use(name, kind, inner, subscript)
   local args = split_args(inner)
   local nfixed = KINDS[kind].fixed
   local call = ("%s%s(%s)"):format(name ~= "@" and name .. " = " or "", kind, inner)
@@ -94,6 +106,7 @@ local function parse_use(name, kind, inner)
     if step <= 0 or max <= min then error(call .. ": LHIST needs min < max and a step above 0", 0) end
     use.lhist = { min, max, step }
   end
+  for _, k in ipairs(subscript and split_args(subscript) or {}) do use.keys[#use.keys + 1] = k end
   for i = nfixed + 1, #args do use.keys[#use.keys + 1] = args[i] end
   return use
 end
@@ -132,13 +145,13 @@ function M.translate(src)
       s, e, kind, inner = src:find("(%u+)%s*(%b())", s + 1)
     end
     if not s then break end
-    -- An optional "@name =" before it.
+    -- An optional "@name =" before it, or bpftrace's "@name[keys] =".
     local before = src:sub(pos, s - 1)
-    local at, name = before:match("()(@[%a_][%w_]*)%s*=%s*$")
-    if not at then at, name = before:match("()(@)%s*=%s*$") end
+    local at, name, subscript = before:match("()(@[%a_]?[%w_]*)%s*(%b[])%s*=%s*$")
+    if not at then at, name = before:match("()(@[%a_]?[%w_]*)%s*=%s*$") end
     local start = at and pos + at - 1 or s
     name = name or "@"
-    local use = parse_use(name, kind, inner:sub(2, -2))
+    local use = parse_use(name, kind, inner:sub(2, -2), subscript and subscript:sub(2, -2))
     local known = maps[name]
     if known and (known.kind ~= use.kind or #known.keys ~= #use.keys) then
       error(("%s is %s with %d key%s in one place and %s with %d in another"):format(name, known.kind, #known.keys,
@@ -157,6 +170,15 @@ function M.translate(src)
   out[#out + 1] = src:sub(pos)
   -- The declarations go first, on one line, so the script's lines stay put.
   local decls, defined = {}, {}
+  for _, use in ipairs(uses) do
+    for _, k in ipairs(use.keys) do
+      if (k == "ustack" or k == "kstack") and not defined[STACKS] then
+        defined[STACKS] = true
+        decls[#decls + 1] = ("struct { __uint(type, BPF_MAP_TYPE_STACK_TRACE); __uint(max_entries, 10240); "
+          .. "__uint(key_size, 4); __uint(value_size, 127 * 8); } %s SEC(\".maps\");"):format(STACKS)
+      end
+    end
+  end
   for _, use in ipairs(uses) do
     local vtype = use.kind == "LHIST" and lhist_type(table.unpack(use.lhist)) or PREFIX .. use.kind:lower()
     if not defined[vtype] then
@@ -209,10 +231,29 @@ local function combine(kind, percpu)
   return acc
 end
 
-local function key_text(k, fields)
+-- A stack as bpftrace prints one: a frame a line, indented, innermost first.
+local function stack_text(stacks, id, pid)
+  local lines = { "" }
+  local names, addrs = stacks:symbols(id, pid)
+  for i, name in ipairs(names) do
+    local _, off
+    if pid then _, off = bpf.usym(addrs[i], pid) else _, off = bpf.ksym(addrs[i]) end
+    lines[#lines + 1] = "    " .. name .. ((off or 0) > 0 and "+" .. off or "")
+  end
+  return table.concat(lines, "\n") .. "\n"
+end
+
+local function key_text(k, fields, stacks)
   local parts = {}
   for _, f in ipairs(fields) do
-    if f ~= "__slot" and f ~= "none" then parts[#parts + 1] = tostring(k[f]) end
+    local n = f:match("^ustack(%d+)$")
+    if n then
+      parts[#parts + 1] = stack_text(stacks, k[f], k["__pid" .. n])
+    elseif f:match("^kstack%d+$") then
+      parts[#parts + 1] = stack_text(stacks, k[f])
+    elseif f ~= "__slot" and f ~= "none" and not f:match("^__pid%d+$") then
+      parts[#parts + 1] = tostring(k[f])
+    end
   end
   return #parts > 0 and "[" .. table.concat(parts, ", ") .. "]" or ""
 end
@@ -275,10 +316,14 @@ function M.print_map(m)
   if not kind then error(("map '%s' is not an aggregation (COUNT, SUM, HIST, ...)"):format(info.name), 2) end
   local name = "@" .. info.name:gsub("^at_", "")
   local fields = info.key_fields or {}
+  local stacks
+  for _, f in ipairs(fields) do
+    if f:match("^[uk]stack%d+$") then stacks = m:object().maps[STACKS] end
+  end
   if kind == "HIST" or kind == "LHIST" then
     local groups, order = {}, {}
     for k, v in pairs(m) do
-      local label = key_text(k, fields)
+      local label = key_text(k, fields, stacks)
       if not groups[label] then
         groups[label] = {}
         order[#order + 1] = label
@@ -296,7 +341,7 @@ function M.print_map(m)
   local rows = {}
   for k, v in pairs(m) do
     local c = combine(kind, v)
-    if kind ~= "MIN" and kind ~= "MAX" or c.v then rows[#rows + 1] = { key_text(k, fields), c } end
+    if kind ~= "MIN" and kind ~= "MAX" or c.v then rows[#rows + 1] = { key_text(k, fields, stacks), c } end
   end
   table.sort(rows, function(a, b)
     local x, y = scalar(kind, a[2]), scalar(kind, b[2])

@@ -158,6 +158,8 @@ void lbpf_lua_btf_functions(lua_State *L);
 void lbpf_lua_target_functions(lua_State *L);
 /* luabpf -c's command starts the first time a script waits (lua/target.c). */
 void lbpf_lua_before_wait(lua_State *L);
+/* Reads a process's symbols now, for naming its stacks once it has exited. */
+void lbpf_lua_load_usyms(lua_State *L, int pid);
 /* Sets an object's FILTER_TARGET() pid, when it has one, before its load. */
 void lbpf_lua_apply_target(lua_State *L, int objidx, const struct lbpf_object *obj);
 

@@ -48,6 +48,18 @@ static void find_own_dir(char *dir, size_t size)
 	}
 }
 
+#define SYMBOL_REFRESH_NS 100000000L
+
+/* ts less the part of slice that passed (slice less left). */
+static struct timespec subtract(struct timespec ts, struct timespec slice, struct timespec left)
+{
+	long long ns = (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+	ns -= ((long long)slice.tv_sec - left.tv_sec) * 1000000000LL + (slice.tv_nsec - left.tv_nsec);
+	if (ns < 0)
+		ns = 0;
+	return (struct timespec){(time_t)(ns / 1000000000LL), (long)(ns % 1000000000LL)};
+}
+
 /* bpf.sleep(seconds): true when the time passed, false when Ctrl-C (or
  * SIGTERM) cut it short. As b:run does, it takes the signal itself, so the
  * script goes on to print what it gathered. */
@@ -59,9 +71,23 @@ static int bpf_sleep(lua_State *L)
 	bool slept = true;
 	lbpf_lua_before_wait(L);
 	lbpf_stop__arm();
-	/* Other signals (a child's exit) only interrupt the sleep, not end it. */
-	while (slept && (lbpf_stop__requested() || nanosleep(&ts, &ts) != 0))
-		slept = !lbpf_stop__requested() && errno == EINTR;
+	/* Other signals only interrupt the sleep, not end it. While -c's command
+	 * runs, its symbols are read every tenth of a second, to name its stacks
+	 * after it exits. */
+	while (slept && !lbpf_stop__requested() && (ts.tv_sec || ts.tv_nsec)) {
+		pid_t child = lbpf_stop__watched();
+		struct timespec slice = ts;
+		if (child && (slice.tv_sec || slice.tv_nsec > SYMBOL_REFRESH_NS))
+			slice = (struct timespec){0, SYMBOL_REFRESH_NS};
+		struct timespec left = {0, 0};
+		int r = nanosleep(&slice, &left);
+		if (r != 0 && errno != EINTR)
+			break;
+		ts = subtract(ts, slice, left);
+		if (child && !lbpf_stop__requested())
+			lbpf_lua_load_usyms(L, child);
+	}
+	slept = !lbpf_stop__requested();
 	lbpf_stop__disarm();
 	lua_pushboolean(L, slept);
 	return 1;

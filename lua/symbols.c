@@ -46,6 +46,11 @@ static struct lbpf_usyms *usyms(lua_State *L)
 	return *slot;
 }
 
+void lbpf_lua_load_usyms(lua_State *L, int pid)
+{
+	lbpf_usyms__load(usyms(L), pid);
+}
+
 /* name, offset, module; "[unknown]" when nothing matches, as BCC says. */
 static int push_sym(lua_State *L, bool found, const struct lbpf_sym *s)
 {

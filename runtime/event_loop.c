@@ -255,9 +255,9 @@ void lbpf_stop__watch_child(pid_t pid)
 	child_exited = 0;
 }
 
-bool lbpf_stop__child_exited(void)
+pid_t lbpf_stop__watched(void)
 {
-	return child_exited;
+	return watched_child;
 }
 
 void lbpf_stop__arm(void)

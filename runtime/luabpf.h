@@ -85,6 +85,9 @@ void lbpf_ksyms__free(struct lbpf_ksyms *k);
 struct lbpf_usyms;
 struct lbpf_usyms *lbpf_usyms__new(void);
 bool lbpf_usyms__find(struct lbpf_usyms *u, int pid, uint64_t addr, struct lbpf_sym *out);
+/* Reads pid's mappings and opens their files now, so its stacks can be
+ * named after it exits (luabpf -c's command). */
+void lbpf_usyms__load(struct lbpf_usyms *u, int pid);
 void lbpf_usyms__free(struct lbpf_usyms *u);
 
 /* A whole file, if a less privileged user could not have written it
@@ -613,7 +616,8 @@ bool lbpf_stop__requested(void);
 /* Makes pid's exit (luabpf -c's command) end a run as Ctrl-C does; it is
  * reaped here. 0 watches none. */
 void lbpf_stop__watch_child(pid_t pid);
-bool lbpf_stop__child_exited(void);
+/* The child watched, while it runs; 0 otherwise. */
+pid_t lbpf_stop__watched(void);
 
 /* ---- the BPF file system (runtime/bpffs.c) ---- */
 

@@ -247,10 +247,11 @@ static struct proc *find_proc(struct lbpf_usyms *u, int pid, bool reread)
 	for (size_t i = 0; i < u->nprocs; i++) {
 		if (u->procs[i].pid != pid)
 			continue;
-		if (reread) {
+		/* A process that has exited keeps the maps last read. */
+		struct proc fresh = {.pid = pid};
+		if (reread && read_maps(&fresh)) {
 			free_proc(&u->procs[i]);
-			u->procs[i].perf_map_read = false;
-			read_maps(&u->procs[i]);
+			u->procs[i] = fresh;
 		}
 		return &u->procs[i];
 	}
@@ -280,6 +281,31 @@ struct lbpf_usyms *lbpf_usyms__new(void)
 	return calloc(1, sizeof(struct lbpf_usyms));
 }
 
+/* The ELF file behind a mapping, opened once: map_files reaches the very
+ * file mapped, even in another mount namespace or deleted since. */
+static void open_mapping(struct lbpf_usyms *u, int pid, struct mapping *m)
+{
+	char path[PATH_MAX + 64];
+
+	if (m->tried || !m->path || m->path[0] != '/')
+		return;
+	m->tried = true;
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", pid, (unsigned long long)m->start,
+		 (unsigned long long)m->end);
+	m->file = open_elf(u, path);
+	if (!m->file) {
+		snprintf(path, sizeof(path), "/proc/%d/root%s", pid, m->path);
+		m->file = open_elf(u, path);
+	}
+}
+
+void lbpf_usyms__load(struct lbpf_usyms *u, int pid)
+{
+	struct proc *p = find_proc(u, pid, true);
+	for (size_t i = 0; p && i < p->n; i++)
+		open_mapping(u, pid, &p->maps[i]);
+}
+
 bool lbpf_usyms__find(struct lbpf_usyms *u, int pid, uint64_t addr, struct lbpf_sym *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -291,19 +317,7 @@ bool lbpf_usyms__find(struct lbpf_usyms *u, int pid, uint64_t addr, struct lbpf_
 		return false;
 	if (m && m->path && m->path[0] == '/') {
 		out->module = m->path;
-		if (!m->tried) {
-			char path[PATH_MAX + 64];
-			m->tried = true;
-			/* map_files reaches the very file mapped, even in another mount
-			 * namespace or deleted since. */
-			snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", pid, (unsigned long long)m->start,
-				 (unsigned long long)m->end);
-			m->file = open_elf(u, path);
-			if (!m->file) {
-				snprintf(path, sizeof(path), "/proc/%d/root%s", pid, m->path);
-				m->file = open_elf(u, path);
-			}
-		}
+		open_mapping(u, pid, m);
 		uint64_t file_off = addr - m->start + m->pgoff;
 		for (size_t i = 0; m->file && i < m->file->nsegs; i++) {
 			const struct segment *s = &m->file->segs[i];

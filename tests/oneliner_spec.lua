@@ -96,11 +96,32 @@ Attaching 2 probes...
 ]], out)
   end)
 
-  it("samples a process at 99 Hz with profile:hz", function()
-    local out, code = oneliner(h.fixture("busy") .. " 1", "profile:hz:99 { @samples = COUNT(comm) }")
+  it("samples a process at 99 Hz by user stack, named after it exits", function()
+    local out, code = oneliner(h.fixture("busy") .. " 1", "profile:hz:99 { @samples[comm] = COUNT(ustack) }")
     assert.are.equal(0, code, out)
-    local n = tonumber(out:match("\n@samples%[busy%]: (%d+)\n"))
-    assert.is_true(n ~= nil and n >= 40 and n <= 110, out)
+    local total, hot = 0, 0
+    for stack, n in out:gmatch("\n@samples%[busy, \n(.-)%]: (%d+)\n") do
+      total = total + tonumber(n)
+      if stack:match("^    busy_inner%+%d+\n    busy_outer%+%d+\n    main%+%d+\n") then hot = hot + tonumber(n) end
+    end
+    assert.is_true(total >= 40 and total <= 110, out)
+    assert.is_true(hot >= total * 0.9, out)
+  end)
+
+  it("times a system call by pairing its entry and exit per thread, in a map declared first", function()
+    local out, code = oneliner(h.fixture("uprobe_target") .. " 3 20", "BPF_HASH(start, u32, u64); "
+      .. "tracepoint:syscalls:sys_enter_clock_nanosleep { start.update(&tid, &nsecs); } "
+      .. "tracepoint:syscalls:sys_exit_clock_nanosleep { u64 *t = start.lookup(&tid); "
+      .. "if (t) { @ms = HIST((nsecs - *t) / 1000000); start.delete(&tid); } }")
+    assert.are.equal(0, code, out)
+    assert.are.equal("Attaching 2 probes...\n@ms:\n[16, 32)                3 |" .. ("@"):rep(52) .. "|\n\n",
+      without_pid(out))
+  end)
+
+  it("counts execs by the name they run under", function()
+    local out, code = oneliner(h.fixture("getppid_loop") .. " 1", "tracepoint:sched:sched_process_exec { COUNT(comm) }")
+    assert.are.equal(0, code, out)
+    assert.are.equal("Attaching 1 probe...\n@[getppid_loop]: 1\n\n", without_pid(out))
   end)
 
   it("says what is wrong with a one-liner", function()

@@ -1,4 +1,5 @@
--- luabpf -e 'PROBES [/FILTER/] { C }': the one-liner shorthand. Each block
+-- luabpf -e '[DECLARATIONS;] PROBES [/FILTER/] { C }': the one-liner
+-- shorthand. C declarations (maps of one's own) may come first. Each block
 -- becomes one BCC-dialect function, the C inside the braces unchanged but
 -- for bpftrace's builtins (pid, tid, uid, cpu, nsecs, comm, arg0..arg5,
 -- retval, args), the aggregations of lua/aggregate.lua, and a filter; the
@@ -14,10 +15,21 @@ local M = {}
 local PROVIDERS = { tracepoint = true, rawtracepoint = true, kprobe = true, kretprobe = true, uprobe = true,
   uretprobe = true, usdt = true, profile = true }
 
--- Whether an -e chunk is a one-liner rather than Lua.
+-- Where the first probe starts: C declarations may come before it.
+local function first_probe(text)
+  local best
+  for p in pairs(PROVIDERS) do
+    local at = text:find("%f[%w]" .. p .. ":[^%s{]*%s*[/{]")
+    if at and (not best or at < best) then best = at end
+  end
+  return best
+end
+
+-- Whether an -e chunk is a one-liner rather than Lua: C declarations ending
+-- in ';' (or none), then a probe and a block.
 function M.is_program(text)
-  local provider = text:match("^%s*(%a+):")
-  return provider ~= nil and PROVIDERS[provider] == true and text:find("{", 1, true) ~= nil
+  local at = first_probe(text)
+  return at ~= nil and (text:sub(1, at - 1):match("^%s*$") or text:sub(1, at - 1):match(";%s*$")) ~= nil
 end
 
 -- The C for each builtin the text names, declared at the top of a probe.
@@ -85,7 +97,9 @@ end
 
 -- The program's C and the perf events (profile:hz:N) to attach by function name.
 function M.translate(text)
-  local blocks, pos = {}, 1
+  local start = first_probe(text)
+  local declarations = text:sub(1, start - 1)
+  local blocks, pos = {}, start
   while true do
     local block, after = next_block(text, pos)
     if not block then break end
@@ -106,12 +120,16 @@ function M.translate(text)
         for _, b in ipairs(REGS_BUILTINS) do if names(code, b[1]) then decls[#decls + 1] = b[2] end end
       end
       if names(code, "comm") then decls[#decls + 1] = "char comm[16]; bpf_get_current_comm(&comm, sizeof(comm));" end
+      -- Stacks are taken from ctx; a tracepoint's context is its args.
+      if header:find("^TRACEPOINT_PROBE") and (names(code, "ustack") or names(code, "kstack")) then
+        decls[#decls + 1] = "void *ctx = args;"
+      end
       local filter = block.filter and ("if (!(%s)) return 0; "):format(block.filter) or ""
       parts[#parts + 1] = ("%s { FILTER_TARGET(); %s %s%s; return 0; }"):format(header, table.concat(decls, " "),
         filter, block.body)
     end
   end
-  return table.concat(parts, "\n"), profiles, n
+  return declarations .. table.concat(parts, "\n"), profiles, n
 end
 
 -- The Lua chunk an -e one-liner runs.
