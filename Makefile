@@ -99,9 +99,10 @@ $(B)/gen/syscalls.c:
 	  awk '$$1 == "#define" && $$2 ~ /^__NR_[a-z0-9_]+$$/ && $$3 ~ /^[0-9]+$$/ { sub("__NR_", "", $$2); printf "\t{%s, \"%s\"},\n", $$3, $$2 }' | sort -t, -k1.3n; \
 	  echo '	{-1, NULL},'; echo '};'; } > $@.tmp && mv $@.tmp $@
 
-$(B)/gen/host_lua.c: $(B)/embed lua/host.lua
+# The host's Lua, and the README its REPL quotes for :help.
+$(B)/gen/host_lua.c: $(B)/embed lua/host.lua README.md
 	@mkdir -p $(dir $@)
-	$(B)/embed lbpf_host_lua $@ host.lua=lua/host.lua
+	$(B)/embed lbpf_host_lua $@ host.lua=lua/host.lua README.md=README.md
 
 $(B)/gen/lua_modules.c: $(B)/embed $(LUA_MODULES) $(PRELOAD_MODULES)
 	@mkdir -p $(dir $@)

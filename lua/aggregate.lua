@@ -391,4 +391,5 @@ bpf.print_at_exit(true)
 bpf.print_map = M.print_map
 bpf.print_aggregations = M.print_object
 bpf._print_live_aggregations = M.print_live
+bpf._aggregation_kind = M.kind_of
 debug.getregistry()["luabpf.translate_aggregations"] = M.translate

@@ -158,6 +158,9 @@ void lbpf_lua_btf_functions(lua_State *L);
 void lbpf_lua_target_functions(lua_State *L);
 /* luabpf -c's command starts the first time a script waits (lua/target.c). */
 void lbpf_lua_before_wait(lua_State *L);
+/* After a wait cut short by stopped_by (a signal): in the REPL, whose
+ * registry says so, Ctrl-C raises "interrupted!" to end the statement. */
+void lbpf_lua_check_interrupt(lua_State *L, int stopped_by);
 /* Reads a process's symbols now, for naming its stacks once it has exited. */
 void lbpf_lua_load_usyms(lua_State *L, int pid);
 /* Sets an object's FILTER_TARGET() pid, when it has one, before its load. */

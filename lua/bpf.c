@@ -48,6 +48,13 @@ static void find_own_dir(char *dir, size_t size)
 	}
 }
 
+void lbpf_lua_check_interrupt(lua_State *L, int stopped_by)
+{
+	if (stopped_by != SIGINT || lua_getfield(L, LUA_REGISTRYINDEX, "luabpf.interrupt_raises") == LUA_TNIL)
+		return;
+	luaL_error(L, "interrupted!");
+}
+
 #define SYMBOL_REFRESH_NS 100000000L
 
 /* ts less the part of slice that passed (slice less left). */
@@ -88,7 +95,9 @@ static int bpf_sleep(lua_State *L)
 			lbpf_lua_load_usyms(L, child);
 	}
 	slept = !lbpf_stop__requested();
+	int stopped_by = lbpf_stop__signal();
 	lbpf_stop__disarm();
+	lbpf_lua_check_interrupt(L, stopped_by);
 	lua_pushboolean(L, slept);
 	return 1;
 }

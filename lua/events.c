@@ -560,6 +560,7 @@ static int run_objects(lua_State *L, const int *objs, int n, const struct run_op
 				failed = poll_object(L, objs[ready[i].data.u32], 0, &total);
 	}
 	bool signalled = lbpf_stop__requested();
+	int stopped_by = lbpf_stop__signal();
 	lbpf_stop__disarm();
 	if (epfd >= 0)
 		close(epfd);
@@ -567,6 +568,7 @@ static int run_objects(lua_State *L, const int *objs, int n, const struct run_op
 		remove_source(L, objs[0], timer);
 	if (failed)
 		return lua_error(L);
+	lbpf_lua_check_interrupt(L, stopped_by);
 	lua_pushinteger(L, total);
 	lua_pushstring(L, signalled ? "signal" : "duration");
 	return 2;

@@ -128,6 +128,8 @@ local function sorted_keys(t)
   end)
   return ks
 end
+-- For the REPL, which lists a table's keys in the same order.
+bpf._sorted_keys = sorted_keys
 
 local function histogram(src, log2, val_type, section_header, section_fn, strip, what)
   if val_type ~= nil and type(val_type) ~= "string" then

@@ -252,6 +252,81 @@ static int host_add_history(lua_State *L)
 	return 0;
 }
 
+/* Tab completion: the Lua function host.set_completer gave (in the
+ * registry) lists the words that complete the one before the cursor. */
+#define COMPLETER_KEY "luabpf.completer"
+static lua_State *completing_state;
+static char **completions;
+static size_t ncompletions;
+
+static void free_completions(void)
+{
+	for (size_t i = 0; i < ncompletions; i++)
+		free(completions[i]);
+	free(completions);
+	completions = NULL;
+	ncompletions = 0;
+}
+
+/* readline's generator: state 0 asks Lua for the list, then hands it out. */
+static char *next_completion(const char *text, int state)
+{
+	static size_t next;
+	lua_State *L = completing_state;
+
+	if (state == 0) {
+		free_completions();
+		next = 0;
+		if (!L)
+			return NULL;
+		/* One value is left either way: the list, an error, or no function. */
+		if (lua_getfield(L, LUA_REGISTRYINDEX, COMPLETER_KEY) == LUA_TFUNCTION) {
+			lua_pushstring(L, text);
+			if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_istable(L, -1)) {
+				size_t n = lua_rawlen(L, -1);
+				completions = calloc(n ? n : 1, sizeof(*completions));
+				for (size_t i = 1; completions && i <= n; i++) {
+					lua_rawgeti(L, -1, (lua_Integer)i);
+					const char *w = lua_tostring(L, -1);
+					if (w && (completions[ncompletions] = strdup(w)))
+						ncompletions++;
+					lua_pop(L, 1);
+				}
+			}
+		}
+		lua_pop(L, 1);
+	}
+	return next < ncompletions ? strdup(completions[next++]) : NULL;
+}
+
+static char **complete(const char *text, int start, int end)
+{
+	rl_attempted_completion_over = 1; /* no file names */
+	return rl_completion_matches(text, next_completion);
+}
+
+/* host.set_completer(fn): fn(word) -> {completions} for Tab in the REPL. */
+static int host_set_completer(lua_State *L)
+{
+	luaL_checktype(L, 1, LUA_TFUNCTION);
+	lua_settop(L, 1);
+	lua_setfield(L, LUA_REGISTRYINDEX, COMPLETER_KEY);
+	completing_state = L;
+	/* The default word breaks leave out dots and colons, so
+	 * b.maps.counts:it completes as one word. */
+	rl_attempted_completion_function = complete;
+	rl_completion_append_character = '\0';
+	return 0;
+}
+
+/* host.readme(): the README the host was built with, for :help. */
+static int host_readme(lua_State *L)
+{
+	const struct lbpf_embedded *readme = &lbpf_host_lua[1];
+	lua_pushlstring(L, readme->data, readme->size);
+	return 1;
+}
+
 static int host_read_history(lua_State *L)
 {
 	stifle_history(1000);
@@ -284,6 +359,8 @@ int main(int argc, char **argv)
 		{"write_history", host_write_history},
 		{"isatty", host_isatty},
 		{"self", host_self},
+		{"set_completer", host_set_completer},
+		{"readme", host_readme},
 		{"setenv", host_setenv},
 		{NULL, NULL},
 	};

@@ -57,22 +57,10 @@ local function chunk_or_report(f, err)
   return f
 end
 
--- A short, readable form of a REPL result: tables one level deep.
-local function show(v)
-  if type(v) ~= "table" or getmetatable(v) then return tostring(v) end
-  local parts, n = {}, 0
-  for k, x in pairs(v) do
-    n = n + 1
-    if n > 20 then parts[#parts + 1] = "..."; break end
-    local key = (type(k) == "string" and k:match("^[%a_][%w_]*$")) and k or "[" .. tostring(k) .. "]"
-    parts[#parts + 1] = key .. " = " .. (type(x) == "string" and string.format("%q", x) or tostring(x))
-  end
-  return "{" .. table.concat(parts, ", ") .. "}"
-end
-
 local function print_results(...)
   local n = select("#", ...)
   if n == 0 then return end
+  local show = require("bpf.repl").show
   local out = {}
   for i = 1, n do out[i] = show((select(i, ...))) end
   print(table.concat(out, "\t"))
@@ -90,6 +78,12 @@ local function read_statement()
     line = host.readline("> ")
   end
   if line == nil then return nil, nil end
+  local topic = line:match("^%s*:help%s*(%S*)%s*$")
+  if topic then
+    host.add_history(line)
+    print(require("bpf.repl").help(host.readme(), topic ~= "" and topic or "bpf.new"))
+    return false, nil
+  end
   local text = line
   local f = load("return " .. text, "=stdin")
   local err
@@ -112,7 +106,10 @@ end
 local function repl()
   local history = os.getenv("HOME") and (os.getenv("HOME") .. "/.luabpf_history")
   if history then host.read_history(history) end
-  print("luabpf " .. bpf.version .. " (" .. _VERSION .. "); Ctrl-D exits, Ctrl-C interrupts")
+  host.set_completer(require("bpf.repl").complete)
+  -- Ctrl-C stops the statement: bpf.sleep and b:run raise instead of returning.
+  debug.getregistry()["luabpf.interrupt_raises"] = true
+  print("luabpf " .. bpf.version .. " (" .. _VERSION .. "); Ctrl-D exits, Ctrl-C interrupts, :help NAME, Tab completes")
   while true do
     local f, err = read_statement()
     if f == nil and err == nil then break end

@@ -225,6 +225,8 @@ static int armed;
 /* luabpf -c's command: its exit ends a run as Ctrl-C does. */
 static volatile pid_t watched_child;
 static volatile sig_atomic_t child_exited;
+/* What ended the run: SIGINT, SIGTERM, or SIGCHLD for the watched child. */
+static volatile sig_atomic_t stop_signal;
 
 /* Reaps the watched child if it has exited; async-signal-safe. */
 static void check_child(void)
@@ -234,8 +236,10 @@ static void check_child(void)
 		watched_child = 0;
 		child_exited = 1;
 	}
-	if (child_exited)
+	if (child_exited) {
+		stop_signal = SIGCHLD;
 		stop_requested = 1;
+	}
 }
 
 static void on_stop_signal(int sig)
@@ -243,10 +247,18 @@ static void on_stop_signal(int sig)
 	if (sig == SIGCHLD) {
 		int saved = errno;
 		check_child();
+		if (child_exited)
+			stop_signal = SIGCHLD;
 		errno = saved;
 		return;
 	}
+	stop_signal = sig;
 	stop_requested = 1;
+}
+
+int lbpf_stop__signal(void)
+{
+	return stop_requested ? stop_signal : 0;
 }
 
 void lbpf_stop__watch_child(pid_t pid)
@@ -267,6 +279,7 @@ void lbpf_stop__arm(void)
 	if (armed++)
 		return;
 	stop_requested = 0;
+	stop_signal = 0;
 	sa.sa_handler = on_stop_signal;
 	sigemptyset(&sa.sa_mask);
 	/* No SA_RESTART: the signal must cut epoll_wait short. */

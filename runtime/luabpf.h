@@ -613,6 +613,9 @@ const char *lbpf_loop__kind(const struct lbpf_loop *loop, int id);
 void lbpf_stop__arm(void);
 void lbpf_stop__disarm(void);
 bool lbpf_stop__requested(void);
+/* The signal that requested the stop (SIGCHLD for the watched child's
+ * exit), or 0. */
+int lbpf_stop__signal(void);
 /* Makes pid's exit (luabpf -c's command) end a run as Ctrl-C does; it is
  * reaped here. 0 watches none. */
 void lbpf_stop__watch_child(pid_t pid);

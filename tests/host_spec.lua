@@ -161,6 +161,54 @@ for pid, n in pairs(b.maps.calls) do print(pid == bpf.target(), n) end
     assert.are.equal(0, code, out)
   end)
 
+  it("REPL: Tab completes globals, bpf.*, methods and map and program names", function()
+    local out, code = repl {
+      "expect > ",
+      "send b = bpf.new[[BPF_HASH(counts, u32); SEC(\"tp/syscalls/sys_enter_getpid\") int on_getpid(void *c) "
+        .. "{ return 0; }]]\\n", "expect > ",
+      -- Each line runs only if Tab completed it (libedit redraws the line as it likes).
+      "send bpf.sle\\t", "sleep 200", "send (0)\\n", "expect true\r\\n", "expect > ",
+      "send b.maps.cou\\t", "sleep 200", "send :count()\\n", "expect 0\r\\n", "expect > ",
+      "send b.progs.on_\\t", "sleep 200", "send .type\\n", "expect tracepoint\r\\n", "expect > ",
+      "send b:ru\\t", "sleep 200", "send {duration = 0.1}\\n", "expect 0\tduration\r\\n", "expect > ",
+      "send \\x04", "exit 0",
+    }
+    assert.are.equal(0, code, out)
+  end)
+
+  it("REPL: shows nested tables, maps as their first rows, aggregations as histograms; :help quotes the API",
+    function()
+      local out, code = repl {
+        "expect > ",
+        "send {1, a = {b = {c = 'x'}}}\\n", "expect {1, a = {b = {c = \"x\"}}}\r\\n", "expect > ",
+        "send b = bpf.new[[BPF_HASH(counts, u32); SEC(\"xdp\") int f(struct xdp_md *ctx) { counts.increment(7, 5); "
+          .. "@sizes = HIST(ctx->data_end - ctx->data); return XDP_PASS; }]]\\n", "expect > ",
+        "send b.progs.f:test_run{data = ('x'):rep(100)}\\n", "expect > ",
+        "send b.maps.counts\\n", "expect bpf.Map counts (hash, 1 entry)\r\\n  7 => 5\r\\n", "expect > ",
+        "send b.maps.at_sizes\\n", "expect @sizes:\r\\n[64, 128)               1 |@@@@", "expect > ",
+        "send :help bpf.sleep\\n", "expect bpf.sleep(seconds)", "expect > ",
+        "send \\x04", "exit 0",
+      }
+      assert.are.equal(0, code, out)
+    end)
+
+  it("REPL: a bpf.new([[ ... ]]) typed line by line; Ctrl-C ends bpf.sleep and b:run, probes stay attached",
+    function()
+      local out, code = repl {
+        "expect > ",
+        "send b = bpf.new([[\\n", "expect >> ",
+        "send BPF_HASH(calls, u32);\\n", "expect >> ",
+        "send TRACEPOINT_PROBE(syscalls, sys_enter_getppid) { calls.increment(0); return 0; }\\n", "expect >> ",
+        "send ]])\\n", "expect > ",
+        "send bpf.sleep(100)\\n", "sleep 300", "send \\x03", "expect interrupted!", "expect > ",
+        "send b:run()\\n", "sleep 300", "send \\x03", "expect interrupted!", "expect > ",
+        "send os.execute('" .. h.fixture("getppid_loop") .. " 3 > /dev/null')\\n", "expect > ",
+        "send b.maps.calls[0] >= 3\\n", "expect true\r\\n", "expect > ",
+        "send \\x04", "exit 0",
+      }
+      assert.are.equal(0, code, out)
+    end)
+
   it("REPL: reports a syntax error and carries on", function()
     local out, code = repl {
       "expect > ",
