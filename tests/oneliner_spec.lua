@@ -96,6 +96,24 @@ Attaching 2 probes...
 ]], out)
   end)
 
+  it("counts openat calls by file name", function()
+    local out, code = oneliner(h.fixture("readsizes") .. " 1",
+      "tracepoint:syscalls:sys_enter_openat { COUNT(str(args->filename)) }")
+    assert.are.equal(0, code, out)
+    assert.are.equal("Attaching 1 probe...\n@[/dev/zero]: 1\n\n", out)
+  end)
+
+  it("counts calls of a libc function and draws its return values", function()
+    local target = h.fixture("uprobe_target")
+    local libc = h.run("ldd " .. target):match("libc%.so%.6 => (%S+)")
+    local out, code = oneliner(target .. " 5", ("uprobe:%s:printf { @calls = COUNT(comm) } "
+      .. "uretprobe:%s:printf { @ret = HIST(retval) }"):format(libc, libc))
+    assert.are.equal(0, code, out)
+    -- It printed "1004\n", five bytes.
+    assert.are.equal("Attaching 2 probes...\n1004\n@calls[uprobe_target]: 1\n\n@ret:\n"
+      .. "[4, 8)                  1 |" .. ("@"):rep(52) .. "|\n\n", out)
+  end)
+
   it("samples a process at 99 Hz by user stack, named after it exits", function()
     local out, code = oneliner(h.fixture("busy") .. " 1", "profile:hz:99 { @samples[comm] = COUNT(ustack) }")
     assert.are.equal(0, code, out)
