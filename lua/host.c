@@ -258,6 +258,8 @@ static int host_add_history(lua_State *L)
 static lua_State *completing_state;
 static char **completions;
 static size_t ncompletions;
+/* The line before the word being completed: b.maps.m[{ asks for key fields. */
+static char *completing_before;
 
 static void free_completions(void)
 {
@@ -282,7 +284,8 @@ static char *next_completion(const char *text, int state)
 		/* One value is left either way: the list, an error, or no function. */
 		if (lua_getfield(L, LUA_REGISTRYINDEX, COMPLETER_KEY) == LUA_TFUNCTION) {
 			lua_pushstring(L, text);
-			if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_istable(L, -1)) {
+			lua_pushstring(L, completing_before ? completing_before : "");
+			if (lua_pcall(L, 2, 1, 0) == LUA_OK && lua_istable(L, -1)) {
 				size_t n = lua_rawlen(L, -1);
 				completions = calloc(n ? n : 1, sizeof(*completions));
 				for (size_t i = 1; completions && i <= n; i++) {
@@ -302,10 +305,13 @@ static char *next_completion(const char *text, int state)
 static char **complete(const char *text, int start, int end)
 {
 	rl_attempted_completion_over = 1; /* no file names */
+	free(completing_before);
+	completing_before = rl_line_buffer ? strndup(rl_line_buffer, (size_t)start) : NULL;
 	return rl_completion_matches(text, next_completion);
 }
 
-/* host.set_completer(fn): fn(word) -> {completions} for Tab in the REPL. */
+/* host.set_completer(fn): fn(word, line_before_it) -> {completions} for Tab
+ * in the REPL. */
 static int host_set_completer(lua_State *L)
 {
 	luaL_checktype(L, 1, LUA_TFUNCTION);

@@ -762,6 +762,22 @@ static int map_clear(lua_State *L)
 
 /* ---- description, pinning, closing ---- */
 
+/* A key's or value's type name and, for a struct, its field names in
+ * declaration order (which the decoded tables lose), into the table on top. */
+static void push_type_info(lua_State *L, const struct lbpf_type *t, const char *type_key, const char *fields_key)
+{
+	lua_pushstring(L, t->name);
+	lua_setfield(L, -2, type_key);
+	if (t->kind != LBPF_T_STRUCT)
+		return;
+	lua_createtable(L, (int)t->nfields, 0);
+	for (uint32_t i = 0; i < t->nfields; i++) {
+		lua_pushstring(L, t->fields[i].name);
+		lua_rawseti(L, -2, (lua_Integer)i + 1);
+	}
+	lua_setfield(L, -2, fields_key);
+}
+
 static int map_info(lua_State *L)
 {
 	struct lua_map *m = check_map(L, 1);
@@ -782,24 +798,10 @@ static int map_info(lua_State *L)
 	lua_setfield(L, -2, "id");
 	lua_pushinteger(L, m->fd);
 	lua_setfield(L, -2, "fd");
-	if (m->key) {
-		const struct lbpf_type *k = lbpf_layout__root(m->key);
-		lua_pushstring(L, k->name);
-		lua_setfield(L, -2, "key_type");
-		/* In declaration order, which the decoded key tables lose. */
-		if (k->kind == LBPF_T_STRUCT) {
-			lua_createtable(L, (int)k->nfields, 0);
-			for (uint32_t i = 0; i < k->nfields; i++) {
-				lua_pushstring(L, k->fields[i].name);
-				lua_rawseti(L, -2, (lua_Integer)i + 1);
-			}
-			lua_setfield(L, -2, "key_fields");
-		}
-	}
-	if (m->value) {
-		lua_pushstring(L, lbpf_layout__root(m->value)->name);
-		lua_setfield(L, -2, "value_type");
-	}
+	if (m->key)
+		push_type_info(L, lbpf_layout__root(m->key), "key_type", "key_fields");
+	if (m->value)
+		push_type_info(L, lbpf_layout__root(m->value), "value_type", "value_fields");
 	if (m->ncpus) {
 		lua_pushinteger(L, m->ncpus);
 		lua_setfield(L, -2, "ncpus");

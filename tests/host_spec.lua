@@ -161,7 +161,7 @@ for pid, n in pairs(b.maps.calls) do print(pid == bpf.target(), n) end
     assert.are.equal(0, code, out)
   end)
 
-  it("REPL: Tab completes globals, bpf.*, methods and map and program names", function()
+  it("REPL: Tab completes globals, bpf.*, methods, map and program names, and struct fields", function()
     local out, code = repl {
       "expect > ",
       "send b = bpf.new[[BPF_HASH(counts, u32); SEC(\"tp/syscalls/sys_enter_getpid\") int on_getpid(void *c) "
@@ -171,6 +171,13 @@ for pid, n in pairs(b.maps.calls) do print(pid == bpf.target(), n) end
       "send b.maps.cou\\t", "sleep 200", "send :count()\\n", "expect 0\r\\n", "expect > ",
       "send b.progs.on_\\t", "sleep 200", "send .type\\n", "expect tracepoint\r\\n", "expect > ",
       "send b:ru\\t", "sleep 200", "send {duration = 0.1}\\n", "expect 0\tduration\r\\n", "expect > ",
+      -- The fields of a struct key and value, from the map's BTF.
+      "send s = bpf.new[[struct k { u32 pid; char comm[16]; }; struct v { u64 total; u64 n; }; "
+        .. "BPF_HASH(by, struct k, struct v); SEC(\"xdp\") int f(struct xdp_md *c) { return XDP_PASS; }]]\\n",
+      "expect > ",
+      "send s.maps.by[{p\\t", "sleep 200", "send = 1, co\\t", "sleep 200", "send = 'sh'}] = {tot\\t", "sleep 200",
+      "send = 3, n = 1}\\n", "expect > ",
+      "send s.maps.by[{pid = 1, comm = 'sh'}].total\\n", "expect 3\r\\n", "expect > ",
       "send \\x04", "exit 0",
     }
     assert.are.equal(0, code, out)

@@ -144,8 +144,26 @@ local function resolve(path)
   return v
 end
 
--- The completions of the word before the cursor: whole words.
-function M.complete(word)
+-- The fields of a map's key (inside `m[{`) or value (inside `m[k] = {`),
+-- from its BTF, that start with word; nil when the line is elsewhere.
+local function struct_fields(word, before)
+  local path, which = before:match("([%a_][%w_%.]*)%s*%[%s*{[^%]}]*$"), "key_fields"
+  if not path then path, which = before:match("([%a_][%w_%.]*)%s*%b[]%s*=%s*{[^}]*$"), "value_fields" end
+  local m = path and resolve(path)
+  if kind_of(m) ~= "bpf.Map" then return nil end
+  local ok, info = pcall(m.info, m)
+  local out = {}
+  for _, f in ipairs(ok and info[which] or {}) do
+    if f:sub(1, #word) == word then out[#out + 1] = f end
+  end
+  return out
+end
+
+-- The completions of the word before the cursor (before: the line up to
+-- it): whole words.
+function M.complete(word, before)
+  local fields = struct_fields(word, before or "")
+  if fields then return fields end
   local path, sep, partial = word:match("^(.*)([%.:])([%w_]*)$")
   local out = {}
   if not path then
