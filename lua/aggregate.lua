@@ -364,23 +364,88 @@ end
 
 -- ---- printing at exit ----
 
--- Objects whose aggregations were printed at exit already.
-local printed = setmetatable({}, { __mode = "k" })
+-- The map types that hold what a script counts; others (stacks, ring
+-- buffers, program arrays) are not printed.
+local TABLES = { hash = true, array = true, percpu_hash = true, percpu_array = true, lru_hash = true,
+  lru_percpu_hash = true }
 
--- Prints b's aggregations the script never fetched (b.maps.NAME), once.
-local function print_unread(b)
-  if printed[b] or b.closed then return end
-  printed[b] = true
-  M.print_object(b, b:_fetched_maps())
+local function total(v)
+  if type(v) ~= "table" then return v end
+  local n = 0
+  for _, x in ipairs(v) do
+    if math.type(x) ~= "integer" then return nil end
+    n = n + x
+  end
+  return #v > 0 and n or nil
 end
 
--- The same for every object still open, when the script ends.
+local function value_text(v)
+  if type(v) ~= "table" then return tostring(v) end
+  local parts = {}
+  for _, k in ipairs(bpf._sorted_keys(v)) do parts[#parts + 1] = ("%s = %s"):format(k, tostring(v[k])) end
+  return "{" .. table.concat(parts, ", ") .. "}"
+end
+
+-- A map of the script's own, bpftrace's way: a BCC histogram as a log2
+-- histogram, a table as "@name[key]: value" sorted by value (an array's
+-- zero entries left out).
+local function print_plain(m, info)
+  if info.value_type == "__lbpf_hist_count" and not info.key_fields then
+    if m:count() > 0 then
+      print("@" .. info.name .. ":")
+      m:print_log2_hist()
+      print()
+    end
+    return
+  end
+  local rows, is_array = {}, info.type:find("array") ~= nil
+  for k, v in pairs(m) do
+    local n = total(v)
+    if not (is_array and n == 0) then
+      local key = type(k) == "table" and key_text(k, info.key_fields or {}) or "[" .. tostring(k) .. "]"
+      rows[#rows + 1] = { key, n, n and tostring(n) or value_text(v) }
+    end
+  end
+  if #rows == 0 then return end
+  table.sort(rows, function(a, b)
+    if a[2] and b[2] and a[2] ~= b[2] then return a[2] < b[2] end
+    return a[1] < b[1]
+  end)
+  for _, r in ipairs(rows) do print(("@%s%s: %s"):format(info.name, r[1], r[3])) end
+  print()
+end
+
+-- Objects whose maps were printed at exit already.
+local printed = setmetatable({}, { __mode = "k" })
+
+-- Prints b's maps the script never fetched (b.maps.NAME), once: its
+-- aggregations, and with everything its own tables and histograms too.
+local function print_unread(b, everything)
+  if printed[b] or b.closed then return end
+  printed[b] = true
+  local fetched, names = b:_fetched_maps(), {}
+  for name in pairs(b.maps) do
+    if not fetched[name] then names[#names + 1] = name end
+  end
+  table.sort(names)
+  for _, name in ipairs(names) do
+    local m = b.maps[name]
+    local info = m:info()
+    if M.kind_of(info) then
+      M.print_map(m)
+    elseif everything and TABLES[info.type] then
+      print_plain(m, info)
+    end
+  end
+end
+
+-- When the script ends: every object still open, everything unfetched.
 function M.print_live()
   if not debug.getregistry()["luabpf.print_unread"] then return end
   local objects = debug.getregistry()["luabpf.objects"] or {}
   local live = {}
   for b in pairs(objects) do live[#live + 1] = b end
-  for _, b in ipairs(live) do print_unread(b) end
+  for _, b in ipairs(live) do print_unread(b, true) end
 end
 
 -- bpf.print_at_exit(false): no printing when the script ends.

@@ -101,11 +101,13 @@ static __always_inline unsigned int luabpf_cfs_rq_queued(const void *cfs_rq)
 #define __LBPF_ARRAY2(t, n, v) __LBPF_MAP(t, 0, u32, v, n, 10240)
 #define __LBPF_ARRAY3(t, n, v, s) __LBPF_MAP(t, 0, u32, v, n, s)
 #define __LBPF_ARRAYS(t, ...) __LBPF_SEL3(__VA_ARGS__, __LBPF_ARRAY3, __LBPF_ARRAY2, __LBPF_ARRAY1)(t, __VA_ARGS__)
-/* As in BCC: a histogram keyed by int is an array, any other key a hash. */
+/* As in BCC: a histogram keyed by int is an array, any other key a hash.
+ * Its counts' type names it a histogram, for printing at exit. */
+typedef __u64 __lbpf_hist_count;
 #define __LBPF_HIST_TYPE(k) (__builtin_types_compatible_p(k, int) ? BPF_MAP_TYPE_ARRAY : BPF_MAP_TYPE_HASH)
-#define __LBPF_HIST1(n) __LBPF_MAP(BPF_MAP_TYPE_ARRAY, 0, int, u64, n, 64)
-#define __LBPF_HIST2(n, k) __LBPF_MAP(__LBPF_HIST_TYPE(k), 0, k, u64, n, 64)
-#define __LBPF_HIST3(n, k, s) __LBPF_MAP(__LBPF_HIST_TYPE(k), 0, k, u64, n, s)
+#define __LBPF_HIST1(n) __LBPF_MAP(BPF_MAP_TYPE_ARRAY, 0, int, __lbpf_hist_count, n, 64)
+#define __LBPF_HIST2(n, k) __LBPF_MAP(__LBPF_HIST_TYPE(k), 0, k, __lbpf_hist_count, n, 64)
+#define __LBPF_HIST3(n, k, s) __LBPF_MAP(__LBPF_HIST_TYPE(k), 0, k, __lbpf_hist_count, n, s)
 
 #define BPF_HASH(...) __LBPF_HASHES(BPF_MAP_TYPE_HASH, 0, __VA_ARGS__)
 #define BPF_PERCPU_HASH(...) __LBPF_HASHES(BPF_MAP_TYPE_PERCPU_HASH, 0, __VA_ARGS__)

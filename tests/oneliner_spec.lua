@@ -118,7 +118,7 @@ Attaching 2 probes...
     local out, code = oneliner(h.fixture("busy") .. " 1", "profile:hz:99 { @samples[comm] = COUNT(ustack) }")
     assert.are.equal(0, code, out)
     local total, hot = 0, 0
-    for stack, n in out:gmatch("\n@samples%[busy, \n(.-)%]: (%d+)\n") do
+    for stack, n in out:gmatch("@samples%[busy, \n(.-)%]: (%d+)\n") do
       total = total + tonumber(n)
       if stack:match("^    busy_inner%+%d+\n    busy_outer%+%d+\n    main%+%d+\n") then hot = hot + tonumber(n) end
     end
@@ -178,6 +178,41 @@ if arg[1] == "quiet" then bpf.print_at_exit(false) end
     local out, code = h.run(cmd)
     assert.are.same({ "fetched\t1\n@calls[getppid_loop]: 3\n\n", 0 }, { without_pid(out), code })
     assert.are.equal("fetched\t1\n", without_pid(h.run(cmd .. " quiet")))
+  end)
+
+  it("print the script's own maps it never fetched too: tables by value, BCC histograms as histograms", function()
+    h.write_file(dir .. "/plain.lua", [[
+local b = bpf.new[=[
+BPF_HASH(calls, u32);
+BPF_ARRAY(slots, u64, 8);
+BPF_HISTOGRAM(dist);
+BPF_HASH(start, u32, u64);
+TRACEPOINT_PROBE(syscalls, sys_enter_getppid) {
+	FILTER_TARGET();
+	calls.increment(7);
+	calls.increment(9, 10);
+	slots.increment(3, 2);
+	dist.increment(bpf_log2l(5));
+	return 0;
+}
+]=]
+bpf.sleep(10)
+]])
+    local out, code = h.run(("%s -c '%s 4' %s/plain.lua"):format(h.luabpf, h.fixture("getppid_loop"), dir))
+    assert.are.equal(0, code, out)
+    assert.are.equal([[
+@calls[7]: 4
+@calls[9]: 40
+
+@dist:
+     value               : count     distribution
+         0 -> 1          : 0        |                                        |
+         2 -> 3          : 0        |                                        |
+         4 -> 7          : 4        |****************************************|
+
+@slots[3]: 8
+
+]], without_pid(out))
   end)
 
   it("print when a <close> object goes out of scope, and bpf.print_map prints one", function()

@@ -118,6 +118,8 @@ end
 -- "histograms" gives BCC's -T (a time per output), -m and -P (per process).
 function M.new(spec)
   local t = setmetatable({ name = spec.name, json = false, objects = {} }, Tool)
+  -- A tool prints what it means to; its working maps stay unprinted at exit.
+  bpf.print_at_exit(false)
   local p = argparse(spec.name, spec.summary)
   if spec.examples then p:epilog("examples:\n  " .. table.concat(spec.examples, "\n  ")) end
   local want = {}
