@@ -28,12 +28,16 @@ local KINDS = {
 }
 local PREFIX = "__lbpf_agg_"
 
--- The arguments of a call's parenthesized text, split at top-level commas.
+-- The arguments of a call's parenthesized text, split at top-level commas
+-- (not those inside brackets or string literals).
 local function split_args(inner)
-  local args, depth, start = {}, 0, 1
+  local args, depth, start, quoted = {}, 0, 1, false
   for i = 1, #inner do
     local c = inner:sub(i, i)
-    if c == "(" or c == "[" or c == "{" then depth = depth + 1
+    if quoted then
+      if c == '"' and inner:sub(i - 1, i - 1) ~= "\\" then quoted = false end
+    elseif c == '"' then quoted = true
+    elseif c == "(" or c == "[" or c == "{" then depth = depth + 1
     elseif c == ")" or c == "]" or c == "}" then depth = depth - 1
     elseif c == "," and depth == 0 then
       args[#args + 1] = inner:sub(start, i - 1)
@@ -45,6 +49,8 @@ local function split_args(inner)
   for i, a in ipairs(args) do args[i] = a:match("^%s*(.-)%s*$") end
   return args
 end
+-- For the one-liner shorthand's printf, which splits its arguments the same way.
+bpf._split_args = split_args
 
 local STACKS = "__lbpf_stacks"
 

@@ -142,6 +142,15 @@ Attaching 2 probes...
     assert.are.equal("Attaching 1 probe...\n@[getppid_loop]: 1\n\n", without_pid(out))
   end)
 
+  it("prints with printf as the events come, strings and all", function()
+    local out, code = oneliner(h.fixture("readsizes") .. " 1 22 333", "tracepoint:syscalls:sys_enter_openat "
+      .. "{ printf(\"%s opens %s\\n\", comm, str(args->filename)); } tracepoint:syscalls:sys_enter_read "
+      .. "{ printf(\"read %d bytes, %#lx\\n\", args->count, args->count); }")
+    assert.are.equal(0, code, out)
+    assert.are.equal("Attaching 2 probes...\nreadsizes opens /dev/zero\nread 1 bytes, 0x1\nread 22 bytes, 0x16\n"
+      .. "read 333 bytes, 0x14d\n", out)
+  end)
+
   it("says what is wrong with a one-liner", function()
     local out, code = oneliner("true", "tracepoint:syscalls { COUNT() }")
     assert.are.same({ "luabpf: -e: probe 'tracepoint:syscalls': a tracepoint is tracepoint:CATEGORY:EVENT\n", 1 },

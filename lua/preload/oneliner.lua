@@ -2,7 +2,8 @@
 -- shorthand. C declarations (maps of one's own) may come first. Each block
 -- becomes one BCC-dialect function, the C inside the braces unchanged but
 -- for bpftrace's builtins (pid, tid, uid, cpu, nsecs, comm, arg0..arg5,
--- retval, args), the aggregations of lua/aggregate.lua, and a filter; the
+-- retval, args), printf (to standard output), the aggregations of
+-- lua/aggregate.lua, and a filter; the
 -- script then waits for Ctrl-C, or -c's command to exit, and prints its
 -- aggregations as bpftrace does.
 --
@@ -10,6 +11,8 @@
 --   probe   tracepoint:CAT:EVENT | rawtracepoint:EVENT | kprobe:FN | kretprobe:FN
 --           | uprobe:PATH:FN | uretprobe:PATH:FN | usdt:PATH:PROVIDER:NAME
 --           | profile:hz:N
+local bpf = require "bpf"
+
 local M = {}
 
 local PROVIDERS = { tracepoint = true, rawtracepoint = true, kprobe = true, kretprobe = true, uprobe = true,
@@ -95,6 +98,80 @@ local function next_block(text, pos)
   return { probes = list, filter = filter, body = body:sub(2, -2) }, brace + #body
 end
 
+-- ---- printf, to the script's standard output through a ring buffer ----
+
+local PRINTF_MAP = "__lbpf_printf"
+
+local split_args = bpf._split_args
+
+-- One argument's field (8-byte aligned, so Lua reads it at a known place),
+-- the C that fills it, and how Lua reads it back.
+local function printf_field(expr, i)
+  local f = "a" .. i
+  if expr == "comm" then
+    return ("char %s[16];"):format(f), ("bpf_get_current_comm(&__e->%s, 16);"):format(f), 16
+  end
+  local inner = expr:match("^str%s*(%b())$")
+  if inner then
+    local a = split_args(inner:sub(2, -2))
+    local n = math.tointeger(tonumber(a[2] or "64"))
+    if not n or n < 1 or n > 256 then error(("str(%s): at most 256 bytes"):format(inner:sub(2, -2)), 0) end
+    n = (n + 7) // 8 * 8
+    return ("char %s[%d];"):format(f, n), ("if (bpf_probe_read_user_str(&__e->%s, %d, (const void *)(long)(%s)) < 0) "
+      .. "bpf_probe_read_kernel_str(&__e->%s, %d, (const void *)(long)(%s));"):format(f, n, a[1], f, n, a[1]), n
+  end
+  return ("__s64 %s;"):format(f), ("__e->%s = (__s64)(%s);"):format(f, expr), 0
+end
+
+-- The body with each printf("fmt", args...) made a ring buffer record;
+-- sites gets {format, sizes} per call (size 0: an integer).
+local function printfs(body, sites)
+  return (body:gsub("%f[%w_]printf%s*(%b())", function(call)
+    local args = split_args(call:sub(2, -2))
+    local fmt = args[1] and args[1]:match('^"(.*)"$')
+    if not fmt then error(("printf%s: the format must be a string literal"):format(call), 0) end
+    if #args > 7 then error(("printf%s: at most 6 arguments"):format(call), 0) end
+    local id = #sites + 1
+    local fields, fills, sizes = {}, {}, {}
+    for i = 2, #args do
+      fields[#fields + 1], fills[#fills + 1], sizes[#sizes + 1] = printf_field(args[i], i - 1)
+    end
+    sites[id] = { fmt = fmt, sizes = sizes }
+    return ("{ struct __lbpf_printf_%d { __u64 id; %s } *__e = bpf_ringbuf_reserve(&%s, sizeof(*__e), 0); "
+      .. "if (__e) { __e->id = %d; %s bpf_ringbuf_submit(__e, 0); } }"):format(id, table.concat(fields, " "),
+      PRINTF_MAP, id, table.concat(fills, " "))
+  end))
+end
+
+-- C's escapes in a format string literal, and its length modifiers, which
+-- Lua's string.format does not take.
+local function lua_format(fmt)
+  local escapes = { n = "\n", t = "\t", ["\\"] = "\\", ['"'] = '"', r = "\r", ["0"] = "" }
+  fmt = fmt:gsub("\\(.)", function(c) return escapes[c] or c end)
+  return (fmt:gsub("%%([%-%+ #0]*%d*%.?%d*)[hlLqjzt]*([diouxXcs%%])", function(flags, conv)
+    if conv == "u" or conv == "i" then conv = "d" end
+    return "%" .. flags .. conv
+  end))
+end
+
+-- Prints one record: its call site's format with its arguments.
+local function print_record(sites, data)
+  local id = string.unpack("<I8", data)
+  local site = sites[id]
+  if not site then return end
+  local values, pos = {}, 9
+  for i, size in ipairs(site.sizes) do
+    if size == 0 then
+      values[i], pos = string.unpack("<i8", data, pos)
+    else
+      values[i] = data:sub(pos, pos + size - 1):match("^[^%z]*")
+      pos = pos + size
+    end
+  end
+  site.lua_fmt = site.lua_fmt or lua_format(site.fmt)
+  io.write(site.lua_fmt:format(table.unpack(values, 1, #site.sizes)))
+end
+
 -- The program's C and the perf events (profile:hz:N) to attach by function name.
 function M.translate(text)
   local start = first_probe(text)
@@ -107,8 +184,9 @@ function M.translate(text)
     pos = after
   end
   if text:sub(pos):find("%S") then error(("after the last block: '%s'"):format(text:sub(pos):match("^%s*(.-)%s*$")), 0) end
-  local parts, profiles, n = {}, {}, 0
+  local parts, profiles, n, sites = {}, {}, 0, {}
   for _, block in ipairs(blocks) do
+    block.body = printfs(block.body, sites)
     for _, spec in ipairs(block.probes) do
       n = n + 1
       local header, regs, hz = probe_header(spec, n)
@@ -129,21 +207,31 @@ function M.translate(text)
         filter, block.body)
     end
   end
-  return declarations .. table.concat(parts, "\n"), profiles, n
+  if #sites > 0 then
+    declarations = ("struct { __uint(type, BPF_MAP_TYPE_RINGBUF); __uint(max_entries, 256 * 1024); } %s "
+      .. "SEC(\".maps\"); "):format(PRINTF_MAP) .. declarations
+  end
+  return declarations .. table.concat(parts, "\n"), profiles, n, sites
 end
 
 -- The Lua chunk an -e one-liner runs.
 function M.compile(text)
-  local c, profiles, n = M.translate(text)
+  local c, profiles, n, sites = M.translate(text)
   return function()
-    local bpf = require "bpf"
     local b = bpf.new(c, { name = "-e" })
     for _, p in ipairs(profiles) do
       b:attach_perf_event { fn = p.fn, freq = p.hz }
     end
     print(("Attaching %d probe%s..."):format(n, n == 1 and "" or "s"))
     io.stdout:flush()
-    bpf.sleep(1e8)
+    if #sites == 0 then
+      bpf.sleep(1e8)
+      return
+    end
+    b:ring_buffer(PRINTF_MAP, function(data) print_record(sites, data) end, { raw = true })
+    b:run()
+    b:ring_buffer_consume() -- what was written before the end
+    io.stdout:flush()
   end
 end
 
