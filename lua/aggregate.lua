@@ -358,15 +358,6 @@ function M.print_map(m)
   print()
 end
 
--- Prints every aggregation map of object b not in skip (names), by name.
-function M.print_object(b, skip)
-  local names = {}
-  for name, m in pairs(b.maps) do
-    if not (skip and skip[name]) and M.kind_of(m:info()) then names[#names + 1] = name end
-  end
-  table.sort(names)
-  for _, name in ipairs(names) do M.print_map(b.maps[name]) end
-end
 
 -- ---- printing at exit ----
 
@@ -424,14 +415,12 @@ end
 -- Objects whose maps were printed at exit already.
 local printed = setmetatable({}, { __mode = "k" })
 
--- Prints b's maps the script never fetched (b.maps.NAME), once: its
--- aggregations, and with everything its own tables and histograms too.
-local function print_unread(b, everything)
-  if printed[b] or b.closed then return end
-  printed[b] = true
-  local fetched, names = b:_fetched_maps(), {}
+-- Prints b's maps not in skip (names), by name: its aggregations, and with
+-- everything its own tables and histograms too.
+local function print_maps(b, skip, everything)
+  local names = {}
   for name in pairs(b.maps) do
-    if not fetched[name] then names[#names + 1] = name end
+    if not (skip and skip[name]) then names[#names + 1] = name end
   end
   table.sort(names)
   for _, name in ipairs(names) do
@@ -443,6 +432,16 @@ local function print_unread(b, everything)
       print_plain(m, info)
     end
   end
+end
+
+-- Prints every aggregation map of object b not in skip (names), by name.
+function M.print_object(b, skip) print_maps(b, skip, false) end
+
+-- Prints b's maps the script never fetched (b.maps.NAME), once.
+local function print_unread(b, everything)
+  if printed[b] or b.closed then return end
+  printed[b] = true
+  print_maps(b, b:_fetched_maps(), everything)
 end
 
 -- When the script ends: every object still open, everything unfetched.

@@ -75,13 +75,12 @@ static int bpf_sleep(lua_State *L)
 	lua_Number s = luaL_checknumber(L, 1);
 	luaL_argcheck(L, s >= 0 && s < 1e9, 1, "seconds must be between 0 and 1e9");
 	struct timespec ts = {(time_t)s, (long)((s - floor(s)) * 1e9)};
-	bool slept = true;
 	lbpf_lua_before_wait(L);
 	lbpf_stop__arm();
 	/* Other signals only interrupt the sleep, not end it. While -c's command
 	 * runs, its symbols are read every tenth of a second, to name its stacks
 	 * after it exits. */
-	while (slept && !lbpf_stop__requested() && (ts.tv_sec || ts.tv_nsec)) {
+	while (!lbpf_stop__requested() && (ts.tv_sec || ts.tv_nsec)) {
 		pid_t child = lbpf_stop__watched();
 		struct timespec slice = ts;
 		if (child && (slice.tv_sec || slice.tv_nsec > SYMBOL_REFRESH_NS))
@@ -94,7 +93,7 @@ static int bpf_sleep(lua_State *L)
 		if (child && !lbpf_stop__requested())
 			lbpf_lua_load_usyms(L, child);
 	}
-	slept = !lbpf_stop__requested();
+	bool slept = !lbpf_stop__requested();
 	int stopped_by = lbpf_stop__signal();
 	lbpf_stop__disarm();
 	lbpf_lua_check_interrupt(L, stopped_by);

@@ -200,8 +200,7 @@ static bool is_tracepoint_args(const struct btf *local, __u32 id)
 {
 	for (__u32 i = 1; i < btf__type_cnt(local); i++) {
 		const struct btf_type *t = btf__type_by_id(local, i);
-		if (btf_is_decl_tag(t) && t->type == id &&
-		    !strcmp(btf__name_by_offset(local, t->name_off), LBPF_TRACEPOINT_TAG))
+		if (t->type == id && lbpf_core_btf__is_args_tag(local, t))
 			return true;
 	}
 	return false;

@@ -216,8 +216,7 @@ static int add_tagged(struct appender *a, const struct btf *obj_btf, struct lbpf
 
 	for (__u32 id = 1; id < n && !a->failed; id++) {
 		const struct btf_type *t = btf__type_by_id(obj_btf, id);
-		if (!btf_is_decl_tag(t) || btf_decl_tag(t)->component_idx != -1 ||
-		    strcmp(btf__name_by_offset(obj_btf, t->name_off), LBPF_TRACEPOINT_TAG) != 0)
+		if (!lbpf_core_btf__is_args_tag(obj_btf, t))
 			continue;
 		const char *name = btf__name_by_offset(obj_btf, btf__type_by_id(obj_btf, t->type)->name_off);
 		char cat[128];
@@ -228,8 +227,7 @@ static int add_tagged(struct appender *a, const struct btf *obj_btf, struct lbpf
 		bool seen = false;
 		for (__u32 prev = 1; prev < id && !seen; prev++) {
 			const struct btf_type *p = btf__type_by_id(obj_btf, prev);
-			seen = btf_is_decl_tag(p) && p->type == t->type && btf_decl_tag(p)->component_idx == -1 &&
-			       !strcmp(btf__name_by_offset(obj_btf, p->name_off), LBPF_TRACEPOINT_TAG);
+			seen = p->type == t->type && lbpf_core_btf__is_args_tag(obj_btf, p);
 		}
 		if (seen)
 			continue;
@@ -269,15 +267,19 @@ static int write_combined(const struct raw_btf *base, const struct appender *a, 
 	return 0;
 }
 
+bool lbpf_core_btf__is_args_tag(const struct btf *btf, const struct btf_type *t)
+{
+	return btf_is_decl_tag(t) && btf_decl_tag(t)->component_idx == -1 &&
+	       !strcmp(btf__name_by_offset(btf, t->name_off), LBPF_TRACEPOINT_TAG);
+}
+
 static bool has_tags(const struct btf *obj_btf)
 {
 	__u32 n = obj_btf ? btf__type_cnt(obj_btf) : 0;
 
-	for (__u32 id = 1; id < n; id++) {
-		const struct btf_type *t = btf__type_by_id(obj_btf, id);
-		if (btf_is_decl_tag(t) && !strcmp(btf__name_by_offset(obj_btf, t->name_off), LBPF_TRACEPOINT_TAG))
+	for (__u32 id = 1; id < n; id++)
+		if (lbpf_core_btf__is_args_tag(obj_btf, btf__type_by_id(obj_btf, id)))
 			return true;
-	}
 	return false;
 }
 

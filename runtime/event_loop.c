@@ -247,8 +247,6 @@ static void on_stop_signal(int sig)
 	if (sig == SIGCHLD) {
 		int saved = errno;
 		check_child();
-		if (child_exited)
-			stop_signal = SIGCHLD;
 		errno = saved;
 		return;
 	}

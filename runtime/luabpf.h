@@ -204,6 +204,9 @@ struct btf;
  * NULL) with this kernel's records of those tracepoints appended, for
  * libbpf's btf_custom_path; -1 when the object tags none. */
 int lbpf_core_btf__open(const struct btf *obj_btf, const char *base_path, int *fd, struct lbpf_err *err);
+struct btf_type;
+/* Whether t is the decl tag a portable compile puts on an args struct. */
+bool lbpf_core_btf__is_args_tag(const struct btf *btf, const struct btf_type *t);
 
 /* ---- compiling (runtime/vmlinux_h.c, runtime/compile.c) ---- */
 
