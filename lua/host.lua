@@ -42,15 +42,23 @@ local function script_traceback(msg)
   return (msg:gsub("\nstack traceback:$", ""))
 end
 
--- Runs f through host.call (interruptible by Ctrl-C); reports errors.
-local function run(f, ...)
+-- luabpf's own steps (bundle, -l) fail with messages: no traceback.
+local function message_only(msg)
+  return (tostring(msg):gsub("\nstack traceback:.*$", ""))
+end
+
+-- Runs f through host.call (interruptible by Ctrl-C); reports an error as
+-- describe(error) puts it.
+local function call_reporting(describe, f, ...)
   local results = table.pack(host.call(f, ...))
   if not results[1] then
-    report(script_traceback(results[2]))
+    report(describe(results[2]))
     return false
   end
   return true, table.unpack(results, 2, results.n)
 end
+
+local function run(f, ...) return call_reporting(script_traceback, f, ...) end
 
 local function chunk_or_report(f, err)
   if not f then report(err) end
@@ -165,11 +173,11 @@ local function bundle(rest)
     if not files then report("bundle: --min-btf: " .. why); return 1 end
   end
   out = out or (script:gsub("%.lua$", "") .. (exe and "" or ".lbpf"))
-  -- Its errors are messages: a script's own failure comes back through the
-  -- recording's pcall, where no traceback of it is left.
-  local ok, n, size, kernels = host.call(require("bpf.bundle").create, script, runs, out,
+  -- A script's own failure comes back through the recording's pcall, where
+  -- no traceback of it is left: a message too.
+  local ok, n, size, kernels = call_reporting(message_only, require("bpf.bundle").create, script, runs, out,
     { exe = exe, host = static_host(), min_btf = min_btf })
-  if not ok then report((tostring(n):gsub("\nstack traceback:.*$", ""))); return 1 end
+  if not ok then return 1 end
   io.stderr:write(("luabpf: %s: %d object%s, %s%d bytes\n"):format(out, n, n == 1 and "" or "s",
     min_btf and ("BTF for %d kernel%s, "):format(kernels, kernels == 1 and "" or "s") or "", size))
   return 0
@@ -212,10 +220,7 @@ while argv[i] do
   elseif a:sub(1, 2) == "-e" then chunks[#chunks + 1] = a:sub(3); i = i + 1
   elseif a == "-i" then interactive = true; i = i + 1
   elseif a == "-l" or a == "-lv" then
-    local glob = argv[i + 1]
-    local ok, err = host.call(require("bpf.list").print, glob, a == "-lv")
-    if not ok then report((tostring(err):gsub("\nstack traceback:.*$", ""))); return 1 end
-    return 0
+    return call_reporting(message_only, require("bpf.list").print, argv[i + 1], a == "-lv") and 0 or 1
   elseif a == "-p" then
     local pid = math.tointeger(tonumber(argv[i + 1] or ""))
     if not pid or pid <= 0 then report("'-p' needs a process id\n" .. usage); return 1 end
