@@ -132,6 +132,23 @@ struct lbpf_map_reader *lbpf_map_reader__new(int fd, const struct lbpf_map_info 
 	return r;
 }
 
+/* Ends the worker thread. Called as soon as it has fetched the last batch, so
+ * no thread outlives a finished read: the compiler is forked, and a thread
+ * busy in malloc at that moment would leave the child a lock no one releases. */
+static void stop_prefetch(struct lbpf_map_reader *r)
+{
+	if (!r->threaded)
+		return;
+	pthread_mutex_lock(&r->mu);
+	r->stop = true;
+	pthread_cond_broadcast(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+	pthread_join(r->thread, NULL);
+	pthread_cond_destroy(&r->cv);
+	pthread_mutex_destroy(&r->mu);
+	r->threaded = false;
+}
+
 /* The next batch into the current slot; false at the end. */
 static int next_batch(struct lbpf_map_reader *r)
 {
@@ -153,6 +170,8 @@ static int next_batch(struct lbpf_map_reader *r)
 		while (!b->full)
 			pthread_cond_wait(&r->cv, &r->mu);
 		pthread_mutex_unlock(&r->mu);
+		if (b->ret)
+			stop_prefetch(r);
 	} else {
 		fetch(r, b);
 	}
@@ -215,15 +234,7 @@ void lbpf_map_reader__free(struct lbpf_map_reader *r)
 {
 	if (!r)
 		return;
-	if (r->threaded) {
-		pthread_mutex_lock(&r->mu);
-		r->stop = true;
-		pthread_cond_broadcast(&r->cv);
-		pthread_mutex_unlock(&r->mu);
-		pthread_join(r->thread, NULL);
-		pthread_cond_destroy(&r->cv);
-		pthread_mutex_destroy(&r->mu);
-	}
+	stop_prefetch(r);
 	for (int i = 0; i < 2; i++) {
 		free(r->slot[i].keys);
 		free(r->slot[i].values);
