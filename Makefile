@@ -27,7 +27,7 @@ FUZZ_SECONDS ?= 600
 
 # Debian 12 packages the build, the tests and the fuzzers need (libbpf-dev
 # comes from bookworm-backports: 1.4).
-DEB_PACKAGES := gcc g++ make pkg-config libc6-dev linux-libc-dev libbpf-dev liblua5.4-dev lua5.4 \
+DEB_PACKAGES := gcc g++ make pkg-config libc6-dev linux-libc-dev libbpf-dev liblua5.4-dev lua5.4 libmicrohttpd-dev \
 	llvm-19-dev libclang-cpp19-dev libclang-19-dev libclang-common-19-dev \
 	libelf-dev zlib1g-dev libedit-dev lua-busted util-linux systemtap-sdt-dev clang-19 libclang-rt-19-dev \
 	lua-argparse lua-dkjson libbsd-dev libmd-dev libncurses-dev

@@ -23,8 +23,9 @@ local KINDS = {
     update = "if (!__v->set || __val > __v->max) { __v->max = __val; __v->set = 1; }" },
   AVG = { fixed = 1, value = "struct %s { __s64 count; __s64 sum; };", update = "__v->count += 1; __v->sum += __val;" },
   STATS = { fixed = 1, value = "struct %s { __s64 count; __s64 sum; };", update = "__v->count += 1; __v->sum += __val;" },
-  HIST = { fixed = 1, value = "struct %s { __u64 count; };", update = "__v->count += 1;" },
-  LHIST = { fixed = 4, value = "struct %s { __u64 count; };", update = "__v->count += 1;" },
+  -- A bucket's sum is for Prometheus's histogram _sum (bpf.metrics).
+  HIST = { fixed = 1, value = "struct %s { __u64 count; __s64 sum; };", update = "__v->count += 1; __v->sum += __val;" },
+  LHIST = { fixed = 4, value = "struct %s { __u64 count; __s64 sum; };", update = "__v->count += 1; __v->sum += __val;" },
 }
 local PREFIX = "__lbpf_agg_"
 

@@ -54,6 +54,15 @@ int lbpf_lua_view_object(lua_State *L, const char *mt);
 /* A bpf.PacketSocket owning fd (lua/packet_socket.c). */
 void lbpf_lua_push_packet_socket(lua_State *L, int fd);
 
+/* JSON (lua/json.c): pushes the text of the value at idx, written by type t
+ * when it is not NULL; per_cpu: the value is a list of t, one per CPU. */
+void lbpf_lua_json_push(lua_State *L, int idx, const struct lbpf_type *t, bool per_cpu);
+void lbpf_lua_json_functions(lua_State *L);
+void lbpf_lua_http_functions(lua_State *L);
+/* The BTF type of the map at idx's keys or values (NULL when they are not
+ * decoded by type) and whether its values are per CPU. */
+const struct lbpf_type *lbpf_lua_map_type(lua_State *L, int idx, bool key, bool *per_cpu);
+
 /* Reused event records (lua/event_record.c): a struct record's callback
  * argument, whose fields are read as from a table. */
 struct record;

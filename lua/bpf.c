@@ -242,6 +242,8 @@ int luaopen_bpf(lua_State *L)
 	lbpf_lua_discovery_functions(L);
 	lbpf_lua_btf_functions(L);
 	lbpf_lua_target_functions(L);
+	lbpf_lua_json_functions(L);
+	lbpf_lua_http_functions(L);
 	run_lua_modules(L);
 	lua_pushliteral(L, LUABPF_VERSION);
 	lua_setfield(L, -2, "version");

@@ -55,6 +55,15 @@ static int record_pairs(lua_State *L)
 	return 3;
 }
 
+/* bpf.json.encode's hook: the record by its type, u64s unsigned. */
+static int record_json(lua_State *L)
+{
+	struct record *r = live_record(L);
+	lbpf_codec_push(L, r->type, r->data);
+	lbpf_lua_json_push(L, -1, r->type, false);
+	return 1;
+}
+
 static int record_newindex(lua_State *L)
 {
 	return luaL_error(L, "events are read-only; copy one with ev:table()");
@@ -129,6 +138,7 @@ void lbpf_lua_record_new(lua_State *L, const struct lbpf_type *t)
 	lua_setfield(L, -2, "__index");
 	set_closure(L, ridx, "__len", record_len);
 	set_closure(L, ridx, "__pairs", record_pairs);
+	set_closure(L, ridx, "__json", record_json);
 	lua_pushcfunction(L, record_newindex);
 	lua_setfield(L, -2, "__newindex");
 	lua_pushliteral(L, "bpf.Event");
@@ -149,6 +159,8 @@ void lbpf_lua_record_new(lua_State *L, const struct lbpf_type *t)
 	lua_setfield(L, -3, "__len");
 	lua_pushvalue(L, -1);
 	lua_setfield(L, -3, "__pairs");
+	lua_pushvalue(L, -1);
+	lua_setfield(L, -3, "__json");
 	lua_setfield(L, -2, "__newindex");
 	lua_pushliteral(L, "bpf.Event");
 	lua_setfield(L, -2, "__metatable");

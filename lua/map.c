@@ -328,6 +328,14 @@ static void push_value(lua_State *L, struct lua_map *m, const char *value)
 	}
 }
 
+const struct lbpf_type *lbpf_lua_map_type(lua_State *L, int idx, bool key, bool *per_cpu)
+{
+	struct lua_map *m = to_map(L, idx);
+	*per_cpu = !key && m->ncpus > 0;
+	const struct lbpf_layout *l = key ? m->key : m->style == V_CODEC ? m->value : NULL;
+	return l ? lbpf_layout__root(l) : NULL;
+}
+
 static void push_key(lua_State *L, struct lua_map *m, const char *key)
 {
 	lbpf_codec_push(L, lbpf_layout__root(m->key), key);

@@ -171,6 +171,11 @@ int lbpf_loop__add_timer(struct lbpf_loop *l, uint64_t interval_ns, lbpf_event_f
 	return add(l, timer_new(interval_ns, err), fn, NULL, ctx, err);
 }
 
+int lbpf_loop__add_http(struct lbpf_loop *l, struct lbpf_http *h, struct lbpf_err *err)
+{
+	return add(l, lbpf_http__source(h, err), NULL, NULL, NULL, err);
+}
+
 void lbpf_loop__remove(struct lbpf_loop *l, int id)
 {
 	if (id < 0 || id >= l->nsources || !l->sources[id])

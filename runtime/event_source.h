@@ -33,5 +33,6 @@ int lbpf_source__check_map(int map_fd, uint32_t type, const char *what, struct l
 struct lbpf_source *lbpf_ringbuf__new(int map_fd, struct lbpf_err *err);
 struct lbpf_source *lbpf_perfbuf__new(int map_fd, size_t pages, unsigned int wakeup_events, struct lbpf_err *err);
 struct lbpf_source *lbpf_trace_pipe__new(struct lbpf_err *err);
+struct lbpf_source *lbpf_http__source(struct lbpf_http *h, struct lbpf_err *err);
 
 #endif

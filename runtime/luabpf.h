@@ -612,6 +612,29 @@ int lbpf_loop__stats(const struct lbpf_loop *loop, int id, struct lbpf_source_st
 /* "ringbuf", "perfbuf", "trace_pipe", "timer", or NULL for an unused id. */
 const char *lbpf_loop__kind(const struct lbpf_loop *loop, int id);
 
+/* An HTTP server (runtime/http_server.c), served by the loop it is added
+ * to: fn answers each GET or HEAD request, in the loop's thread. */
+struct lbpf_http_request {
+	const char *method, *path;
+	const char *accept; /* the Accept header, or NULL */
+};
+struct lbpf_http_response {
+	int status;		  /* 0: 200 */
+	const char *content_type; /* valid until fn is called again; NULL: text/plain */
+	char *body;		  /* malloc'd, taken by the server; NULL drops the connection */
+	size_t len;		  /* 0: strlen(body) */
+};
+typedef void (*lbpf_http_fn)(void *ctx, const struct lbpf_http_request *req, struct lbpf_http_response *resp);
+struct lbpf_http;
+/* listen: "HOST:PORT", "[V6]:PORT" or ":PORT"; port 0 picks a free one. */
+struct lbpf_http *lbpf_http__new(const char *listen, lbpf_http_fn fn, void *ctx, struct lbpf_err *err);
+uint16_t lbpf_http__port(const struct lbpf_http *h);
+/* Accepts, reads and answers whatever is ready, without waiting. */
+int lbpf_http__run(struct lbpf_http *h);
+void lbpf_http__free(struct lbpf_http *h);
+/* Adds h to the loop; the loop's source does not own h. */
+int lbpf_loop__add_http(struct lbpf_loop *loop, struct lbpf_http *h, struct lbpf_err *err);
+
 /* SIGINT and SIGTERM as a request to stop a run, not to die. */
 void lbpf_stop__arm(void);
 void lbpf_stop__disarm(void);

@@ -72,7 +72,7 @@ end
 describe("tools", function()
   it("every tool built on bpf.tool answers -h with its usage and examples", function()
     local list = tools()
-    assert.are.equal(31, #list, table.concat(list, " "))
+    assert.are.equal(32, #list, table.concat(list, " "))
     for _, tool in ipairs(list) do
       local out, code = h.run(("%s %s/scripts/%s.lua -h"):format(h.luabpf, h.root, tool))
       assert.are.equal(0, code, out)

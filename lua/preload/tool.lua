@@ -17,6 +17,17 @@ const volatile u32 targ_pid = 0;
 const volatile u32 targ_tid = 0;
 const volatile char targ_comm[16] = {};
 const volatile u64 targ_cgroup = 0;
+/* Whether comm is not the name -n asked for (any name is when none was). */
+static __always_inline bool tool_comm_differs(const char *comm)
+{
+	for (int i = 0; i < 16 && targ_comm[0]; i++) {
+		if (comm[i] != targ_comm[i])
+			return true;
+		if (!comm[i])
+			break;
+	}
+	return false;
+}
 static __always_inline bool tool_skip(void)
 {
 	u64 id = bpf_get_current_pid_tgid();
@@ -29,12 +40,7 @@ static __always_inline bool tool_skip(void)
 	if (targ_comm[0]) {
 		char comm[16];
 		bpf_get_current_comm(comm, sizeof(comm));
-		for (int i = 0; i < 16; i++) {
-			if (comm[i] != targ_comm[i])
-				return true;
-			if (!comm[i])
-				break;
-		}
+		return tool_comm_differs(comm);
 	}
 	return false;
 }
