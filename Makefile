@@ -58,7 +58,8 @@ LIBBPF_HEADERS := bpf_helpers.h bpf_helper_defs.h bpf_tracing.h bpf_core_read.h 
 CLANG_HEADERS := stddef.h stdint.h stdbool.h stdarg.h limits.h float.h stdalign.h stdnoreturn.h \
 	iso646.h stdatomic.h
 
-BENCH_TOOLS := $(B)/bench/producer $(B)/bench/lbpf_gen $(B)/bench/c_consumer $(B)/bench/measure $(B)/bench/many_funcs
+BENCH_TOOLS := $(B)/bench/producer $(B)/bench/lbpf_gen $(B)/bench/c_consumer $(B)/bench/measure $(B)/bench/many_funcs \
+	$(B)/bench/scraper
 FIXTURES := $(B)/tests/busy $(B)/tests/readsizes $(B)/tests/uprobe_target $(B)/tests/opener $(B)/tests/ptydrive $(B)/tests/getppid_loop $(B)/tests/usdt_target $(B)/tests/tcp_pair $(B)/tests/pipe_wake $(B)/tests/udp_count $(B)/tests/hog
 
 .PHONY: install-runtime install-compiler install-tools all deps bench-deps test bench demo install clean fixtures fuzz fuzzers FORCE
@@ -223,6 +224,10 @@ $(B)/bench/many_funcs: bench/many_funcs.c
 	$(CC) -O1 -Wall -o $@ $<
 
 $(B)/bench/measure: bench/measure.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -Wall -o $@ $<
+
+$(B)/bench/scraper: bench/scraper.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -Wall -o $@ $<
 

@@ -1,6 +1,6 @@
-/* Bench helper: runs a pinned program with BPF_PROG_TEST_RUN as fast as it
- * can for some seconds, so a ring or perf buffer fills faster than a
- * consumer drains it. Prints how many times the program ran. */
+/* Bench helper: runs a pinned program with BPF_PROG_TEST_RUN for some
+ * seconds, as fast as it can (so a ring or perf buffer fills faster than a
+ * consumer drains it) or RATE runs a second. Prints how many times it ran. */
 #include <bpf/bpf.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,8 +18,8 @@ int main(int argc, char **argv)
 	char data[64] = {0};
 	unsigned long long runs = 0;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: producer PINNED_PROG SECONDS\n");
+	if (argc != 3 && argc != 4) {
+		fprintf(stderr, "usage: producer PINNED_PROG SECONDS [RATE]\n");
 		return 2;
 	}
 	int fd = bpf_obj_get(argv[1]);
@@ -27,15 +27,24 @@ int main(int argc, char **argv)
 		perror(argv[1]);
 		return 1;
 	}
-	double end = now() + atof(argv[2]);
-	/* Thousands of runs per call: each call has a fixed cost of milliseconds. */
+	double start = now(), end = start + atof(argv[2]), rate = argc == 4 ? atof(argv[3]) : 0;
+	/* Thousands of runs per call: each call has a fixed cost of milliseconds.
+	 * Paced, a tenth of a second's runs per call, each at its moment. */
+	int repeat = rate >= 10 ? (int)(rate / 10) : rate > 0 ? 1 : 5000;
 	while (now() < end) {
-		LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = data, .data_size_in = sizeof(data), .repeat = 5000);
+		if (rate > 0) {
+			double due = start + runs / rate, wait = due - now();
+			if (wait > 0) {
+				struct timespec ts = {(time_t)wait, (long)((wait - (time_t)wait) * 1e9)};
+				nanosleep(&ts, NULL);
+			}
+		}
+		LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = data, .data_size_in = sizeof(data), .repeat = repeat);
 		if (bpf_prog_test_run_opts(fd, &opts) != 0) {
 			perror("test_run");
 			return 1;
 		}
-		runs += 5000;
+		runs += repeat;
 	}
 	printf("%llu\n", runs);
 	return 0;

@@ -671,19 +671,49 @@ static int iter_next(lua_State *L)
 	return 2;
 }
 
-/* m:iter([{batch = false}]): the triple pairs(m) uses, optionally key by key. */
+/* Keys as their bytes: a reader that caches what it makes of each key
+ * (bpf.metrics' label text) skips decoding keys it has seen. */
+static int iter_next_raw_key(lua_State *L)
+{
+	struct map_iter *it = luaL_checkudata(L, 1, MAP_ITER_MT);
+	const char *key, *value;
+
+	if (!iter_step(L, it, &key, &value))
+		return 0;
+	lua_pushlstring(L, key, it->map->info.key_size);
+	push_value(L, it->map, value);
+	return 2;
+}
+
+/* m:decode_key(bytes): a key m:iter{raw_keys = true} gave, decoded. */
+static int map_decode_key(lua_State *L)
+{
+	struct lua_map *m = check_map(L, 1);
+	size_t n;
+	const char *bytes = luaL_checklstring(L, 2, &n);
+	check_iterable(L, m);
+	if (n != m->info.key_size)
+		return luaL_error(L, "map '%s': a key is %u bytes, not %zu", m->info.name, m->info.key_size, n);
+	push_key(L, m, bytes);
+	return 1;
+}
+
+/* m:iter([{batch = false, raw_keys = true}]): the triple pairs(m) uses,
+ * optionally key by key, optionally with keys as bytes. */
 static int map_iter(lua_State *L)
 {
 	struct lua_map *m = check_map(L, 1);
-	bool batch = true;
+	bool batch = true, raw_keys = false;
 
 	check_iterable(L, m);
 	if (lua_istable(L, 2)) {
 		lua_getfield(L, 2, "batch");
 		batch = lua_isnil(L, -1) || lua_toboolean(L, -1);
-		lua_pop(L, 1);
+		lua_getfield(L, 2, "raw_keys");
+		raw_keys = lua_toboolean(L, -1);
+		lua_pop(L, 2);
 	}
-	lua_pushcfunction(L, iter_next);
+	lua_pushcfunction(L, raw_keys ? iter_next_raw_key : iter_next);
 	push_iter(L, 1, m, batch);
 	lua_pushnil(L);
 	return 3;
@@ -968,6 +998,7 @@ void lbpf_lua_open_map(lua_State *L)
 		{"get", map_get}, {"set", map_set}, {"delete", map_delete},
 		{"lookup_and_delete", map_lookup_and_delete}, {"clear", map_clear}, {"items", map_items},
 		{"keys", map_keys}, {"values", map_values}, {"count", map_count}, {"iter", map_iter},
+		{"decode_key", map_decode_key},
 		{"info", map_info}, {"push", map_push}, {"pop", map_pop}, {"peek", map_peek},
 		{"contains", map_contains}, {"submit", map_submit}, {"pin", map_pin}, {"unpin", map_unpin},
 		{"close", map_close}, {"object", map_object},

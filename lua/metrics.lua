@@ -199,28 +199,35 @@ local function escape_label(s)
   return (s:gsub('[\\"\n]', { ["\\"] = "\\\\", ['"'] = '\\"', ["\n"] = "\\n" }))
 end
 
--- The label text of a key: name="value",...
-local function label_text(f, k, cache)
-  local labels = f.labels
-  if #labels == 0 then return "" end
-  local parts = {}
-  for i = 1, #labels do
-    local l = labels[i]
-    local raw = l.field and k[l.field] or k
-    local text
-    if l.decode then
-      local c = cache[i]
-      text = c[raw]
-      if text == nil then
-        text = escape_label(tostring(l.decode(raw, k)))
-        if type(raw) ~= "table" then c[raw] = text end
-      end
-    else
-      text = escape_label(tostring(raw))
-    end
-    parts[i] = l.name .. '="' .. text .. '"'
+local function escape_text(s)
+  if not s:find('[\\"\n]') then return s end
+  return escape_label(s)
+end
+
+-- One label's name="value" text for a key; cache holds those of values seen.
+local function label_part(l, k, cache)
+  local raw = k
+  if l.field then raw = k[l.field] end
+  local part = cache[raw]
+  if part then return part end
+  local value = raw
+  if l.decode then
+    value = l.decode(raw, k)
+    if value == nil then value = raw end -- nothing known: the raw value
   end
-  return table.concat(parts, ",")
+  part = l.name .. '="' .. escape_text(tostring(value)) .. '"'
+  if type(raw) ~= "table" then cache[raw] = part end
+  return part
+end
+
+-- The label text of a key: name="value",...
+local function label_text(f, k, cache, parts)
+  local labels = f.labels
+  local n = #labels
+  if n == 0 then return "" end
+  if n == 1 then return label_part(labels[1], k, cache[1]) end
+  for i = 1, n do parts[i] = label_part(labels[i], k, cache[i]) end
+  return table.concat(parts, ",", 1, n)
 end
 
 -- {label text -> number} for a counter or gauge, summing keys whose labels agree.
@@ -239,12 +246,20 @@ local function read_scalar(f)
     end
     return out
   end
-  local out, cache = {}, {}
+  local out, cache, parts = {}, {}, {}
   for i = 1, #f.labels do cache[i] = {} end
-  for k, v in pairs(f.map) do
-    local t = label_text(f, k, cache)
-    out[t] = (out[t] or 0) + number_of(f, v)
+  -- Label texts by key bytes, kept from one scrape to the next for the
+  -- keys still there.
+  local seen, kept, m = f.by_key or {}, {}, f.map
+  local plain = not f.value and not f.agg -- values that are the number
+  for raw, v in m:iter { raw_keys = true } do
+    local t = seen[raw]
+    if not t then t = label_text(f, m:decode_key(raw), cache, parts) end
+    kept[raw] = t
+    if not plain or type(v) == "table" then v = number_of(f, v) end
+    out[t] = (out[t] or 0) + v
   end
+  f.by_key = kept
   return out
 end
 
@@ -276,11 +291,11 @@ end
 
 -- {label text -> {slots = {slot -> count}, sum, count}} for a histogram.
 local function read_hist(f)
-  local out, cache = {}, {}
+  local out, cache, parts = {}, {}, {}
   for i = 1, #f.labels do cache[i] = {} end
   local slot_field = f.agg and "__slot" or f.slot
   for k, v in pairs(f.map) do
-    local t = label_text(f, k, cache)
+    local t = label_text(f, k, cache, parts)
     local s = out[t]
     if not s then
       s = { slots = {}, sum = 0, count = 0 }
@@ -345,8 +360,13 @@ local function write_family(f, out, openmetrics)
   out[#out + 1] = "# TYPE " .. head .. " " .. f.kind
   if f.kind ~= "histogram" then
     local series = read_scalar(f)
+    local is_counter, n, unscaled = f.kind == "counter", #out, f.scale == 1
     for _, labels in ipairs(sorted(series)) do
-      out[#out + 1] = sample .. braces(labels) .. " " .. number_text(scaled(f, series[labels]), f.kind == "counter")
+      local v = series[labels]
+      -- Most values are integers of 0 or more, which need no formatting.
+      if not (unscaled and math.type(v) == "integer" and v >= 0) then v = number_text(scaled(f, v), is_counter) end
+      n = n + 1
+      out[n] = labels == "" and sample .. " " .. v or sample .. "{" .. labels .. "} " .. v
     end
     return
   end
