@@ -17,11 +17,23 @@ local function fail(fmt, ...) error(fmt:format(...), 0) end
 -- ---- label decoders ----
 
 local cgroups, cgroups_read = {}, -math.huge
--- cgroup v2 ids are the inode numbers of their directories.
+
+-- Where cgroup v2 is mounted: /sys/fs/cgroup, or beside v1 (.../unified).
+local function cgroup2_root()
+  for line in io.lines("/proc/self/mounts") do
+    local dir = line:match("^%S+ (%S+) cgroup2 ")
+    if dir then return dir end
+  end
+end
+
+-- cgroup v2 ids are the inode numbers of their directories; a path is
+-- written from the v2 root, as /proc/PID/cgroup writes it.
 local function cgroup_path(id)
   if not cgroups[id] and os.time() - cgroups_read >= 1 then
     cgroups, cgroups_read = {}, os.time()
-    local p = io.popen("find /sys/fs/cgroup -xdev -type d -printf '%i %P\\n' 2>/dev/null")
+    local root = cgroup2_root()
+    if not root then return tostring(id) end
+    local p = io.popen(("find '%s' -xdev -type d -printf '%%i %%P\\n' 2>/dev/null"):format((root:gsub("'", ""))))
     for line in p:lines() do
       local ino, rel = line:match("^(%d+) (.*)$")
       if ino then cgroups[tonumber(ino)] = "/" .. rel end
@@ -38,7 +50,11 @@ end
 
 local DECODERS = {
   syscall = function(v) return bpf.syscall_name(v) end,
-  ksym = function(v) return bpf.ksym(v) or ("0x%x"):format(v) end,
+  ksym = function(v)
+    local name, offset = bpf.ksym(v)
+    if offset then return name end
+    return ("0x%x"):format(v)
+  end,
   cgroup = cgroup_path,
   inet = inet,
   disk = function(v) return require("bpf.blockdev").name(v) end,
@@ -94,6 +110,7 @@ local function declare(kind, spec)
   local f = { kind = kind, family = family, help = spec.help or family, labels = {}, scale = spec.scale or 1 }
   if spec.fn ~= nil then
     if type(spec.fn) ~= "function" then fail("bpf.metrics: fn must be a function") end
+    if kind == "histogram" then fail("bpf.metrics: a histogram is read from a map (map = b.maps.NAME), not fn") end
     f.fn = spec.fn
   elseif spec.map ~= nil then
     local ok, info = pcall(function() return spec.map:info() end)
@@ -341,10 +358,25 @@ local function scaled(f, n)
   return n * f.scale
 end
 
-local function sorted(t)
+-- The series' label texts in order: the family's last order when the
+-- series are the same ones (the usual scrape), else sorted afresh.
+local function sorted(f, t)
+  local last, n = f.order, 0
+  for _ in pairs(t) do n = n + 1 end
+  if last and #last == n then
+    local same = true
+    for i = 1, n do
+      if t[last[i]] == nil then
+        same = false
+        break
+      end
+    end
+    if same then return last end
+  end
   local keys = {}
   for k in pairs(t) do keys[#keys + 1] = k end
   table.sort(keys)
+  f.order = keys
   return keys
 end
 
@@ -361,7 +393,7 @@ local function write_family(f, out, openmetrics)
   if f.kind ~= "histogram" then
     local series = read_scalar(f)
     local is_counter, n, unscaled = f.kind == "counter", #out, f.scale == 1
-    for _, labels in ipairs(sorted(series)) do
+    for _, labels in ipairs(sorted(f, series)) do
       local v = series[labels]
       -- Most values are integers of 0 or more, which need no formatting.
       if not (unscaled and math.type(v) == "integer" and v >= 0) then v = number_text(scaled(f, v), is_counter) end
@@ -377,7 +409,7 @@ local function write_family(f, out, openmetrics)
       if n > 0 then lo, hi = math.min(lo, slot), math.max(hi, slot) end
     end
   end
-  for _, labels in ipairs(sorted(series)) do
+  for _, labels in ipairs(sorted(f, series)) do
     local s, total = series[labels], 0
     for slot = lo, hi do
       local upper = bucket(f, slot)

@@ -119,6 +119,59 @@ describe("metrics", function()
     assert.matches("# TYPE packets counter\npackets_total{len=\"64\"} 3\n# EOF\n$", om)
   end)
 
+  it("decodes cgroup ids, addresses and kernel symbols, and takes values computed in Lua", function()
+    local b <close> = bpf.new[[
+struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 8); __type(key, u64); __type(value, u64); } by_cgroup SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 8); __type(key, u32); __type(value, u64); } by_v4 SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 8); __type(key, u8[16]); __type(value, u64); } by_v6 SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 8); __type(key, u64); __type(value, u64); } by_addr SEC(".maps");
+SEC("xdp") int f(struct xdp_md *ctx) { return XDP_PASS; }
+]]
+    local root
+    for line in io.lines("/proc/self/mounts") do root = root or line:match("^%S+ (%S+) cgroup2 ") end
+    assert.is_truthy(root, "no cgroup2 mount")
+    local dir = root .. "/luabpf_metrics_spec"
+    h.run("rmdir " .. dir .. " 2>/dev/null; mkdir " .. dir)
+    b.maps.by_cgroup[bpf.cgroup_id(dir)] = 5
+    b.maps.by_v4[0x0100007f] = 6
+    b.maps.by_v6[{ 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 }] = 7
+    local addr = bpf.ksymaddr("do_sys_openat2")
+    b.maps.by_addr[addr + 4] = 8
+    b.maps.by_addr[1] = 9
+    bpf.metrics.gauge { name = "cg", map = b.maps.by_cgroup, labels = { { name = "cgroup", decode = "cgroup" } } }
+    bpf.metrics.gauge { name = "v4", map = b.maps.by_v4, labels = { { name = "addr", decode = "inet" } } }
+    bpf.metrics.gauge { name = "v6", map = b.maps.by_v6, labels = { { name = "addr", decode = "inet" } } }
+    bpf.metrics.gauge { name = "fn", map = b.maps.by_addr, labels = { { name = "func", decode = "ksym" } } }
+    bpf.metrics.gauge { name = "lua_computed", fn = function()
+      return { { labels = { b = "x", a = "y\n" }, value = 1.5 }, { labels = { b = "z" }, value = 2 } }
+    end }
+    bpf.metrics.gauge { name = "lua_one", fn = function() return 42 end }
+    local text = bpf.metrics.render()
+    h.run("rmdir " .. dir)
+    assert.are.equal([[
+# HELP cg cg
+# TYPE cg gauge
+cg{cgroup="/luabpf_metrics_spec"} 5
+# HELP v4 v4
+# TYPE v4 gauge
+v4{addr="127.0.0.1"} 6
+# HELP v6 v6
+# TYPE v6 gauge
+v6{addr="::1"} 7
+# HELP fn fn
+# TYPE fn gauge
+fn{func="0x1"} 9
+fn{func="do_sys_openat2"} 8
+# HELP lua_computed lua_computed
+# TYPE lua_computed gauge
+lua_computed{a="y\n",b="x"} 1.5
+lua_computed{b="z"} 2
+# HELP lua_one lua_one
+# TYPE lua_one gauge
+lua_one 42
+]], text)
+  end)
+
   it("says what is wrong with a declaration", function()
     local b <close> = filled()
     local line = h.line_of("-- declaration " .. "error here")
@@ -136,6 +189,8 @@ describe("metrics", function()
       msg("counter", { name = "s", map = b.maps.at_sizes }))
     assert.are.equal("bpf.metrics: metric x needs a map (map = b.maps.NAME) or a function (fn =)",
       msg("gauge", { name = "x" }))
+    assert.are.equal("bpf.metrics: a histogram is read from a map (map = b.maps.NAME), not fn",
+      msg("histogram", { name = "x", fn = function() return 1 end }))
     bpf.metrics.gauge { name = "dup", map = b.maps.percpu }
     assert.are.equal("bpf.metrics: a metric named dup exists already", msg("gauge", { name = "dup", map = b.maps.percpu }))
     assert.are.equal("bpf.write_textfile: node_exporter's textfile collector reads files named *.prom; got /tmp/x.txt",
