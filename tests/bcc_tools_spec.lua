@@ -13,6 +13,11 @@ local function start_tool(cmd, cpu)
 end
 
 
+-- Of pipe_wake 20's 21 waits (the signal, then 20 reads), a read finds its
+-- byte already there, and does not wait, when a busy VM delays the waiter
+-- past the waker's next write; CI has seen one such read in a run.
+local MIN_WAITS = 19
+
 -- Runs the pipe_wake fixture (a "waiter" blocked N times for MS ms on a pipe
 -- its child "waker" writes) under a tool given "-p PID", starting it once the
 -- tool is ready; returns the tool's first line, the rest of its output, and the pid.
@@ -108,7 +113,7 @@ describe("BCC tools ported to luabpf", function()
       assert.is_true(tonumber(hi) == 2 * tonumber(lo) - 1 or (lo == "0" and hi == "1"), out)
       total = total + tonumber(n)
     end
-    assert.is_true(total >= 21 and total <= 25, "expected 21 wakeups, got " .. total .. ":\n" .. out)
+    assert.is_true(total >= MIN_WAITS and total <= 25, "expected 21 wakeups, got " .. total .. ":\n" .. out)
 
     first, out = tool_over_pipe_wake("runqlat.lua", "-m 3 1 --json", 20, 20)
     assert.are.equal("Tracing run queue latency... Hit Ctrl-C to end.", first)
@@ -116,7 +121,7 @@ describe("BCC tools ported to luabpf", function()
     assert.are.same({ "msecs", "msecs" }, { hist.hist, hist.unit })
     total = 0
     for _, bucket in ipairs(hist.buckets) do total = total + bucket.count end
-    assert.is_true(total >= 21 and total <= 25, "expected 21 wakeups, got " .. total .. ":\n" .. out)
+    assert.is_true(total >= MIN_WAITS and total <= 25, "expected 21 wakeups, got " .. total .. ":\n" .. out)
     assert.is_true(hist.buckets[1].count >= 1, out) -- waits under a millisecond: bucket 0 -> 1
   end)
 
@@ -132,7 +137,7 @@ describe("BCC tools ported to luabpf", function()
       assert.are.same({ waits == 0 and "pipe_wake" or "waiter", pid }, { comm, tid }, line)
       waits = waits + 1
     end
-    assert.is_true(waits >= 21 and waits <= 25, "expected 21 waits, got " .. waits .. ":\n" .. out)
+    assert.is_true(waits >= MIN_WAITS and waits <= 25, "expected 21 waits, got " .. waits .. ":\n" .. out)
   end)
 
   it("tcplife prints both ends of a loopback session with their bytes each way", function()
