@@ -28,6 +28,8 @@ local function unsigned(n)
   local q = (n >> 1) // 5
   return tostring(q) .. tostring(n - q * 10)
 end
+-- For the metrics and the tools, which write u64 counts too.
+bpf._unsigned = unsigned
 
 -- {slot -> count} into BCC's rows: bucket bounds and counts up to the last
 -- non-empty bucket. Log2 buckets start at 1 (the bucket of 1 reads "0 -> 1",

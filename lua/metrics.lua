@@ -212,13 +212,10 @@ local function number_of(f, v)
   return v
 end
 
+-- A label value as the exposition formats quote it.
 local function escape_label(s)
-  return (s:gsub('[\\"\n]', { ["\\"] = "\\\\", ['"'] = '\\"', ["\n"] = "\\n" }))
-end
-
-local function escape_text(s)
   if not s:find('[\\"\n]') then return s end
-  return escape_label(s)
+  return (s:gsub('[\\"\n]', { ["\\"] = "\\\\", ['"'] = '\\"', ["\n"] = "\\n" }))
 end
 
 -- One label's name="value" text for a key; cache holds those of values seen.
@@ -232,7 +229,7 @@ local function label_part(l, k, cache)
     value = l.decode(raw, k)
     if value == nil then value = raw end -- nothing known: the raw value
   end
-  part = l.name .. '="' .. escape_text(tostring(value)) .. '"'
+  part = l.name .. '="' .. escape_label(tostring(value)) .. '"'
   if type(raw) ~= "table" then cache[raw] = part end
   return part
 end
@@ -335,14 +332,8 @@ end
 
 -- ---- writing ----
 
-local function unsigned(n)
-  if math.type(n) == "integer" then
-    if n >= 0 then return tostring(n) end
-    local q = (n >> 1) // 5
-    return tostring(q) .. tostring(n - q * 10)
-  end
-  return nil
-end
+-- hist.lua's, found when called: the modules load in any order.
+local function unsigned(n) return bpf._unsigned(n) end
 
 local function number_text(n, is_unsigned)
   if math.type(n) == "integer" then return is_unsigned and unsigned(n) or tostring(n) end

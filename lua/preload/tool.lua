@@ -234,9 +234,7 @@ end
 
 -- ("%d"):format of a u64 the codec gave as a negative integer.
 local function unsigned(v)
-  if math.type(v) == "integer" and v < 0 then
-    return ("%d%d"):format((v >> 1) // 5, v - ((v >> 1) // 5) * 10)
-  end
+  if math.type(v) == "integer" and v < 0 then return bpf._unsigned(v) end
   return v
 end
 M.unsigned = unsigned
