@@ -609,6 +609,7 @@ struct map_iter {
 	struct lbpf_map_reader *reader;
 	struct lua_map *map;	   /* kept alive by the iterator's user value */
 	struct lua_object *owner;  /* the map's object, or NULL for owned maps */
+	bool raw_keys;		   /* keys as their bytes (m:iter{raw_keys = true}) */
 };
 
 static int iter_gc(lua_State *L)
@@ -666,21 +667,12 @@ static int iter_next(lua_State *L)
 
 	if (!iter_step(L, it, &key, &value))
 		return 0;
-	push_key(L, it->map, key);
-	push_value(L, it->map, value);
-	return 2;
-}
-
-/* Keys as their bytes: a reader that caches what it makes of each key
- * (bpf.metrics' label text) skips decoding keys it has seen. */
-static int iter_next_raw_key(lua_State *L)
-{
-	struct map_iter *it = luaL_checkudata(L, 1, MAP_ITER_MT);
-	const char *key, *value;
-
-	if (!iter_step(L, it, &key, &value))
-		return 0;
-	lua_pushlstring(L, key, it->map->info.key_size);
+	/* Keys as bytes let a reader that caches what it makes of each key
+	 * (bpf.metrics' label text) skip decoding the keys it has seen. */
+	if (it->raw_keys)
+		lua_pushlstring(L, key, it->map->info.key_size);
+	else
+		push_key(L, it->map, key);
 	push_value(L, it->map, value);
 	return 2;
 }
@@ -713,8 +705,8 @@ static int map_iter(lua_State *L)
 		raw_keys = lua_toboolean(L, -1);
 		lua_pop(L, 2);
 	}
-	lua_pushcfunction(L, raw_keys ? iter_next_raw_key : iter_next);
-	push_iter(L, 1, m, batch);
+	lua_pushcfunction(L, iter_next);
+	push_iter(L, 1, m, batch)->raw_keys = raw_keys;
 	lua_pushnil(L);
 	return 3;
 }

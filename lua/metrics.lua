@@ -107,7 +107,8 @@ local function declare(kind, spec)
   check_name(name, "metric name")
   local family = kind == "counter" and name:gsub("_total$", "") or name
   if by_name[family] then fail("bpf.metrics: a metric named %s exists already", family) end
-  local f = { kind = kind, family = family, help = spec.help or family, labels = {}, scale = spec.scale or 1 }
+  local help = (spec.help or family):gsub("\\", "\\\\"):gsub("\n", "\\n") -- escaped as HELP lines are
+  local f = { kind = kind, family = family, help = help, labels = {}, scale = spec.scale or 1 }
   if spec.fn ~= nil then
     if type(spec.fn) ~= "function" then fail("bpf.metrics: fn must be a function") end
     if kind == "histogram" then fail("bpf.metrics: a histogram is read from a map (map = b.maps.NAME), not fn") end
@@ -379,7 +380,7 @@ end
 local function write_family(f, out, openmetrics)
   local sample = f.kind == "counter" and f.family .. "_total" or f.family
   local head = openmetrics and f.family or sample
-  out[#out + 1] = "# HELP " .. head .. " " .. f.help:gsub("\\", "\\\\"):gsub("\n", "\\n")
+  out[#out + 1] = "# HELP " .. head .. " " .. f.help
   out[#out + 1] = "# TYPE " .. head .. " " .. f.kind
   if f.kind ~= "histogram" then
     local series = read_scalar(f)
@@ -400,14 +401,18 @@ local function write_family(f, out, openmetrics)
       if n > 0 then lo, hi = math.min(lo, slot), math.max(hi, slot) end
     end
   end
+  -- Every series has the same buckets: their le="..." once.
+  local le = {}
+  for slot = lo, hi do
+    local upper = bucket(f, slot)
+    le[slot] = upper and 'le="' .. number_text(scaled(f, upper)) .. '"'
+  end
   for _, labels in ipairs(sorted(f, series)) do
     local s, total = series[labels], 0
     for slot = lo, hi do
-      local upper = bucket(f, slot)
       total = total + (s.slots[slot] or 0)
-      if upper then
-        out[#out + 1] = f.family .. "_bucket" .. braces(labels, 'le="' .. number_text(scaled(f, upper)) .. '"') .. " "
-          .. unsigned(total)
+      if le[slot] then
+        out[#out + 1] = f.family .. "_bucket" .. braces(labels, le[slot]) .. " " .. unsigned(total)
       end
     end
     out[#out + 1] = f.family .. "_bucket" .. braces(labels, 'le="+Inf"') .. " " .. unsigned(s.count)

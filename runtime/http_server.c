@@ -210,9 +210,8 @@ uint16_t lbpf_http__port(const struct lbpf_http *h)
 int lbpf_http__run(struct lbpf_http *h)
 {
 	uint64_t expiries;
-	struct epoll_event ev[2];
-	/* Empties the outer epoll's ready list; the daemon polls its own. */
-	epoll_wait(h->epfd, ev, 2, 0);
+	/* Both watched fds are level-triggered: the outer epoll stops being
+	 * ready once the timer is read and the daemon has polled its own. */
 	if (read(h->timerfd, &expiries, sizeof(expiries)) < 0 && errno != EAGAIN)
 		return -errno;
 	return mhd.run(h->daemon) == MHD_YES ? 0 : -EIO;
